@@ -1,0 +1,141 @@
+"""Key types, key generation, and reading and writing private keys."""
+
+from __future__ import annotations
+
+import enum
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from .errors import BadInputError, UnsupportedError, WrongPasswordError
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+
+class KeyType(enum.Enum):
+    """The key types ktpy generates. RSA is the default for clients because the
+    Salesforce JWT bearer flow signs with RS256 only."""
+
+    RSA2048 = "rsa2048"
+    RSA3072 = "rsa3072"
+    RSA4096 = "rsa4096"
+    EC_P256 = "ec-p256"
+    EC_P384 = "ec-p384"
+
+    @classmethod
+    def parse(cls, text: str | KeyType) -> KeyType:
+        if isinstance(text, KeyType):
+            return text
+        try:
+            return cls(text.lower())
+        except ValueError:
+            choices = ", ".join(k.value for k in cls)
+            raise BadInputError(f"unknown key type {text!r}; choose one of {choices}") from None
+
+    @property
+    def is_rsa(self) -> bool:
+        return self.value.startswith("rsa")
+
+
+_CURVES = {KeyType.EC_P256: ec.SECP256R1, KeyType.EC_P384: ec.SECP384R1}
+
+
+def generate_key(key_type: KeyType | str = KeyType.RSA2048) -> PrivateKey:
+    """A new private key of the given type."""
+    key_type = KeyType.parse(key_type)
+    if key_type.is_rsa:
+        # 65537 is the only public exponent Java, OpenSSL and Salesforce all expect.
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type.value[3:]))
+    return ec.generate_private_key(_CURVES[key_type]())
+
+
+def describe_key(key: PrivateKey | PublicKey) -> str:
+    """'RSA 2048' or 'EC P-256': what a user needs to know about a key, never its value."""
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return f"RSA {key.key_size}"
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        names = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+        return f"EC {names.get(key.curve.name, key.curve.name)}"
+    return type(key).__name__
+
+
+def check_supported(key: object) -> PrivateKey:
+    """Refuse key algorithms that Java keystores and Salesforce do not take (DSA, Ed25519...)."""
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise UnsupportedError(
+            f"{type(key).__name__.lstrip('_')} keys are not supported; use an RSA or EC key"
+        )
+    return key
+
+
+def signature_hash(key: PrivateKey) -> hashes.HashAlgorithm:
+    """SHA-256, or SHA-384 for a P-384 key so the hash is as strong as the curve."""
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 384:
+        return hashes.SHA384()
+    return hashes.SHA256()
+
+
+def same_public_key(a: PublicKey, b: PublicKey) -> bool:
+    der = serialization.Encoding.DER
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    return a.public_bytes(der, spki) == b.public_bytes(der, spki)
+
+
+def private_key_to_pem(key: PrivateKey, password: str | None = None) -> bytes:
+    """PKCS#8 PEM, encrypted (PBES2, AES-256, as OpenSSL 3 does by default) when a password is given."""
+    if password is None:
+        encryption: serialization.KeySerializationEncryption = serialization.NoEncryption()
+    else:
+        encryption = serialization.BestAvailableEncryption(password.encode("utf-8"))
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def private_key_to_der(key: PrivateKey) -> bytes:
+    """Unencrypted PKCS#8 DER: what keystores wrap."""
+    return key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+_ENCRYPTED_MARKERS = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"Proc-Type: 4,ENCRYPTED")
+
+
+def is_encrypted(data: bytes) -> bool:
+    """True when a PEM private key needs a password. (Encrypted DER is detected on load.)"""
+    return any(marker in data for marker in _ENCRYPTED_MARKERS)
+
+
+def load_private_key(data: bytes, password: str | None = None, *, what: str = "the key") -> PrivateKey:
+    """Read a PKCS#8, PKCS#1 or SEC1 private key, PEM (any line endings) or DER, encrypted or not."""
+    pem = b"-----BEGIN" in data
+    encrypted = is_encrypted(data)
+    if encrypted and password is None:
+        raise WrongPasswordError(f"{what} is encrypted; give its password")
+    # cryptography refuses a password for a plain key, so pass one only where it is needed.
+    secret = password.encode("utf-8") if password is not None and (encrypted or not pem) else None
+    try:
+        if pem:
+            key = serialization.load_pem_private_key(data.replace(b"\r\n", b"\n"), secret)
+        else:
+            key = _load_der(data, secret)
+    except TypeError:
+        # encrypted DER given without a password, or a password for a plain DER key
+        raise WrongPasswordError(f"{what} is encrypted; give its password") from None
+    except ValueError as exc:
+        if secret is not None and ("password" in str(exc).lower() or "decrypt" in str(exc).lower()):
+            raise WrongPasswordError(f"wrong password for {what}") from None
+        raise BadInputError(f"{what} is not a readable private key (PEM or DER)") from None
+    return check_supported(key)
+
+
+def _load_der(data: bytes, secret: bytes | None):
+    try:
+        return serialization.load_der_private_key(data, secret)
+    except TypeError:
+        if secret is None:
+            raise
+        # a password was given but the DER key is not encrypted
+        return serialization.load_der_private_key(data, None)

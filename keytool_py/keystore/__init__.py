@@ -1,0 +1,216 @@
+"""Keystores Java loads: JKS, JCEKS and PKCS12 behind one interface.
+
+    build(type, key, chain, alias=..., storepass=...) -> bytes
+    load(data, storepass, keypass=None) -> Keystore
+
+Functions take and return objects and bytes, never paths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from ..errors import BadInputError, MismatchError, UnsupportedError
+from ..keys import PrivateKey, same_public_key
+
+# keytool refuses store and key passwords shorter than six characters; a store it cannot
+# open with its own tools helps nobody.
+MIN_PASSWORD_LENGTH = 6
+
+
+class StoreType(enum.Enum):
+    JKS = "jks"
+    PKCS12 = "pkcs12"
+    JCEKS = "jceks"
+
+    @classmethod
+    def parse(cls, text: str | StoreType) -> StoreType:
+        if isinstance(text, StoreType):
+            return text
+        aliases = {"p12": "pkcs12", "pfx": "pkcs12"}
+        try:
+            return cls(aliases.get(text.lower(), text.lower()))
+        except ValueError:
+            raise BadInputError(f"unknown keystore type {text!r}; choose jks, pkcs12 or jceks") from None
+
+    @property
+    def suffix(self) -> str:
+        return {"jks": ".jks", "pkcs12": ".p12", "jceks": ".jceks"}[self.value]
+
+
+class Compat(enum.Enum):
+    """Which Java must read the store. JAVA8 means Java 8 before 8u301 (JDK-8267701): PKCS12
+    with PBES1 SHA1/3DES and a SHA-1 MAC. JKS and JCEKS read the same on every Java."""
+
+    CURRENT = "current"
+    JAVA8 = "java8"
+
+    @classmethod
+    def parse(cls, text: str | Compat | None) -> Compat:
+        if text is None:
+            return cls.CURRENT
+        if isinstance(text, Compat):
+            return text
+        try:
+            return cls(text.lower())
+        except ValueError:
+            raise BadInputError(f"unknown compatibility {text!r}; choose java8 or current") from None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One keystore entry. `key` is None for a trusted certificate, or for a key entry that
+    was not decrypted."""
+
+    alias: str
+    chain: tuple[x509.Certificate, ...]
+    key: PrivateKey | None = None
+    is_key_entry: bool = True
+    timestamp: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Keystore:
+    type: StoreType
+    entries: tuple[Entry, ...]
+
+    @property
+    def key_entries(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.is_key_entry)
+
+    def entry(self, alias: str | None = None) -> Entry:
+        """The entry with this alias (Java's lookup ignores case); without an alias, the only
+        key entry, or the only entry."""
+        if alias is not None:
+            for e in self.entries:
+                if e.alias.lower() == alias.lower():
+                    return e
+            known = ", ".join(e.alias for e in self.entries) or "none"
+            raise BadInputError(f"no entry with alias {alias!r} in the keystore (aliases: {known})")
+        candidates = self.key_entries or self.entries
+        if len(candidates) != 1:
+            known = ", ".join(e.alias for e in candidates) or "none"
+            raise BadInputError(
+                f"the keystore holds {len(candidates)} entries; pick one with --alias ({known})"
+            )
+        return candidates[0]
+
+
+def java_millis(when: dt.datetime | None) -> int:
+    """An entry's creation time as JKS and JCEKS store it: milliseconds since the epoch."""
+    when = when or dt.datetime.now(dt.timezone.utc)
+    return int(when.timestamp()) * 1000
+
+
+def normalize_alias(alias: str) -> str:
+    """Java lowercases aliases when it reads JKS, JCEKS and PKCS12, and Mule then matches the
+    alias exactly: store it in lowercase so both agree."""
+    cleaned = alias.strip()
+    if not cleaned:
+        raise BadInputError("the alias must not be empty")
+    if any(ord(c) < 0x20 for c in cleaned):
+        raise BadInputError("the alias must not contain control characters")
+    return cleaned.lower()
+
+
+def check_password(password: str, *, what: str, store_type: StoreType) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadInputError(
+            f"the {what} must be at least {MIN_PASSWORD_LENGTH} characters (keytool refuses shorter ones)"
+        )
+    if store_type is StoreType.JCEKS and not all(0x20 <= ord(c) < 0x7F for c in password):
+        raise UnsupportedError(
+            f"the {what} for a JCEKS keystore must be printable ASCII; Java refuses other characters there"
+        )
+
+
+def build(store_type: StoreType | str, key: PrivateKey, chain: Sequence[x509.Certificate], *,
+          alias: str, storepass: str, keypass: str | None = None,
+          compat: Compat | str | None = None, now: dt.datetime | None = None) -> bytes:
+    """A keystore holding one private key entry: `key` with `chain` (leaf first, then issuers).
+
+    keypass defaults to storepass, because the Salesforce connector's JWT configuration has no
+    key password field. PKCS12 cannot hold a key password different from the store password
+    in a way Java reads, so that is refused.
+    """
+    store_type = StoreType.parse(store_type)
+    compat = Compat.parse(compat)
+    alias = normalize_alias(alias)
+    chain = tuple(chain)
+    if not chain:
+        raise BadInputError("a key entry needs at least its certificate")
+    if not same_public_key(key.public_key(), chain[0].public_key()):
+        raise MismatchError("the private key does not match the certificate")
+    keypass = storepass if keypass is None else keypass
+    check_password(storepass, what="store password", store_type=store_type)
+    check_password(keypass, what="key password", store_type=store_type)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    entry = Entry(alias=alias, chain=chain, key=key, timestamp=now)
+    if store_type is StoreType.PKCS12:
+        if keypass != storepass:
+            raise UnsupportedError(
+                "a PKCS12 keystore cannot have a key password different from its store password "
+                "(Java cannot read it); use the same password, or a JKS or JCEKS keystore"
+            )
+        from . import pkcs12
+
+        return pkcs12.build([entry], storepass, compat=compat)
+    if store_type is StoreType.JKS:
+        from . import jks
+
+        return jks.build([entry], storepass, keypass)
+    from . import jceks
+
+    return jceks.build([entry], storepass, keypass)
+
+
+def detect_type(data: bytes) -> StoreType | None:
+    """The keystore type from the content, or None when it does not look like a keystore.
+
+    JKS and JCEKS have magic numbers; PKCS12 is a DER SEQUENCE whose first field is version 3.
+    """
+    if data[:4] == b"\xfe\xed\xfe\xed":
+        return StoreType.JKS
+    if data[:4] == b"\xce\xce\xce\xce":
+        return StoreType.JCEKS
+    if data[:1] == b"\x30" and _looks_like_pfx(data):
+        return StoreType.PKCS12
+    return None
+
+
+def _looks_like_pfx(data: bytes) -> bool:
+    # SEQUENCE (any length form) followed by INTEGER 3
+    if len(data) < 5:
+        return False
+    length_octet = data[1]
+    offset = 2 if length_octet < 0x80 else 2 + (length_octet & 0x7F)
+    return data[offset:offset + 3] == b"\x02\x01\x03"
+
+
+def load(data: bytes, storepass: str, *, keypass: str | None = None,
+         decrypt_keys: bool = True, store_type: StoreType | str | None = None) -> Keystore:
+    """Read a JKS, JCEKS or PKCS12 keystore. Keys are decrypted with keypass (default: the
+    store password) unless decrypt_keys is False; certificates never need the key password."""
+    detected = detect_type(data)
+    if store_type is not None:
+        store_type = StoreType.parse(store_type)
+        if detected is not None and detected is not store_type:
+            raise BadInputError(
+                f"the file is a {detected.value.upper()} keystore, not {store_type.value.upper()}"
+            )
+    store_type = detected or store_type
+    if store_type is None:
+        raise BadInputError("the file is not a JKS, JCEKS or PKCS12 keystore")
+    keypass = storepass if keypass is None else keypass
+    if store_type is StoreType.PKCS12:
+        from . import pkcs12
+
+        return pkcs12.load(data, storepass)
+    from . import jks
+
+    return jks.load(data, storepass, keypass if decrypt_keys else None)

@@ -1,0 +1,131 @@
+"""JCEKS, written by our own code: pyjks reads JCEKS but cannot write it.
+
+The container is JKS's (magic CECECECE instead of FEEDFEED); keys are protected with Sun's
+PBEWithMD5AndTripleDES (OID 1.3.6.1.4.1.42.2.19.1), as com.sun.crypto.provider.KeyProtector does.
+Reading goes through pyjks (see jks.load).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from collections.abc import Sequence
+
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+from .. import certs
+from ..keys import private_key_to_der
+from . import Entry, java_millis
+
+MAGIC = b"\xce\xce\xce\xce"
+VERSION = 2
+# Java 17 writes 200000 iterations (jdk.jceks.iterationCount) and reads up to 5000000.
+ITERATIONS = 200_000
+PBE_MD5_3DES_OID = "1.3.6.1.4.1.42.2.19.1"
+WHITENING = b"Mighty Aphrodite"
+
+
+def derive_key_iv(password: bytes, salt: bytes, iterations: int) -> tuple[bytes, bytes]:
+    """Key (24 bytes) and IV (8 bytes) of PBEWithMD5AndTripleDES: each 4-byte salt half is
+    hashed with the password `iterations` times; key = D1 + D2[:8], IV = D2[8:]."""
+    if len(salt) != 8:
+        raise ValueError("the salt must be 8 bytes")
+    if salt[:4] == salt[4:]:
+        # Java rewrites such a salt before deriving (and pyjks describes it differently): never use one.
+        raise ValueError("the salt halves must differ")
+    out = b""
+    for half in (salt[:4], salt[4:]):
+        digest = half
+        for _ in range(iterations):
+            digest = hashlib.md5(digest + password).digest()
+        out += digest
+    return out[:24], out[24:]
+
+
+def new_salt() -> bytes:
+    while True:
+        salt = os.urandom(8)
+        if salt[:4] != salt[4:]:
+            return salt
+
+
+def protect_key(pkcs8: bytes, password: str, *, salt: bytes | None = None,
+                iterations: int = ITERATIONS) -> bytes:
+    """An EncryptedPrivateKeyInfo (DER) as Java's JCEKS KeyProtector writes it. The password
+    is used as ASCII bytes, as Java's PBEKey does."""
+    salt = salt or new_salt()
+    key, iv = derive_key_iv(password.encode("ascii"), salt, iterations)
+    padder = padding.PKCS7(64).padder()
+    plain = padder.update(pkcs8) + padder.finalize()
+    encryptor = Cipher(TripleDES(key), modes.CBC(iv)).encryptor()
+    encrypted = encryptor.update(plain) + encryptor.finalize()
+    params = _seq(_octets(salt) + _integer(iterations))
+    algorithm = _seq(_oid(PBE_MD5_3DES_OID) + params)
+    return _seq(algorithm + _octets(encrypted))
+
+
+def build(entries: Sequence[Entry], storepass: str, keypass: str) -> bytes:
+    body = MAGIC + struct.pack(">II", VERSION, len(entries))
+    for entry in entries:
+        millis = struct.pack(">q", java_millis(entry.timestamp))
+        if entry.is_key_entry:
+            protected = protect_key(private_key_to_der(entry.key), keypass)
+            body += struct.pack(">I", 1) + _utf(entry.alias) + millis + _data(protected)
+            body += struct.pack(">I", len(entry.chain))
+            for cert in entry.chain:
+                body += _utf("X.509") + _data(certs.to_der(cert))
+        else:
+            body += struct.pack(">I", 2) + _utf(entry.alias) + millis
+            body += _utf("X.509") + _data(certs.to_der(entry.chain[0]))
+    # Integrity: SHA-1 over the password as UTF-16BE, the whitening bytes, then the body.
+    return body + hashlib.sha1(storepass.encode("utf-16-be") + WHITENING + body).digest()
+
+
+def _utf(text: str) -> bytes:
+    # DataOutputStream.writeUTF; modified UTF-8 equals UTF-8 for the BMP without NUL
+    raw = text.encode("utf-8")
+    return struct.pack(">H", len(raw)) + raw
+
+
+def _data(raw: bytes) -> bytes:
+    return struct.pack(">I", len(raw)) + raw
+
+
+# --- the few DER encodings needed for an EncryptedPrivateKeyInfo ---
+
+def _tlv(tag: int, value: bytes) -> bytes:
+    n = len(value)
+    if n < 0x80:
+        length = bytes([n])
+    else:
+        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(raw)]) + raw
+    return bytes([tag]) + length + value
+
+
+def _seq(value: bytes) -> bytes:
+    return _tlv(0x30, value)
+
+
+def _octets(value: bytes) -> bytes:
+    return _tlv(0x04, value)
+
+
+def _integer(value: int) -> bytes:
+    return _tlv(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+
+def _oid(dotted: str) -> bytes:
+    parts = [int(p) for p in dotted.split(".")]
+    raw = bytes([40 * parts[0] + parts[1]])
+    for part in parts[2:]:
+        chunk = [part & 0x7F]
+        part >>= 7
+        while part:
+            chunk.append(0x80 | (part & 0x7F))
+            part >>= 7
+        raw += bytes(reversed(chunk))
+    return _tlv(0x06, raw)

@@ -1,0 +1,70 @@
+"""PKCS12 through cryptography (pyOpenSSL no longer handles PKCS12)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
+
+from .. import certs
+from ..errors import BadInputError, WrongPasswordError
+from ..keys import check_supported
+from . import Compat, Entry, Keystore, StoreType
+
+# Java 17's own PKCS12 iteration count (keystore.pkcs12.keyPbeIterationCount).
+ITERATIONS = 10_000
+
+
+def _encryption(password: str, compat: Compat):
+    builder = PrivateFormat.PKCS12.encryption_builder().kdf_rounds(ITERATIONS)
+    if compat is Compat.JAVA8:
+        # Java 8 before 8u301 reads only PBES1 and SHA-1 MACs (JDK-8267701, JDK-8228481).
+        builder = builder.key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+        builder = builder.hmac_hash(hashes.SHA1())
+    else:
+        # What Java 17 writes: PBEWithHmacSHA256AndAES_256 and an HmacPBESHA256 MAC.
+        builder = builder.key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        builder = builder.hmac_hash(hashes.SHA256())
+    return builder.build(password.encode("utf-8"))
+
+
+def build(entries: Sequence[Entry], password: str, *, compat: Compat) -> bytes:
+    """A PKCS12 with one key entry: friendlyName is the alias (Java's alias), the key and the
+    leaf share a localKeyId, the issuers follow as plain certificate bags."""
+    if len(entries) != 1 or not entries[0].is_key_entry:
+        raise BadInputError("a PKCS12 keystore here holds exactly one key entry")
+    entry = entries[0]
+    return pkcs12.serialize_key_and_certificates(
+        name=entry.alias.encode("utf-8"),
+        key=entry.key,
+        cert=entry.chain[0],
+        cas=list(entry.chain[1:]) or None,
+        encryption_algorithm=_encryption(password, compat),
+    )
+
+
+def load(data: bytes, password: str) -> Keystore:
+    try:
+        bundle = pkcs12.load_pkcs12(data, password.encode("utf-8"))
+    except ValueError:
+        raise WrongPasswordError(
+            "wrong store password for the PKCS12 keystore, or the file is corrupted (its MAC does not verify)"
+        ) from None
+    except Exception:  # noqa: BLE001
+        raise BadInputError("the PKCS12 keystore is corrupted or truncated") from None
+    entries = []
+    extra = [c.certificate for c in bundle.additional_certs]
+    if bundle.cert is not None:
+        leaf = bundle.cert.certificate
+        chain, leftovers = certs.split_chain(leaf, extra)
+        alias = (bundle.cert.friendly_name or b"1").decode("utf-8", "replace").lower()
+        key = check_supported(bundle.key) if bundle.key is not None else None
+        entries.append(Entry(alias=alias, chain=chain, key=key, is_key_entry=key is not None))
+        extra = leftovers
+    for number, cert in enumerate(extra, start=1):
+        named = next((c for c in bundle.additional_certs if c.certificate == cert), None)
+        alias = (named.friendly_name.decode("utf-8", "replace") if named and named.friendly_name
+                 else f"cert-{number}")
+        entries.append(Entry(alias=alias.lower(), chain=(cert,), is_key_entry=False))
+    return Keystore(type=StoreType.PKCS12, entries=tuple(entries))

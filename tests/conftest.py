@@ -1,0 +1,78 @@
+"""Shared fixtures: one CA and a client per key type, built once per session with a fixed clock.
+
+The clock is fixed at the session's start (not a constant date) because the interop tests hand
+these certificates to a real JVM, which checks them against the real time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+
+import pytest
+
+from keytool_py import KeyType, create_ca, generate_key
+
+NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+STOREPASS = "changeit"
+KEYPASS = "keypass-1"
+
+# Key types the keystore tests run over: RSA because the JWT flow needs it, EC because
+# Salesforce accepts EC client certificates for mutual TLS.
+LEAF_KEY_TYPES = [KeyType.RSA2048, KeyType.EC_P256]
+
+
+def require_tool(name: str) -> str:
+    """The tool's path, or skip; with KTPY_REQUIRE_INTEROP=1 (CI) a missing tool fails instead."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("KTPY_REQUIRE_INTEROP") == "1":
+            pytest.fail(f"{name} is required for the interop tests (KTPY_REQUIRE_INTEROP=1)")
+        pytest.skip(f"{name} not installed")
+    return path
+
+
+@pytest.fixture(scope="session")
+def now():
+    return NOW
+
+
+@pytest.fixture(scope="session")
+def key_pool():
+    """Keys generated once and reused: RSA generation dominates the suite's time otherwise."""
+    cache: dict[tuple[KeyType, int], object] = {}
+
+    def get(key_type: KeyType, n: int = 0):
+        if (key_type, n) not in cache:
+            cache[(key_type, n)] = generate_key(key_type)
+        return cache[(key_type, n)]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def ca(key_pool):
+    """A root CA with an RSA 3072 key, as `ktpy create-ca` makes by default."""
+    return create_ca("CN=ktpy Test Root CA,O=Acme,C=US", key=key_pool(KeyType.RSA3072), now=NOW)
+
+
+@pytest.fixture(scope="session")
+def other_ca(key_pool):
+    """A second, unrelated root: certificates it issues must be refused by servers trusting `ca`."""
+    return create_ca("CN=Some Other Root CA,O=Elsewhere", key=key_pool(KeyType.EC_P256, 9), now=NOW)
+
+
+@pytest.fixture(scope="session")
+def clients(ca, key_pool):
+    """One client certificate per leaf key type, issued by `ca`."""
+    return {
+        kt: ca.issue_client(f"CN=mule-client-{kt.value},O=Acme", key=key_pool(kt),
+                            sans=["email:integration@example.com"], now=NOW)
+        for kt in LEAF_KEY_TYPES
+    }
+
+
+@pytest.fixture(scope="session")
+def client(clients):
+    return clients[KeyType.RSA2048]
