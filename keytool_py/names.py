@@ -28,9 +28,10 @@ def parse_subject(text: str) -> x509.Name:
         text = ",".join(reversed(parts))
     try:
         name = x509.Name.from_rfc4514_string(text, _EXTRA_ATTRIBUTES)
-    except ValueError:
+    except ValueError as exc:
+        why = f" ({exc})" if str(exc) else ""
         raise BadInputError(
-            f"cannot read subject {text!r}; write it as CN=name,O=organisation,C=US"
+            f"cannot read subject {text!r}{why}; write it as CN=name,O=organisation,C=US"
         ) from None
     if not name.get_attributes_for_oid(NameOID.COMMON_NAME):
         raise BadInputError(f"subject {text!r} has no CN; add one, for example CN=mule-client")
