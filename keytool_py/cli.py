@@ -162,17 +162,18 @@ def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, p
       ktpy create-ca --dir ca --subject "CN=Dev Root CA,O=Acme" --password generate:ca/pass.txt
     """
     from . import ca as ca_mod
-    from . import files
+    from . import files, names
 
     if no_password and password_spec:
         raise click.UsageError("give --password or --no-password, not both")
+    subject_name = names.parse_subject(subject)  # before any prompt: a typo costs nothing
     folder = Path(ca_dir)
     outputs = [files.Output(folder / "ca.pem", b""), files.Output(folder / "ca.key", b"", secret=True)]
     files.check_writable(outputs, force=force)
     parent_ca = _load_ca(parent, parent_password, "--parent-password") if parent else None
     password = None if no_password else _secret(password_spec, "--password", confirm=True,
                                                 label="new CA key password")
-    new_ca = ca_mod.create_ca(subject, key_type=key_type, days=days, parent=parent_ca)
+    new_ca = ca_mod.create_ca(subject_name, key_type=key_type, days=days, parent=parent_ca)
     contents = new_ca.files(password.value if password else None)
     outputs = [files.Output(folder / name, data, secret=name.endswith(".key"))
                for name, data in contents.items()]
