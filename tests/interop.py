@@ -86,7 +86,7 @@ def compile_java_client(outdir: Path) -> Path:
 
 
 def run_java_client(classdir: Path, *, store_type: str, store_path: Path, storepass: str,
-                    keypass: str, trust_pem: Path, host: str = "localhost",
+                    keypass: str, trust_pem: Path, host: str = "127.0.0.1",
                     port: int) -> tuple[int, str]:
     """Run MtlsClient against host:port; (exit code, stdout + stderr)."""
     proc = run(["java", *JVM_FAST_START, "-cp", classdir, JAVA_MAIN_CLASS, store_type,
@@ -223,7 +223,8 @@ class MtlsServer:
             try:
                 self._handle(conn)
             except Exception as exc:  # noqa: BLE001 - record, never let the thread die
-                self._record(Outcome(accepted=False, error=f"server error {type(exc).__name__}: {exc}"))
+                error = f"server error {type(exc).__name__}: {exc}"
+                self._record(Outcome(accepted=False, error=error))
             finally:
                 conn.close()
 

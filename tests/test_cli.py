@@ -8,8 +8,8 @@ import stat
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
-
 from helpers import assert_is_ca, assert_is_client
+
 from keytool_py import load_keystore
 from keytool_py.certs import load_certificates
 from keytool_py.cli import cli

@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
 from helpers import assert_is_ca, assert_is_client, ext
+
 from keytool_py import BadInputError, KeyType, MismatchError, create_ca, load_ca
 from keytool_py.issue import BACKDATE
 

@@ -39,7 +39,9 @@ def _formats(key):
 
 
 @pytest.mark.parametrize("key_type", [KeyType.RSA2048, KeyType.EC_P256])
-@pytest.mark.parametrize("form", ["pkcs8-pem", "traditional-pem", "pkcs8-der", "pkcs8-pem-crlf", "text-around"])
+@pytest.mark.parametrize(
+    "form", ["pkcs8-pem", "traditional-pem", "pkcs8-der", "pkcs8-pem-crlf", "text-around"]
+)
 def test_load_private_key_forms(key_pool, key_type, form):
     key = key_pool(key_type)
     loaded = load_private_key(_formats(key)[form])
@@ -64,7 +66,9 @@ def test_encrypted_der_key(client):
     assert load_private_key(der, "s3cret-pw").private_numbers() == client.key.private_numbers()
 
 
-@pytest.mark.parametrize("data", [b"", b"garbage", b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"])
+@pytest.mark.parametrize("data", [
+    b"", b"garbage", b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+])
 def test_garbage_is_bad_input(data):
     with pytest.raises(BadInputError, match="is not a readable private key"):
         load_private_key(data, what="key.pem")

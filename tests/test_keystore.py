@@ -4,8 +4,8 @@ import hashlib
 
 import jks as pyjks
 import pytest
-
 from conftest import KEYPASS, LEAF_KEY_TYPES, NOW, STOREPASS
+
 from keytool_py import (
     BadInputError,
     KeyType,
@@ -85,7 +85,7 @@ def test_truncated_store_is_refused_cleanly(stores, kind):
 
 
 def test_pkcs12_refuses_a_distinct_key_password(client):
-    with pytest.raises(UnsupportedError, match="cannot have a key password different from its store password"):
+    with pytest.raises(UnsupportedError, match="cannot have a key password different from its store"):
         build_keystore("pkcs12", client.key, client.chain, alias="a", storepass=STOREPASS, keypass=KEYPASS)
 
 
@@ -150,8 +150,8 @@ def test_jceks_never_uses_a_salt_with_equal_halves():
 
 def test_jceks_key_protection_parameters(stores):
     """The protected key names PBEWithMD5AndTripleDES with an 8-byte salt and 200000 rounds."""
-    from pyasn1.codec.der import decoder
     from jks import rfc2898
+    from pyasn1.codec.der import decoder
     from pyasn1_modules import rfc5208
 
     data = stores[(KeyType.EC_P256, ("jceks", None, False))]

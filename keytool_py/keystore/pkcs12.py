@@ -23,7 +23,8 @@ def _encryption(password: str, compat: Compat):
         builder = builder.key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
         builder = builder.hmac_hash(hashes.SHA1())
     else:
-        # What Java 17 writes: PBEWithHmacSHA256AndAES_256 and an HmacPBESHA256 MAC.
+        # What Java 17 writes: PBEWithHmacSHA256AndAES_256 and an HmacPBESHA256 MAC. (kdf_rounds
+        # sets the encryption count; cryptography keeps the MAC at 2048 rounds, which Java reads.)
         builder = builder.key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
         builder = builder.hmac_hash(hashes.SHA256())
     return builder.build(password.encode("utf-8"))
