@@ -1,0 +1,129 @@
+"""What every ktpy command shares: the group, error handling, options, password and CA loading.
+
+Each command reads its inputs, calls the library, and hands its outputs to files.write_all.
+Library errors become one line `Error: ...` on stderr; tracebacks only with --debug.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from ..errors import KtpyError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PROBLEMS = 3
+
+EXIT_CODES = """
+\b
+EXIT CODES
+  0  success
+  1  error (the message says what failed and why)
+  2  usage error (a missing or unknown option, no password source)
+"""
+
+SECRET_HELP = "SRC is pass:TEXT, env:VAR, file:PATH, prompt or generate:PATH."
+KEY_TYPES = ["rsa2048", "rsa3072", "rsa4096", "ec-p256", "ec-p384"]
+STORE_TYPES = ["jks", "pkcs12", "jceks"]
+
+
+def _debug_enabled() -> bool:
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    return bool(os.environ.get("KTPY_DEBUG") == "1" or (root and root.params.get("debug")))
+
+
+class _Group(click.Group):
+    """Turns library errors into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        from ..secrets import MissingSecretError
+
+        try:
+            return super().invoke(ctx)
+        except MissingSecretError as exc:
+            if _debug_enabled():
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except KtpyError as exc:
+            if _debug_enabled():
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug must still not dump a traceback on users
+            if _debug_enabled():
+                raise
+            click.echo(
+                f"Error: unexpected failure ({type(exc).__name__}); rerun with --debug to see where",
+                err=True,
+            )
+            ctx.exit(EXIT_ERROR)
+
+
+def note(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def force_option(f):
+    return click.option("--force", is_flag=True, help="Replace output files that already exist.")(f)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Run 'ktpy COMMAND --help' for a command's options and examples.")
+@click.version_option(__version__, "--version", prog_name="ktpy")
+@click.option("--debug", is_flag=True, help="Show tracebacks (also KTPY_DEBUG=1).")
+def cli(debug: bool) -> None:
+    """Certificates and Java keystores for mutual TLS and the JWT bearer flow
+    between a Mule app and Salesforce.
+
+    \b
+    EXAMPLES
+      ktpy create-ca --dir ca --subject "CN=Dev Root CA,O=Acme" --password prompt
+      ktpy issue-client --ca ca --subject "CN=mule-client,O=Acme" --out-dir client
+      ktpy export-pem client/mule-client.pem -o salesforce-upload.pem
+      ktpy build-keystore --type jks --key client/mule-client.key \\
+          --cert client/mule-client-chain.pem --alias mule-client \\
+          --storepass env:STOREPASS -o keystore.jks
+    """
+
+
+def secret(spec, option, *, confirm=False, label=None):
+    from .. import secrets
+
+    return secrets.resolve(spec, option=option, confirm=confirm, label=label)
+
+
+def secret_outputs(*passwords):
+    from ..files import Output
+
+    return [Output(p.generated_file, (p.value + "\n").encode(), secret=True)
+            for p in passwords if p is not None and p.generated_file is not None]
+
+
+def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):
+    """A CA from its folder: ca.pem, ca.key and, for an intermediate, ca-chain.pem."""
+    from .. import ca as ca_mod
+    from .. import certs, files, keys
+
+    folder = Path(ca_dir)
+    if not folder.is_dir():
+        raise KtpyError(f"CA folder {folder} does not exist")
+    cert_list = certs.load_certificates(files.read(folder / "ca.pem", what="CA certificate"),
+                                        what=str(folder / "ca.pem"))
+    key_data = files.read(folder / "ca.key", what="CA key")
+    password = None
+    if keys.is_encrypted(key_data):
+        password = secret(password_spec, option, label="CA key password").value
+    key = keys.load_private_key(key_data, password, what=f"the CA key {folder / 'ca.key'}")
+    chain_path = folder / "ca-chain.pem"
+    issuers = []
+    if chain_path.exists():
+        issuers = certs.load_certificates(files.read(chain_path), what=str(chain_path))[1:]
+    return ca_mod.load_ca(cert_list[0], key, issuers, what=f"the CA in {folder}")

@@ -1,0 +1,154 @@
+"""Commands that package and export: export-pem, build-keystore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import (
+    EXIT_CODES,
+    SECRET_HELP,
+    STORE_TYPES,
+    cli,
+    force_option,
+    note,
+    secret,
+    secret_outputs,
+)
+
+# --- export-pem ------------------------------------------------------------------------------
+
+@cli.command("export-pem", epilog=EXIT_CODES)
+@click.argument("source", type=click.Path(dir_okay=True))
+@click.option("-o", "--out", default="-", show_default=True, help="Output file, or - for stdout.")
+@click.option("--with-chain", is_flag=True, help="Add each issuer after the certificate.")
+@click.option("--storepass", metavar="SRC", help="Store password when SOURCE is a keystore. " + SECRET_HELP)
+@click.option("--alias", help="Which keystore entry (default: the only key entry).")
+@force_option
+def export_pem_cmd(source, out, with_chain, storepass, alias, force):
+    """Export the certificate to upload to Salesforce as PEM: exactly one CERTIFICATE
+    block by default (the leaf), the leaf then its issuers with --with-chain. Never a key.
+
+    SOURCE is a PEM or DER certificate or chain, or a JKS, JCEKS or PKCS12 keystore (the type
+    is read from the content). Upload the result in Setup > Certificate and Key Management >
+    Upload Mutual Authentication Certificate.
+
+    \b
+    EXAMPLES
+      ktpy export-pem client/mule-client-chain.pem -o salesforce-upload.pem
+      ktpy export-pem keystore.jks --storepass env:STOREPASS --alias mule-client -o upload.pem
+      ktpy export-pem keystore.p12 --storepass file:pass.txt --with-chain
+    """
+    from .. import certs, files, keystore
+
+    data = files.read(source, what="source")
+    store_type = keystore.detect_type(data)
+    if store_type is not None:
+        password = secret(storepass, "--storepass", label="store password")
+        store = keystore.load(data, password.value, decrypt_keys=False)
+        chain = store.entry(alias).chain
+    else:
+        found = certs.load_certificates(data, what=source)
+        if alias:
+            raise click.UsageError("--alias applies to keystores only")
+        chain = certs.order_chain(found[0], found[1:])
+    pem = certs.to_pem(chain if with_chain else chain[:1])
+    if out == "-":
+        click.echo(pem.decode("ascii"), nl=False)
+    else:
+        files.write_all([files.Output(Path(out), pem)], force=force)
+        count = len(chain) if with_chain else 1
+        note(f"Wrote {out}: {count} certificate(s), {chain[0].subject.rfc4514_string()}, "
+              f"valid until {chain[0].not_valid_after_utc:%Y-%m-%d}")
+    for warning in _upload_warnings(chain[0]):
+        note(f"Warning: {warning}")
+
+
+def _upload_warnings(cert):
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from .. import certs
+
+    if certs.is_self_issued(cert):
+        yield ("the certificate is self-signed: Salesforce refuses it as a Mutual Authentication "
+               "Certificate (it is fine for a connected app's JWT certificate)")
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
+            yield "the certificate lacks the clientAuth extended key usage that mutual TLS needs"
+    except x509.ExtensionNotFound:
+        pass
+
+
+# --- build-keystore --------------------------------------------------------------------------
+
+@cli.command("build-keystore", epilog=EXIT_CODES)
+@click.option("--type", "store_type", required=True, type=click.Choice(STORE_TYPES),
+              help="Keystore type.")
+@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=True),
+              help="Private key (PEM or DER; PKCS#8, PKCS#1 or SEC1).")
+@click.option("--key-password", metavar="SRC", help="Password of an encrypted --key. " + SECRET_HELP)
+@click.option("--cert", "cert_path", required=True, type=click.Path(dir_okay=True),
+              help="The certificate, optionally followed by its chain.")
+@click.option("--chain", "chain_paths", multiple=True, type=click.Path(dir_okay=True),
+              help="PEM file(s) with issuer certificates (repeatable).")
+@click.option("--alias", required=True, help="Entry name; stored in lowercase.")
+@click.option("--storepass", metavar="SRC", help="Store password. " + SECRET_HELP)
+@click.option("--keypass", metavar="SRC",
+              help="Key password (JKS, JCEKS); default: the store password, which the "
+                   "Salesforce connector's JWT setup requires.")
+@click.option("--compat", type=click.Choice(["java8"]),
+              help="PKCS12 readable by Java 8 before 8u301 (PBES1 SHA1/3DES, SHA-1 MAC).")
+@click.option("-o", "--out", required=True, type=click.Path(), help="Keystore file to write.")
+@force_option
+def build_keystore_cmd(store_type, key_path, key_password, cert_path, chain_paths, alias,
+                       storepass, keypass, compat, out, force):
+    """Package a private key and its certificate chain into a JKS, PKCS12 or JCEKS keystore
+    for Mule's TLS context and the Salesforce connector.
+
+    The keystore holds the leaf and every issuer given: Salesforce's port 8443 needs the
+    client to send each intermediate. Aliases are stored in lowercase, because Java lowercases
+    them when it reads and Mule matches exactly.
+
+    \b
+    EXAMPLES
+      ktpy build-keystore --type jks --key client/mule-client.key \\
+          --cert client/mule-client-chain.pem --alias mule-client \\
+          --storepass env:STOREPASS -o keystore.jks
+      ktpy build-keystore --type pkcs12 --compat java8 --key c.key --cert c.pem --chain ca.pem \\
+          --alias mule-client --storepass file:pass.txt -o keystore.p12
+    """
+    from .. import certs, files, keys, keystore
+    from ..errors import MismatchError
+
+    files.check_writable([files.Output(Path(out), b"")], force=force)
+    key_data = files.read(key_path, what="key")
+    key_pw = (secret(key_password, "--key-password", label="password of the key file").value
+              if keys.is_encrypted(key_data) else None)
+    key = keys.load_private_key(key_data, key_pw, what=f"the key {key_path}")
+    given = certs.load_certificates(files.read(cert_path, what="certificate"), what=cert_path)
+    for path in chain_paths:
+        given += certs.load_certificates(files.read(path, what="chain file"), what=path)
+    leaf = next((c for c in given if keys.same_public_key(c.public_key(), key.public_key())), None)
+    if leaf is None:
+        raise MismatchError(f"the private key {key_path} does not match the certificate in {cert_path}")
+    chain = certs.order_chain(leaf, [c for c in given if c is not leaf])
+    lowered = keystore.normalize_alias(alias)
+    if lowered != alias:
+        note(f"Notice: alias {alias!r} is stored as {lowered!r} (Java lowercases aliases and "
+              "Mule matches them exactly; use the lowercase form in Mule)")
+    store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
+    key_pw_new = secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
+    data = keystore.build(store_type, key, chain, alias=lowered, storepass=store_pw.value,
+                          keypass=key_pw_new.value if key_pw_new else None, compat=compat)
+    files.write_all([files.Output(Path(out), data, secret=True)]
+                    + secret_outputs(store_pw, key_pw_new), force=force)
+    names = ", ".join(c.subject.rfc4514_string() for c in chain)
+    note(f"Wrote {out} ({store_type.upper()}{', Java 8 compatible' if compat else ''}, mode 0600): "
+          f"alias {lowered!r}, chain of {len(chain)}: {names}")
+    note("  key password: " + ("its own (given by --keypass)" if key_pw_new else "the store password"))
+    if len(chain) == 1 and not certs.is_self_issued(leaf):
+        note("Warning: the keystore holds no issuer certificate; if the CA is an intermediate, "
+              "add it with --chain (Salesforce needs every intermediate in the handshake)")
