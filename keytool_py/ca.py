@@ -59,6 +59,18 @@ class CA:
             extensions=issue.leaf_extensions(public_key, profile, sans),
         )
 
+    def sign_csr(self, csr: x509.CertificateSigningRequest, *,
+                 profile: issue.Profile | str = issue.Profile.CLIENT, days: int = issue.CLIENT_DAYS,
+                 now: dt.datetime | None = None) -> issue.LeafCert:
+        """Certify a request's subject and key. Extensions come from the profile; of the request's
+        own extensions only the subject alternative names are copied."""
+        from .csr import requested_sans
+
+        profile = issue.Profile(profile) if isinstance(profile, str) else profile
+        cert = self.certify(csr.subject, csr.public_key(), profile=profile, days=days,
+                            sans=requested_sans(csr), now=now)
+        return issue.LeafCert(key=None, cert=cert, chain=(cert, *self.chain))
+
     def _issue_leaf(self, profile, subject, key, key_type, days, sans, now) -> issue.LeafCert:
         name = names.parse_subject(subject) if isinstance(subject, str) else subject
         general_names = [names.parse_san(s) if isinstance(s, str) else s for s in sans]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes, serialization
 
 from .errors import BadInputError
@@ -19,6 +21,13 @@ _PEM_CERT = re.compile(
 
 def load_certificates(data: bytes, *, what: str = "the input") -> list[x509.Certificate]:
     """Every certificate in PEM (any line endings, text around the blocks) or one DER certificate."""
+    # Real bundles hold old certificates cryptography warns about (negative serials): read them quietly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return _load_certificates(data, what)
+
+
+def _load_certificates(data: bytes, what: str) -> list[x509.Certificate]:
     if b"-----BEGIN" in data:
         blocks = _PEM_CERT.findall(data.replace(b"\r\n", b"\n"))
         if not blocks:

@@ -129,3 +129,82 @@ def issue_client_cmd(ca_dir, ca_password, subject, out_dir, name, key_type, days
     note(f"  {folder / base}.pem        certificate: upload it to Salesforce (Mutual Authentication)")
     note(f"  {folder / base}.key        private key, mode 0600")
     note(f"  {folder / base}-chain.pem  certificate and its issuers, for keystores")
+
+
+# --- create-csr ------------------------------------------------------------------------------
+
+@cli.command("create-csr", epilog=EXIT_CODES)
+@click.option("--subject", required=True, help='The name to request, e.g. "CN=mule-client,O=Acme,C=US".')
+@click.option("--key-out", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the new private key (PKCS#8, mode 0600).")
+@click.option("--key-password", metavar="SRC", help="Encrypt the new key with this password. " + SECRET_HELP)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the CSR (PEM).")
+@click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa2048", show_default=True,
+              help="Key type (RSA for the JWT bearer flow).")
+@click.option("--san", multiple=True, metavar="TYPE:VALUE",
+              help="Subject alternative name to request: email:, dns:, uri: or ip: (repeatable).")
+@force_option
+def create_csr_cmd(subject, key_out, key_password, out, key_type, san, force):
+    """Create a new key and a certificate signing request for it, to send to a CA (a public CA
+    that Salesforce trusts, for a production org). Import what the CA returns with
+    build-keystore --key KEY --cert SIGNED.pem --chain CA-CHAIN.pem.
+
+    \b
+    EXAMPLES
+      ktpy create-csr --subject "CN=mule-client,O=Acme,C=US" --key-out client.key --out client.csr
+      ktpy create-csr --subject "CN=mule-client,O=Acme" --key-type ec-p256 \\
+          --san email:integration@acme.com --key-out c.key --out c.csr
+    """
+    from .. import csr as csr_mod
+    from .. import files, keys, names
+
+    subject_name = names.parse_subject(subject)
+    sans = [names.parse_san(s) for s in san]
+    outputs = [files.Output(Path(key_out), b""), files.Output(Path(out), b"")]
+    files.check_writable(outputs, force=force)
+    key_pw = secret(key_password, "--key-password", confirm=True, label="new key password") if key_password else None
+    key = keys.generate_key(key_type)
+    request = csr_mod.create_csr(subject_name, key, sans)
+    from cryptography.hazmat.primitives import serialization
+
+    files.write_all([
+        files.Output(Path(key_out), keys.private_key_to_pem(key, key_pw.value if key_pw else None), secret=True),
+        files.Output(Path(out), request.public_bytes(serialization.Encoding.PEM)),
+    ] + secret_outputs(key_pw), force=force)
+    note(f"Wrote {out} (CSR for {subject_name.rfc4514_string()}, {keys.describe_key(key)}) "
+         f"and {key_out} (private key, {'encrypted, ' if key_pw else ''}mode 0600)")
+
+
+# --- sign-csr --------------------------------------------------------------------------------
+
+@cli.command("sign-csr", epilog=EXIT_CODES)
+@click.argument("csr_path", metavar="CSR", type=click.Path(dir_okay=True))
+@click.option("--ca", "ca_dir", required=True, type=click.Path(file_okay=False), help="The CA folder.")
+@click.option("--ca-password", metavar="SRC", help="Password of ca.key. " + SECRET_HELP)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the certificate.")
+@click.option("--profile", type=click.Choice(["client", "server"]), default="client", show_default=True,
+              help="Which extensions the CA gives: clientAuth or serverAuth only.")
+@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
+              help="Validity in days (cut to the CA's own end).")
+@click.option("--with-chain", is_flag=True, help="Write the certificate followed by the CA chain.")
+@force_option
+def sign_csr_cmd(csr_path, ca_dir, ca_password, out, profile, days, with_chain, force):
+    """Sign a certificate signing request with the CA. The CA decides the extensions by profile;
+    of the request it keeps only the subject, the key and the alternative names.
+
+    \b
+    EXAMPLES
+      ktpy sign-csr client.csr --ca ca --ca-password env:CA_PASS --out client.pem
+      ktpy sign-csr server.csr --ca ca --profile server --days 90 --out server.pem --with-chain
+    """
+    from .. import certs, files
+    from ..csr import load_csr
+
+    request = load_csr(files.read(csr_path, what="CSR"), what=csr_path)
+    files.check_writable([files.Output(Path(out), b"")], force=force)
+    issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
+    leaf = issuer.sign_csr(request, profile=profile, days=days)
+    files.write_all([files.Output(Path(out), certs.to_pem(leaf.chain if with_chain else [leaf.cert]))],
+                    force=force)
+    note(f"Signed {leaf.cert.subject.rfc4514_string()} ({profile}), valid until "
+         f"{leaf.cert.not_valid_after_utc:%Y-%m-%d}: {out}")

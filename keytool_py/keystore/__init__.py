@@ -138,19 +138,57 @@ def build(store_type: StoreType | str, key: PrivateKey, chain: Sequence[x509.Cer
     key password field. PKCS12 cannot hold a key password different from the store password
     in a way Java reads, so that is refused.
     """
-    store_type = StoreType.parse(store_type)
-    compat = Compat.parse(compat)
-    alias = normalize_alias(alias)
     chain = tuple(chain)
     if not chain:
         raise BadInputError("a key entry needs at least its certificate")
-    if not same_public_key(key.public_key(), chain[0].public_key()):
-        raise MismatchError("the private key does not match the certificate")
+    entry = Entry(alias=alias, chain=chain, key=key, timestamp=now)
+    return build_store(store_type, [entry], storepass=storepass, keypass=keypass, compat=compat, now=now)
+
+
+def trusted_entries(certificates: Sequence[x509.Certificate], *, alias_prefix: str | None = None,
+                    now: dt.datetime | None = None) -> list[Entry]:
+    """Trusted certificate entries, aliased PREFIX1, PREFIX2... or by each certificate's CN."""
+    from ..names import common_name, slug
+
+    entries: list[Entry] = []
+    used: set[str] = set()
+    for number, cert in enumerate(certificates, start=1):
+        base = f"{alias_prefix}{number}" if alias_prefix else slug(common_name(cert.subject), default="cert")
+        alias, n = normalize_alias(base), 2
+        while alias in used:
+            alias, n = normalize_alias(f"{base}-{n}"), n + 1
+        used.add(alias)
+        entries.append(Entry(alias=alias, chain=(cert,), is_key_entry=False, timestamp=now))
+    return entries
+
+
+def build_store(store_type: StoreType | str, entries: Sequence[Entry], *, storepass: str,
+                keypass: str | None = None, compat: Compat | str | None = None,
+                now: dt.datetime | None = None) -> bytes:
+    """A keystore of any number of key entries (each with its decrypted key) and trusted entries.
+    Every key is protected with keypass (default: storepass)."""
+    store_type = StoreType.parse(store_type)
+    compat = Compat.parse(compat)
+    now = now or dt.datetime.now(dt.timezone.utc)
     keypass = storepass if keypass is None else keypass
     check_password(storepass, what="store password", store_type=store_type)
-    check_password(keypass, what="key password", store_type=store_type)
-    now = now or dt.datetime.now(dt.timezone.utc)
-    entry = Entry(alias=alias, chain=chain, key=key, timestamp=now)
+    if any(e.is_key_entry for e in entries):
+        check_password(keypass, what="key password", store_type=store_type)
+    if not entries:
+        raise BadInputError("a keystore needs at least one entry")
+    ready, seen = [], set()
+    for entry in entries:
+        alias = normalize_alias(entry.alias)
+        if alias in seen:
+            raise BadInputError(f"two entries would have the alias {alias!r} (Java ignores case)")
+        seen.add(alias)
+        if entry.is_key_entry:
+            if entry.key is None:
+                raise BadInputError(f"the key of entry {alias!r} was not decrypted; give its key password")
+            if not same_public_key(entry.key.public_key(), entry.chain[0].public_key()):
+                raise MismatchError("the private key does not match the certificate")
+        ready.append(Entry(alias=alias, chain=tuple(entry.chain), key=entry.key,
+                           is_key_entry=entry.is_key_entry, timestamp=entry.timestamp or now))
     if store_type is StoreType.PKCS12:
         if keypass != storepass:
             raise UnsupportedError(
@@ -159,14 +197,14 @@ def build(store_type: StoreType | str, key: PrivateKey, chain: Sequence[x509.Cer
             )
         from . import pkcs12
 
-        return pkcs12.build([entry], storepass, compat=compat)
+        return pkcs12.build(ready, storepass, compat=compat)
     if store_type is StoreType.JKS:
         from . import jks
 
-        return jks.build([entry], storepass, keypass)
+        return jks.build(ready, storepass, keypass)
     from . import jceks
 
-    return jceks.build([entry], storepass, keypass)
+    return jceks.build(ready, storepass, keypass)
 
 
 def detect_type(data: bytes) -> StoreType | None:

@@ -1,0 +1,116 @@
+"""Commands that read and check: inspect, verify."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ._common import EXIT_CODES, EXIT_PROBLEMS, SECRET_HELP, cli, note, secret
+
+VERIFY_EXIT_CODES = EXIT_CODES.rstrip() + "\n  3  the checks ran and found problems (one line each)\n"
+
+
+@cli.command("inspect", epilog=EXIT_CODES)
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=True))
+@click.option("--storepass", metavar="SRC", help="Store password, when FILE is a keystore. " + SECRET_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (format: docs/inspect-json.md).")
+def inspect_cmd(path, storepass, as_json):
+    """Describe a certificate, chain, CSR, private key (never printed) or a JKS, JCEKS or
+    PKCS12 keystore: for every certificate its subject, issuer, serial, validity, key, key
+    usages, extended key usages, SANs and SHA-256 fingerprint (as keytool prints it).
+
+    \b
+    EXAMPLES
+      ktpy inspect client/mule-client-chain.pem
+      ktpy inspect keystore.jks --storepass env:STOREPASS
+      ktpy inspect keystore.p12 --storepass file:pass.txt --json
+    """
+    from .. import files
+    from ..inspect import describe_data, text_lines
+
+    data = files.read(path, what="file")
+    info = describe_data(data, source=path,
+                         storepass=lambda: secret(storepass, "--storepass", label="store password").value)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        click.echo("\n".join(text_lines(info)))
+
+
+@cli.command("verify", epilog=VERIFY_EXIT_CODES)
+@click.argument("path", metavar="CERT_OR_STORE", type=click.Path(dir_okay=True))
+@click.option("--ca", "ca_paths", multiple=True, type=click.Path(dir_okay=True),
+              help="Root certificate(s) the chain must end at (repeatable).")
+@click.option("--chain", "chain_paths", multiple=True, type=click.Path(dir_okay=True),
+              help="Intermediate certificate(s) to build the chain with (repeatable).")
+@click.option("--key", "key_path", type=click.Path(dir_okay=True), help="Private key that must match.")
+@click.option("--key-password", metavar="SRC", help="Password of an encrypted --key. " + SECRET_HELP)
+@click.option("--storepass", metavar="SRC", help="Store password, for a keystore. " + SECRET_HELP)
+@click.option("--keypass", metavar="SRC", help="Key password, if it differs from the store password.")
+@click.option("--alias", help="Which keystore entry (default: the only key entry).")
+@click.option("--profile", type=click.Choice(["client", "salesforce-mtls", "salesforce-jwt"]),
+              help="Rules of where the certificate will be used.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, keypass, alias, profile, as_json):
+    """Check a certificate (or a keystore's key entry): the chain builds and verifies up to a
+    root given with --ca (or to its own root), every certificate is valid now, the key matches,
+    and the profile's rules hold.
+
+    \b
+    Profiles:
+      client           clientAuth extended key usage, not a CA
+      salesforce-mtls  client rules, not self-signed, RSA >= 2048 or EC, chain up to the root;
+                       warns when the root is not publicly trusted (Salesforce production
+                       refuses private roots unless support added them)
+      salesforce-jwt   an RSA key (RS256); self-signed is allowed
+
+    \b
+    EXAMPLES
+      ktpy verify client/mule-client-chain.pem --ca ca/ca.pem --profile salesforce-mtls
+      ktpy verify keystore.jks --storepass env:STOREPASS --ca ca/ca.pem --profile salesforce-jwt
+    """
+    from .. import certs, files, keys, keystore
+    from ..errors import WrongPasswordError
+    from ..verify import Finding, verify
+
+    data = files.read(path, what="file")
+    roots = [c for p in ca_paths for c in certs.load_certificates(files.read(p, what="CA file"), what=p)]
+    extra = [c for p in chain_paths for c in certs.load_certificates(files.read(p, what="chain file"), what=p)]
+    key = None
+    if key_path:
+        key_data = files.read(key_path, what="key")
+        key_pw = secret(key_password, "--key-password").value if keys.is_encrypted(key_data) else None
+        key = keys.load_private_key(key_data, key_pw, what=f"the key {key_path}")
+    notes: list[Finding] = []
+    if keystore.detect_type(data) is not None:
+        store_pw = secret(storepass, "--storepass", label="store password").value
+        entry = keystore.load(data, store_pw, decrypt_keys=False).entry(alias)
+        leaf, intermediates = entry.chain[0], [*entry.chain[1:], *extra]
+        if entry.is_key_entry and key is None:
+            key_pw = secret(keypass, "--keypass", label="key password").value if keypass else None
+            try:
+                key = keystore.load(data, store_pw, keypass=key_pw).entry(entry.alias).key
+            except WrongPasswordError:
+                notes.append(Finding("key-not-checked", "the key's password differs from the store password; "
+                                                        "pass --keypass to check the key", warning=True))
+    else:
+        found = certs.load_certificates(data, what=path)
+        leaf, intermediates = found[0], [*found[1:], *extra]
+    report = verify(leaf, intermediates=intermediates, roots=roots, key=key, profile=profile)
+    findings = [*report.findings, *notes]
+    if as_json:
+        click.echo(json.dumps({
+            "format": 1, "ok": report.ok, "profile": report.profile.value,
+            "chain": [c.subject.rfc4514_string() for c in report.chain],
+            "problems": [{"check": f.check, "message": f.message} for f in findings if not f.warning],
+            "warnings": [{"check": f.check, "message": f.message} for f in findings if f.warning],
+        }, indent=2))
+    else:
+        click.echo("Chain: " + " -> ".join(c.subject.rfc4514_string() for c in report.chain))
+        for finding in findings:
+            click.echo(f"{'WARN' if finding.warning else 'FAIL'} {finding.check}: {finding.message}")
+        click.echo("OK: every check holds" if report.ok else f"{len(report.problems)} problem(s) found")
+    if not report.ok:
+        note(f"Verification found {len(report.problems)} problem(s)")
+        click.get_current_context().exit(EXIT_PROBLEMS)

@@ -1,0 +1,193 @@
+"""Describing certificates, requests, keys and keystores as plain data, for text and JSON output.
+
+The JSON form is documented in docs/inspect-json.md; its field names are a contract. A private
+key is described (type, size, encrypted or not), never its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from . import certs, keys, keystore
+from .errors import BadInputError
+
+JSON_FORMAT = 1
+
+_KEY_USAGES = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+               "key_agreement", "key_cert_sign", "crl_sign")
+_EKU_NAMES = {
+    "1.3.6.1.5.5.7.3.1": "serverAuth", "1.3.6.1.5.5.7.3.2": "clientAuth", "1.3.6.1.5.5.7.3.3": "codeSigning",
+    "1.3.6.1.5.5.7.3.4": "emailProtection", "1.3.6.1.5.5.7.3.8": "timeStamping", "1.3.6.1.5.5.7.3.9": "OCSPSigning",
+    "2.5.29.37.0": "anyExtendedKeyUsage",
+}
+
+
+def _time(value) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _key_info(public_key) -> dict:
+    if isinstance(public_key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
+        return {"type": "RSA", "size": public_key.key_size}
+    if isinstance(public_key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        return {"type": "EC", "size": public_key.curve.key_size, "curve": keys.describe_key(public_key)[3:]}
+    return {"type": type(public_key).__name__.lstrip("_"), "size": None}
+
+
+def _sans(extensions: x509.Extensions) -> list[str]:
+    try:
+        san = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    prefixes = {x509.DNSName: "dns", x509.RFC822Name: "email", x509.UniformResourceIdentifier: "uri",
+                x509.IPAddress: "ip"}
+    return [f"{prefixes.get(type(n), type(n).__name__)}:{n.value}" for n in san]
+
+
+def _ext(cert, cls):
+    try:
+        return cert.extensions.get_extension_for_class(cls).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def describe_certificate(cert: x509.Certificate) -> dict:
+    usage = _ext(cert, x509.KeyUsage)
+    eku = _ext(cert, x509.ExtendedKeyUsage)
+    bc = _ext(cert, x509.BasicConstraints)
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": format(cert.serial_number, "X"),
+        "not_before": _time(cert.not_valid_before_utc),
+        "not_after": _time(cert.not_valid_after_utc),
+        "key": _key_info(cert.public_key()),
+        "key_usage": [u for u in _KEY_USAGES if usage is not None and getattr(usage, u)],
+        "extended_key_usage": [_EKU_NAMES.get(o.dotted_string, o.dotted_string) for o in eku] if eku else [],
+        "ca": bool(bc and bc.ca),
+        "path_length": bc.path_length if bc and bc.ca else None,
+        "san": _sans(cert.extensions),
+        "self_signed": certs.is_self_issued(cert) and certs.issued_by(cert, cert),
+        "sha256": certs.fingerprint(cert),
+    }
+
+
+def describe_store(store: keystore.Keystore) -> dict:
+    entries = []
+    for entry in store.entries:
+        entries.append({
+            "alias": entry.alias,
+            "kind": "PrivateKeyEntry" if entry.is_key_entry else "trustedCertEntry",
+            "created": _time(entry.timestamp) if entry.timestamp else None,
+            "chain": [describe_certificate(c) for c in entry.chain],
+        })
+    return {"format": JSON_FORMAT, "kind": "keystore", "type": store.type.value, "entries": entries}
+
+
+def describe_data(data: bytes, *, source: str, storepass: Callable[[], str]) -> dict:
+    """Whatever `data` is: keystore, certificate(s), CSR or private key. `storepass` is called
+    only for a keystore, so a PEM never prompts for a password."""
+    store_type = keystore.detect_type(data)
+    if store_type is not None:
+        return describe_store(keystore.load(data, storepass(), decrypt_keys=False))
+    if b"CERTIFICATE REQUEST-----" in data:
+        from .csr import load_csr
+
+        return _describe_csr(load_csr(data, what=source))
+    if b"PRIVATE KEY-----" in data:
+        return _describe_key_file(data, source)
+    try:
+        found = certs.load_certificates(data, what=source)
+    except BadInputError:
+        if b"-----BEGIN" in data:
+            raise
+        return _describe_der_guess(data, source)
+    return {"format": JSON_FORMAT, "kind": "certificates", "certificates": [describe_certificate(c) for c in found]}
+
+
+def _describe_csr(csr: x509.CertificateSigningRequest) -> dict:
+    return {"format": JSON_FORMAT, "kind": "csr", "subject": csr.subject.rfc4514_string(),
+            "key": _key_info(csr.public_key()), "san": _sans(csr.extensions),
+            "signature_valid": csr.is_signature_valid}
+
+
+def _describe_key_file(data: bytes, source: str) -> dict:
+    if keys.is_encrypted(data):
+        return {"format": JSON_FORMAT, "kind": "private-key", "encrypted": True, "key": None}
+    key = keys.load_private_key(data, what=source)
+    return {"format": JSON_FORMAT, "kind": "private-key", "encrypted": False, "key": _key_info(key)}
+
+
+def _describe_der_guess(data: bytes, source: str) -> dict:
+    """DER that is not a certificate: a CSR or an unencrypted key, else an error."""
+    from .csr import load_csr
+
+    try:
+        return _describe_csr(load_csr(data, what=source))
+    except BadInputError:
+        pass
+    try:
+        return {"format": JSON_FORMAT, "kind": "private-key", "encrypted": False,
+                "key": _key_info(keys.load_private_key(data, what=source))}
+    except Exception:  # noqa: BLE001
+        raise BadInputError(
+            f"{source} is not a certificate, CSR, private key or JKS/JCEKS/PKCS12 keystore"
+        ) from None
+
+
+def _ca_text(info: dict) -> str:
+    if not info["ca"]:
+        return "no"
+    return "yes" if info["path_length"] is None else f"yes (pathlen {info['path_length']})"
+
+
+def certificate_lines(info: dict, indent: str = "  ") -> list[str]:
+    key = info["key"]
+    key_text = f"{key['type']} {key.get('curve') or key['size']}"
+    lines = [
+        f"Subject:     {info['subject']}",
+        f"Issuer:      {info['issuer']}" + ("  (self-signed)" if info["self_signed"] else ""),
+        f"Serial:      {info['serial']}",
+        f"Valid:       {info['not_before']} to {info['not_after']}",
+        f"Key:         {key_text}",
+        f"Key usage:   {', '.join(info['key_usage']) or '-'}",
+        f"EKU:         {', '.join(info['extended_key_usage']) or '-'}",
+        f"CA:          {_ca_text(info)}",
+        f"SAN:         {', '.join(info['san']) or '-'}",
+        f"SHA-256:     {info['sha256']}",
+    ]
+    return [indent + line for line in lines]
+
+
+def text_lines(info: dict) -> list[str]:
+    """The human form of describe_data's result."""
+    kind = info["kind"]
+    if kind == "keystore":
+        count = len(info["entries"])
+        out = [f"Keystore type: {info['type'].upper()}, {count} {'entry' if count == 1 else 'entries'}"]
+        for entry in info["entries"]:
+            out.append("")
+            out.append(f"Alias: {entry['alias']}  ({entry['kind']}, chain of {len(entry['chain'])})")
+            for n, cert in enumerate(entry["chain"]):
+                out.append(f"  [{n}]")
+                out += certificate_lines(cert, "    ")
+        return out
+    if kind == "certificates":
+        out = []
+        for n, cert in enumerate(info["certificates"]):
+            out.append(f"Certificate [{n}]")
+            out += certificate_lines(cert)
+        return out
+    if kind == "csr":
+        key = info["key"]
+        return ["Certificate signing request", f"  Subject:   {info['subject']}",
+                f"  Key:       {key['type']} {key.get('curve') or key['size']}",
+                f"  SAN:       {', '.join(info['san']) or '-'}",
+                f"  Signature: {'valid' if info['signature_valid'] else 'INVALID'}"]
+    key = info["key"]
+    if info["encrypted"]:
+        return ["Private key (encrypted PKCS#8; its type is inside the encryption)"]
+    return [f"Private key: {key['type']} {key.get('curve') or key['size']} (not shown)"]

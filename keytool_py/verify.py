@@ -1,0 +1,211 @@
+"""Checks of a certificate, its chain and its key, returning findings rather than raising.
+
+Each finding names its check, so a user (and a test) can tell an expired certificate from a
+missing intermediate. Profiles add the rules of the place the certificate will be used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from . import certs
+from .errors import BadInputError
+from .issue import utcnow
+from .keys import PrivateKey, describe_key, same_public_key
+
+
+class VerifyProfile(enum.Enum):
+    NONE = "none"
+    CLIENT = "client"
+    SALESFORCE_MTLS = "salesforce-mtls"
+    SALESFORCE_JWT = "salesforce-jwt"
+
+    @classmethod
+    def parse(cls, text: str | VerifyProfile | None) -> VerifyProfile:
+        if text is None:
+            return cls.NONE
+        if isinstance(text, VerifyProfile):
+            return text
+        try:
+            return cls(text)
+        except ValueError:
+            raise BadInputError(
+                f"unknown profile {text!r}; choose client, salesforce-mtls or salesforce-jwt"
+            ) from None
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    message: str
+    warning: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    leaf: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    profile: VerifyProfile
+    findings: tuple[Finding, ...] = field(default=())
+
+    @property
+    def problems(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if not f.warning)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.warning)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _name(cert: x509.Certificate) -> str:
+    return cert.subject.rfc4514_string() or "(empty subject)"
+
+
+def build_path(leaf: x509.Certificate, intermediates: Sequence[x509.Certificate],
+               roots: Sequence[x509.Certificate]) -> tuple[tuple[x509.Certificate, ...], list[Finding]]:
+    """The path from the leaf up to a root, and what stopped it if it does not get there.
+
+    With roots given, the path must end at one of them; without, at a self-signed certificate
+    (the chain is then checked against its own root)."""
+    path = [leaf]
+    pool = [c for c in intermediates if c != leaf]
+    while True:
+        current = path[-1]
+        anchor = next((r for r in roots if certs.issued_by(current, r)), None)
+        if anchor is not None:
+            if anchor != current:
+                path.append(anchor)
+            return tuple(path), []
+        if certs.is_self_issued(current) and certs.issued_by(current, current):
+            if roots:
+                return tuple(path), [Finding("wrong-root", f"the chain ends at {_name(current)}, which is not "
+                                                           "one of the roots given with --ca")]
+            return tuple(path), []
+        parent = next((c for c in pool if certs.issued_by(current, c)), None)
+        if parent is not None:
+            path.append(parent)
+            pool.remove(parent)
+            continue
+        issuer = current.issuer.rfc4514_string()
+        if any(c.subject == current.issuer for c in [*pool, *roots]):
+            return tuple(path), [Finding("wrong-root", f"{_name(current)} names {issuer} as its issuer, but "
+                                                       "the certificate of that name given did not sign it")]
+        return tuple(path), [Finding("missing-intermediate", f"no certificate for {issuer}, the issuer of "
+                                                             f"{_name(current)}; add it with --chain")]
+
+
+def _dates(path, now) -> list[Finding]:
+    out = []
+    for cert in path:
+        if cert.not_valid_after_utc < now:
+            out.append(Finding("expired", f"{_name(cert)} expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"))
+        elif cert.not_valid_before_utc > now:
+            out.append(Finding("not-yet-valid", f"{_name(cert)} is not valid before "
+                                                f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"))
+    return out
+
+
+def _constraints(cert):
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _issuers_are_cas(path) -> list[Finding]:
+    out = []
+    for cert in path[1:]:
+        bc = _constraints(cert)
+        if bc is None or not bc.ca:
+            out.append(Finding("issuer-not-ca", f"{_name(cert)} signs other certificates but is not a CA"))
+    return out
+
+
+def _client_rules(leaf) -> list[Finding]:
+    out = []
+    try:
+        eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        has_client_auth = ExtendedKeyUsageOID.CLIENT_AUTH in eku
+    except x509.ExtensionNotFound:
+        has_client_auth = False
+    if not has_client_auth:
+        out.append(Finding("no-client-auth", f"{_name(leaf)} lacks the clientAuth extended key usage"))
+    bc = _constraints(leaf)
+    if bc is not None and bc.ca:
+        out.append(Finding("leaf-is-ca", f"{_name(leaf)} is a CA certificate, not a client certificate"))
+    return out
+
+
+def _key_strength(leaf) -> list[Finding]:
+    public = leaf.public_key()
+    if isinstance(public, rsa.RSAPublicKey) and public.key_size < 2048:
+        return [Finding("weak-key", f"{_name(leaf)} has an RSA key of {public.key_size} bits; 2048 is the minimum")]
+    if not isinstance(public, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        return [Finding("key-type", f"{_name(leaf)} has a {describe_key(public)} key; use RSA or EC")]
+    return []
+
+
+def public_roots(bundle: Path | None = None) -> list[x509.Certificate]:
+    """The roots of the system's public trust bundle (empty when there is none)."""
+    if bundle is None:
+        paths = ssl.get_default_verify_paths()
+        candidates = [paths.cafile, paths.openssl_cafile, "/etc/ssl/certs/ca-certificates.crt"]
+        bundle = next((Path(p) for p in candidates if p and Path(p).is_file()), None)
+    if bundle is None:
+        return []
+    try:
+        return certs.load_certificates(bundle.read_bytes(), what=str(bundle))
+    except (OSError, BadInputError):
+        return []
+
+
+def _private_root_warning(path, trusted_public) -> list[Finding]:
+    top = path[-1]
+    if not certs.is_self_issued(top):
+        return []
+    if any(r.subject == top.subject and same_public_key(r.public_key(), top.public_key()) for r in trusted_public):
+        return []
+    return [Finding("private-root", f"the root {_name(top)} is not in the public trust bundle: Salesforce's "
+                                    "production endpoint refuses private roots unless Salesforce support has "
+                                    "added that root", warning=True)]
+
+
+def verify(leaf: x509.Certificate, *, intermediates: Sequence[x509.Certificate] = (),
+           roots: Sequence[x509.Certificate] = (), key: PrivateKey | None = None,
+           profile: VerifyProfile | str | None = None, now: dt.datetime | None = None,
+           trusted_public: Sequence[x509.Certificate] | None = None) -> Report:
+    """Every check that applies, as findings: chain to a root, dates, key match, profile rules."""
+    profile = VerifyProfile.parse(profile)
+    now = now or utcnow()
+    path, findings = build_path(leaf, intermediates, roots)
+    findings += _dates(path, now)
+    findings += _issuers_are_cas(path)
+    if key is not None and not same_public_key(key.public_key(), leaf.public_key()):
+        findings.append(Finding("key-mismatch", f"the private key does not match {_name(leaf)}"))
+    if profile in (VerifyProfile.CLIENT, VerifyProfile.SALESFORCE_MTLS):
+        findings += _client_rules(leaf)
+    if profile is VerifyProfile.SALESFORCE_MTLS:
+        if certs.is_self_issued(leaf):
+            findings.append(Finding("self-signed", f"{_name(leaf)} is self-signed: Salesforce refuses "
+                                                   "self-signed mutual authentication certificates"))
+        findings += _key_strength(leaf)
+        if not any(f.check in ("missing-intermediate", "wrong-root") for f in findings):
+            trusted = public_roots() if trusted_public is None else trusted_public
+            findings += _private_root_warning(path, trusted)
+    if profile is VerifyProfile.SALESFORCE_JWT and not isinstance(leaf.public_key(), rsa.RSAPublicKey):
+        findings.append(Finding("not-rsa", f"{_name(leaf)} has a {describe_key(leaf.public_key())} key; the JWT "
+                                           "bearer flow signs with RS256 and needs an RSA key"))
+    return Report(leaf=leaf, chain=path, profile=profile, findings=tuple(findings))
