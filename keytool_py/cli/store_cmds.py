@@ -1,4 +1,4 @@
-"""Commands that package and export: export-pem, build-keystore."""
+"""Commands that package, convert and export: export-pem, build-keystore, convert, build-truststore."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import KtpyError
 from ._common import (
     EXIT_CODES,
     SECRET_HELP,
@@ -152,3 +153,78 @@ def build_keystore_cmd(store_type, key_path, key_password, cert_path, chain_path
     if len(chain) == 1 and not certs.is_self_issued(leaf):
         note("Warning: the keystore holds no issuer certificate; if the CA is an intermediate, "
               "add it with --chain (Salesforce needs every intermediate in the handshake)")
+
+
+# --- convert ---------------------------------------------------------------------------------
+
+@cli.command("convert", epilog=EXIT_CODES)
+@click.argument("source", type=click.Path(dir_okay=True))
+@click.option("--to", "dest_type", required=True, type=click.Choice(STORE_TYPES), help="Type to write.")
+@click.option("--storepass", metavar="SRC", help="Password of SOURCE. " + SECRET_HELP)
+@click.option("--dest-storepass", metavar="SRC", help="Password of the new store (default: SOURCE's).")
+@click.option("--keypass", metavar="SRC", help="Key password in SOURCE, if it differs from its store password.")
+@click.option("--dest-keypass", metavar="SRC",
+              help="Key password in the new JKS/JCEKS store (default: its store password).")
+@click.option("--compat", type=click.Choice(["java8"]), help="PKCS12 readable by Java 8 before 8u301.")
+@click.option("-o", "--out", required=True, type=click.Path(), help="Keystore file to write.")
+@force_option
+def convert_cmd(source, dest_type, storepass, dest_storepass, keypass, dest_keypass, compat, out, force):
+    """Convert a JKS, JCEKS or PKCS12 keystore into another type. Every private key entry (with
+    its chain) and every trusted certificate entry carries over with its alias.
+
+    \b
+    EXAMPLES
+      ktpy convert keystore.jks --to pkcs12 --storepass env:STOREPASS -o keystore.p12
+      ktpy convert old.jceks --to jks --storepass file:old.txt --keypass file:oldkey.txt \\
+          --dest-storepass generate:new-pass.txt -o new.jks
+    """
+    from .. import files, keystore
+
+    files.check_writable([files.Output(Path(out), b"")], force=force)
+    data = files.read(source, what="keystore")
+    if keystore.detect_type(data) is None:
+        raise KtpyError(f"{source} is not a JKS, JCEKS or PKCS12 keystore")
+    src_pw = secret(storepass, "--storepass", label="source store password")
+    key_pw = secret(keypass, "--keypass", label="source key password") if keypass else None
+    store = keystore.load(data, src_pw.value, keypass=key_pw.value if key_pw else None)
+    dest_pw = secret(dest_storepass, "--dest-storepass", confirm=True) if dest_storepass else src_pw
+    dest_key_pw = secret(dest_keypass, "--dest-keypass", confirm=True) if dest_keypass else None
+    result = keystore.build_store(dest_type, store.entries, storepass=dest_pw.value,
+                                  keypass=dest_key_pw.value if dest_key_pw else None, compat=compat)
+    files.write_all([files.Output(Path(out), result, secret=True)]
+                    + secret_outputs(dest_pw if dest_storepass else None, dest_key_pw), force=force)
+    kinds = ", ".join(f"{e.alias} ({'key' if e.is_key_entry else 'trusted'})" for e in store.entries)
+    note(f"Wrote {out} ({dest_type.upper()}, mode 0600) from {store.type.value.upper()} {source}: {kinds}")
+
+
+# --- build-truststore ------------------------------------------------------------------------
+
+@cli.command("build-truststore", epilog=EXIT_CODES)
+@click.argument("cert_paths", metavar="CERT.pem...", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("--type", "store_type", required=True, type=click.Choice(STORE_TYPES), help="Truststore type.")
+@click.option("--storepass", metavar="SRC", help="Store password. " + SECRET_HELP)
+@click.option("--alias-prefix", help="Alias entries PREFIX1, PREFIX2... (default: from each CN).")
+@click.option("--compat", type=click.Choice(["java8"]), help="PKCS12 readable by Java 8 before 8u301.")
+@click.option("-o", "--out", required=True, type=click.Path(), help="Truststore file to write.")
+@force_option
+def build_truststore_cmd(cert_paths, store_type, storepass, alias_prefix, compat, out, force):
+    """Build a truststore of trusted certificate entries, e.g. the CA that signs a server's
+    certificate, for a Mule tls:trust-store. PKCS12 entries carry the attribute Java needs to
+    see them as trusted (without it keytool lists 0 entries).
+
+    \b
+    EXAMPLES
+      ktpy build-truststore --type jks ca/ca.pem --storepass env:STOREPASS -o truststore.jks
+      ktpy build-truststore --type pkcs12 root1.pem root2.pem --alias-prefix root \\
+          --storepass file:pass.txt -o truststore.p12
+    """
+    from .. import certs, files, keystore
+
+    files.check_writable([files.Output(Path(out), b"")], force=force)
+    found = [c for p in cert_paths for c in certs.load_certificates(files.read(p, what="certificate"), what=p)]
+    unique = list(dict.fromkeys(found))
+    entries = keystore.trusted_entries(unique, alias_prefix=alias_prefix)
+    password = secret(storepass, "--storepass", confirm=True, label="new store password")
+    data = keystore.build_store(store_type, entries, storepass=password.value, compat=compat)
+    files.write_all([files.Output(Path(out), data, secret=True)] + secret_outputs(password), force=force)
+    note(f"Wrote {out} ({store_type.upper()}): " + ", ".join(e.alias for e in entries))

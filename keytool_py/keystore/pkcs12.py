@@ -31,18 +31,46 @@ def _encryption(password: str, compat: Compat):
 
 
 def build(entries: Sequence[Entry], password: str, *, compat: Compat) -> bytes:
-    """A PKCS12 with one key entry: friendlyName is the alias (Java's alias), the key and the
-    leaf share a localKeyId, the issuers follow as plain certificate bags."""
-    if len(entries) != 1 or not entries[0].is_key_entry:
-        raise BadInputError("a PKCS12 keystore here holds exactly one key entry")
-    entry = entries[0]
-    return pkcs12.serialize_key_and_certificates(
-        name=entry.alias.encode("utf-8"),
-        key=entry.key,
-        cert=entry.chain[0],
-        cas=list(entry.chain[1:]) or None,
-        encryption_algorithm=_encryption(password, compat),
-    )
+    """A PKCS12 Java reads: each key's friendlyName is its alias and it shares a localKeyId with
+    its certificate; issuers follow as plain certificate bags (Java rebuilds chains by issuer);
+    trusted certificates carry Oracle's attribute, without which Java does not see them."""
+    keyed = [e for e in entries if e.is_key_entry]
+    trusted = [e for e in entries if not e.is_key_entry]
+    encryption = _encryption(password, compat)
+    if len(keyed) == 1 and not trusted:
+        entry = keyed[0]
+        return pkcs12.serialize_key_and_certificates(
+            name=entry.alias.encode("utf-8"), key=entry.key, cert=entry.chain[0],
+            cas=list(entry.chain[1:]) or None, encryption_algorithm=encryption,
+        )
+    if not keyed:
+        bags = [pkcs12.PKCS12Certificate(e.chain[0], e.alias.encode("utf-8")) for e in trusted]
+        return pkcs12.serialize_java_truststore(bags, encryption)
+    # Keys and trusted certificates in one file: cryptography has no single call for that.
+    from . import p12codec
+
+    return p12codec.assemble(_bags(keyed, trusted), password, legacy=compat is Compat.JAVA8, iterations=ITERATIONS)
+
+
+def _bags(keyed: Sequence[Entry], trusted: Sequence[Entry]) -> list:
+    from ..keys import private_key_to_der
+    from . import p12codec
+
+    bags, written = [], set()
+    for number, entry in enumerate(keyed, start=1):
+        key_id = f"ktpy-key-{number}".encode()
+        bags.append(p12codec.Bag(kind="key", der=private_key_to_der(entry.key), friendly_name=entry.alias,
+                                 local_key_id=key_id))
+        bags.append(p12codec.Bag(kind="cert", der=certs.to_der(entry.chain[0]), friendly_name=entry.alias,
+                                 local_key_id=key_id))
+        for issuer in entry.chain[1:]:
+            if issuer not in written:
+                written.add(issuer)
+                bags.append(p12codec.Bag(kind="cert", der=certs.to_der(issuer)))
+    for entry in trusted:
+        bags.append(p12codec.Bag(kind="cert", der=certs.to_der(entry.chain[0]), friendly_name=entry.alias,
+                                 trusted=True))
+    return bags
 
 
 def load(data: bytes, password: str) -> Keystore:

@@ -1,0 +1,554 @@
+"""PKCS#12 read and written bag by bag (RFC 7292), on pyasn1 and cryptography's primitives.
+
+Why not cryptography's `pkcs12` module alone: `load_pkcs12` returns one key only and answers a
+wrong password and a corrupted file with the same ValueError; and no `serialize_*` call writes a
+key entry and Java-trusted certificate entries into one file. keytool-made PKCS12 files may hold
+several key entries and trusted entries.
+
+    parse(data, password) -> [Bag, ...]       keys come back as plain PKCS#8 DER
+    assemble(bags, password, legacy=False)    -> bytes Java 8+ and 17, OpenSSL and cryptography read
+
+Reads: MACs with SHA-1/224/256/384/512; PBES2 (PBKDF2 with any HMAC-SHA PRF, AES-CBC or
+DES-EDE3-CBC); the PKCS#12 PBEs with 3-key and 2-key 3DES, 128-bit and 40-bit RC2 (OpenSSL's
+`-legacy` encrypts certificates with RC2-40, so a small RC2 lives here: cryptography's RC2 takes
+128-bit keys only). Writes: PBES2 PBKDF2-HMAC-SHA256 + AES-256-CBC with a SHA-256 MAC (what Java
+17 writes), or with `legacy=True` pbeWithSHAAnd3-KeyTripleDES-CBC with a SHA-1 MAC (what Java 8
+before 8u301 reads, JDK-8267701).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from pyasn1.codec.ber import decoder
+from pyasn1.codec.der import encoder
+from pyasn1.type import char, univ
+from pyasn1_modules import rfc5652, rfc5958, rfc7292, rfc8018
+
+from ..errors import BadInputError, KtpyError, UnsupportedError, WrongPasswordError
+
+# Oracle's attribute that makes a certificate bag a Java trustedCertEntry; its value is the set
+# of extended key usages the certificate is trusted for (Java writes anyExtendedKeyUsage).
+ORACLE_TRUSTED_KEY_USAGE = univ.ObjectIdentifier("2.16.840.1.113894.746875.1.1")
+ANY_EXTENDED_KEY_USAGE = univ.ObjectIdentifier("2.5.29.37.0")
+
+# Java 17's own counts (keystore.pkcs12.keyPbeIterationCount, macIterationCount).
+ITERATIONS = 10_000
+# Java's PKCS12KeyStore refuses more (MAX_ITERATION_COUNT); a corrupted count must not hang us.
+MAX_ITERATIONS = 5_000_000
+
+CORRUPTED = "the PKCS12 keystore is corrupted or truncated"
+MAC_FAILED = "wrong store password for the PKCS12 keystore (its MAC does not verify)"
+NO_MAC_UNDECRYPTABLE = ("wrong store password for the PKCS12 keystore, or it is corrupted "
+                        "(it has no MAC, and its contents do not decrypt)")
+
+
+@dataclass(frozen=True)
+class Bag:
+    """One safe bag: a private key (plain PKCS#8 DER) or an X.509 certificate (DER)."""
+
+    kind: str  # "key" or "cert"
+    der: bytes
+    friendly_name: str | None = None
+    local_key_id: bytes | None = None
+    trusted: bool = False  # a cert bag with Oracle's attribute: a Java trustedCertEntry
+
+    def __post_init__(self):
+        if self.kind not in ("key", "cert"):
+            raise BadInputError(f"a bag's kind is 'key' or 'cert', not {self.kind!r}")
+        if self.trusted and self.kind != "cert":
+            raise BadInputError("only a certificate bag can be trusted")
+
+
+# ---------------------------------------------------------------------------------------------
+# Algorithm tables: OID -> what we need to know.
+
+_HASHES = {  # digest OID (MAC) -> hashlib constructor
+    univ.ObjectIdentifier("1.3.14.3.2.26"): hashlib.sha1,
+    univ.ObjectIdentifier("2.16.840.1.101.3.4.2.4"): hashlib.sha224,
+    univ.ObjectIdentifier("2.16.840.1.101.3.4.2.1"): hashlib.sha256,
+    univ.ObjectIdentifier("2.16.840.1.101.3.4.2.2"): hashlib.sha384,
+    univ.ObjectIdentifier("2.16.840.1.101.3.4.2.3"): hashlib.sha512,
+}
+_SHA1, _SHA256 = univ.ObjectIdentifier("1.3.14.3.2.26"), univ.ObjectIdentifier("2.16.840.1.101.3.4.2.1")
+
+_PRFS = {  # PBKDF2 PRF OID -> hashlib name
+    rfc8018.id_hmacWithSHA1: "sha1",
+    rfc8018.id_hmacWithSHA224: "sha224",
+    rfc8018.id_hmacWithSHA256: "sha256",
+    rfc8018.id_hmacWithSHA384: "sha384",
+    rfc8018.id_hmacWithSHA512: "sha512",
+}
+
+_PBES2_CIPHERS = {  # encryption scheme OID -> (cipher, key length)
+    univ.ObjectIdentifier("2.16.840.1.101.3.4.1.2"): ("aes", 16),
+    univ.ObjectIdentifier("2.16.840.1.101.3.4.1.22"): ("aes", 24),
+    univ.ObjectIdentifier("2.16.840.1.101.3.4.1.42"): ("aes", 32),
+    rfc8018.des_EDE3_CBC: ("3des", 24),
+}
+
+_PKCS12_PBES = {  # PKCS#12 PBE OID -> (cipher, key length); all derive with SHA-1, IV 8 bytes
+    rfc7292.pbeWithSHAAnd3_KeyTripleDES_CBC: ("3des", 24),
+    rfc7292.pbeWithSHAAnd2_KeyTripleDES_CBC: ("3des", 16),
+    rfc7292.pbeWithSHAAnd128BitRC2_CBC: ("rc2", 16),
+    rfc7292.pbeWithSHAAnd40BitRC2_CBC: ("rc2", 5),
+}
+
+_NAMES = {  # for "uses X, which ktpy cannot read"
+    rfc7292.pbeWithSHAAnd128BitRC4: "pbeWithSHAAnd128BitRC4",
+    rfc7292.pbeWithSHAAnd40BitRC4: "pbeWithSHAAnd40BitRC4",
+    rfc8018.id_PBMAC1: "a PBMAC1 MAC",
+    rfc5652.id_envelopedData: "public-key encryption (envelopedData)",
+    rfc5652.id_signedData: "a signature instead of a MAC (signedData)",
+}
+
+_X509_CERT = univ.ObjectIdentifier("1.2.840.113549.1.9.22.1")
+_NULL = encoder.encode(univ.Null(""))
+
+
+class _Undecryptable(Exception):
+    """A ciphertext did not decrypt to what it should hold: wrong password or corruption."""
+
+
+def _unsupported(oid) -> UnsupportedError:
+    name = _NAMES.get(oid, str(oid))
+    return UnsupportedError(f"the PKCS12 keystore uses {name}, which ktpy cannot read")
+
+
+def _decode(data: bytes, spec):
+    """BER-decode exactly one value (Windows writes indefinite lengths); trailing bytes are corruption."""
+    value, rest = decoder.decode(bytes(data), asn1Spec=spec)
+    if rest:
+        raise BadInputError(CORRUPTED)
+    return value
+
+
+def _iterations(value) -> int:
+    count = int(value)
+    if not 1 <= count <= MAX_ITERATIONS:
+        raise BadInputError(CORRUPTED)
+    return count
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def parse(data: bytes, password: str) -> list[Bag]:
+    """The key and certificate bags of a PKCS12 file, in file order. The MAC is checked first,
+    so a wrong password is told apart from a corrupted file. Other bag types are skipped."""
+    try:
+        return _parse(data, password)
+    except KtpyError:
+        raise
+    except Exception:  # pyasn1, struct, ValueError, IndexError...: all mean a damaged file
+        raise BadInputError(CORRUPTED) from None
+
+
+def _parse(data: bytes, password: str) -> list[Bag]:
+    pfx = _decode(data, rfc7292.PFX())
+    if int(pfx["version"]) != 3:
+        raise BadInputError(CORRUPTED)
+    auth_safe = pfx["authSafe"]
+    if auth_safe["contentType"] != rfc5652.id_data:
+        raise _unsupported(auth_safe["contentType"])
+    content = bytes(_decode(auth_safe["content"], univ.OctetString()))
+    has_mac = pfx["macData"].isValue
+    if has_mac:
+        _verify_mac(pfx["macData"], content, password)
+    bags: list[Bag] = []
+    try:
+        for info in _decode(content, rfc7292.AuthenticatedSafe()):
+            _read_safe_contents(_safe_contents(info, password), password, bags)
+    except _Undecryptable:
+        # With a verified MAC the password is right, so the file is damaged.
+        raise (BadInputError(CORRUPTED) if has_mac else WrongPasswordError(NO_MAC_UNDECRYPTABLE)) from None
+    return bags
+
+
+def _verify_mac(mac_data, content: bytes, password: str) -> None:
+    algorithm = mac_data["mac"]["digestAlgorithm"]["algorithm"]
+    if algorithm not in _HASHES:
+        raise _unsupported(algorithm)
+    hash_new = _HASHES[algorithm]
+    stored = bytes(mac_data["mac"]["digest"])
+    if len(stored) != hash_new().digest_size:
+        raise BadInputError(CORRUPTED)
+    expected = _mac(hash_new, content, password, bytes(mac_data["macSalt"]),
+                    _iterations(mac_data["iterations"]))
+    if not hmac.compare_digest(stored, expected):
+        raise WrongPasswordError(MAC_FAILED)
+
+
+def _safe_contents(info, password: str) -> bytes:
+    """The SafeContents DER held by one ContentInfo of the AuthenticatedSafe."""
+    content_type = info["contentType"]
+    if content_type == rfc5652.id_data:
+        return bytes(_decode(info["content"], univ.OctetString()))
+    if content_type == rfc5652.id_encryptedData:
+        encrypted = _decode(info["content"], rfc5652.EncryptedData())["encryptedContentInfo"]
+        if not encrypted["encryptedContent"].isValue:
+            raise BadInputError(CORRUPTED)
+        return _decrypt(encrypted["contentEncryptionAlgorithm"], bytes(encrypted["encryptedContent"]),
+                        password, rfc7292.SafeContents())
+    raise _unsupported(content_type)
+
+
+def _read_safe_contents(der: bytes, password: str, out: list[Bag]) -> None:
+    for safe_bag in _decode(der, rfc7292.SafeContents()):
+        bag_id, value = safe_bag["bagId"], bytes(safe_bag["bagValue"])
+        if bag_id == rfc7292.id_safeContentsBag:
+            _read_safe_contents(value, password, out)
+            continue
+        if bag_id == rfc7292.id_keyBag:
+            _decode(value, rfc5958.PrivateKeyInfo())  # checked, returned as it is
+            out.append(Bag("key", value, **_attributes(safe_bag)))
+        elif bag_id == rfc7292.id_pkcs8ShroudedKeyBag:
+            shrouded = _decode(value, rfc5958.EncryptedPrivateKeyInfo())
+            der_key = _decrypt(shrouded["encryptionAlgorithm"], bytes(shrouded["encryptedData"]),
+                               password, rfc5958.PrivateKeyInfo())
+            out.append(Bag("key", der_key, **_attributes(safe_bag)))
+        elif bag_id == rfc7292.id_certBag:
+            cert_bag = _decode(value, rfc7292.CertBag())
+            if cert_bag["certId"] == _X509_CERT:  # SDSI certificates are skipped
+                der_cert = bytes(_decode(cert_bag["certValue"], univ.OctetString()))
+                out.append(Bag("cert", der_cert, **_attributes(safe_bag)))
+        # crlBag, secretBag and unknown bags: skipped
+
+
+def _attributes(safe_bag) -> dict:
+    found: dict = {}
+    if not safe_bag["bagAttributes"].isValue:
+        return found
+    for attribute in safe_bag["bagAttributes"]:
+        kind, values = attribute["attrType"], attribute["attrValues"]
+        if kind == ORACLE_TRUSTED_KEY_USAGE:
+            found["trusted"] = True
+        elif kind == rfc7292.pkcs_9_at_friendlyName and len(values):
+            found["friendly_name"] = str(_decode(values[0], char.BMPString()))
+        elif kind == rfc7292.pkcs_9_at_localKeyId and len(values):
+            found["local_key_id"] = bytes(_decode(values[0], univ.OctetString()))
+    return found
+
+
+def _decrypt(algorithm, ciphertext: bytes, password: str, spec) -> bytes:
+    """Decrypt with a PBES2 or PKCS#12 PBE AlgorithmIdentifier; the plaintext must decode as `spec`."""
+    oid = algorithm["algorithm"]
+    if oid == rfc8018.id_PBES2:
+        cipher, key, iv = _pbes2_key(algorithm["parameters"], password)
+    elif oid in _PKCS12_PBES:
+        cipher, key_length = _PKCS12_PBES[oid]
+        params = _decode(algorithm["parameters"], rfc7292.Pkcs_12PbeParams())
+        salt, count = bytes(params["salt"]), _iterations(params["iterations"])
+        key = _pkcs12_kdf(hashlib.sha1, password, salt, count, 1, key_length)
+        iv = _pkcs12_kdf(hashlib.sha1, password, salt, count, 2, 8)
+    else:
+        raise _unsupported(oid)
+    try:
+        plain = _unpad(_cbc(cipher, key, iv, ciphertext, encrypt=False), len(iv))
+        _decode(plain, spec)
+    except Exception:
+        raise _Undecryptable() from None
+    return plain
+
+
+def _pbes2_key(parameters, password: str) -> tuple[str, bytes, bytes]:
+    params = _decode(parameters, rfc8018.PBES2_params())
+    kdf, scheme = params["keyDerivationFunc"], params["encryptionScheme"]
+    if kdf["algorithm"] != rfc8018.id_PBKDF2:
+        raise _unsupported(kdf["algorithm"])
+    if scheme["algorithm"] not in _PBES2_CIPHERS:
+        raise _unsupported(scheme["algorithm"])
+    cipher, key_length = _PBES2_CIPHERS[scheme["algorithm"]]
+    pbkdf2 = _decode(kdf["parameters"], rfc8018.PBKDF2_params())
+    if pbkdf2["salt"].getName() != "specified":
+        raise _unsupported(rfc8018.id_PBKDF2)
+    if pbkdf2["keyLength"].isValue and int(pbkdf2["keyLength"]) != key_length:
+        raise BadInputError(CORRUPTED)
+    prf = pbkdf2["prf"]["algorithm"]
+    if prf not in _PRFS:
+        raise _unsupported(prf)
+    # The password as UTF-8 bytes, as OpenSSL and Java do (the same for ASCII passwords).
+    key = hashlib.pbkdf2_hmac(_PRFS[prf], password.encode("utf-8"), bytes(pbkdf2["salt"]["specified"]),
+                              _iterations(pbkdf2["iterationCount"]), key_length)
+    iv = bytes(_decode(scheme["parameters"], univ.OctetString()))
+    if len(iv) != (16 if cipher == "aes" else 8):
+        raise BadInputError(CORRUPTED)
+    return cipher, key, iv
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
+             iterations: int = ITERATIONS) -> bytes:
+    """A PKCS12 file holding `bags`: the certificates in one encrypted SafeContents, the keys
+    shrouded in a plain one, as Java writes them, then the MAC over both."""
+    if not 1 <= iterations <= MAX_ITERATIONS:
+        raise BadInputError(f"the iteration count must be between 1 and {MAX_ITERATIONS}")
+    encrypt = _encrypt_legacy if legacy else _encrypt_pbes2
+    certs = [_safe_bag(rfc7292.id_certBag, _cert_bag(b.der), b) for b in bags if b.kind == "cert"]
+    keys = [_safe_bag(rfc7292.id_pkcs8ShroudedKeyBag,
+                      _shrouded_key(encrypt(b.der, password, iterations)), b)
+            for b in bags if b.kind == "key"]
+
+    auth_safe = rfc7292.AuthenticatedSafe()
+    if certs:
+        auth_safe.append(_encrypted_info(encrypt(_der_sequence(rfc7292.SafeContents(), certs),
+                                                 password, iterations)))
+    if keys:
+        auth_safe.append(_data_info(_der_sequence(rfc7292.SafeContents(), keys)))
+    content = encoder.encode(auth_safe)
+
+    pfx = rfc7292.PFX()
+    pfx["version"] = 3
+    pfx["authSafe"] = _data_info(content)
+    digest_oid, hash_new = (_SHA1, hashlib.sha1) if legacy else (_SHA256, hashlib.sha256)
+    # Java writes 20-byte MAC salts; OpenSSL 8. Both read either.
+    salt = os.urandom(20)
+    mac_data = pfx["macData"]
+    mac_data["mac"]["digestAlgorithm"]["algorithm"] = digest_oid
+    mac_data["mac"]["digestAlgorithm"]["parameters"] = _NULL
+    mac_data["mac"]["digest"] = _mac(hash_new, content, password, salt, iterations)
+    mac_data["macSalt"] = salt
+    mac_data["iterations"] = iterations
+    return encoder.encode(pfx)
+
+
+def _der_sequence(container, items) -> bytes:
+    container.extend(items)
+    return encoder.encode(container)
+
+
+def _data_info(content: bytes):
+    info = rfc5652.ContentInfo()
+    info["contentType"] = rfc5652.id_data
+    info["content"] = encoder.encode(univ.OctetString(content))
+    return info
+
+
+def _encrypted_info(encrypted: tuple[univ.ObjectIdentifier, bytes, bytes]):
+    oid, parameters, ciphertext = encrypted
+    data = rfc5652.EncryptedData()
+    data["version"] = 0
+    inner = data["encryptedContentInfo"]
+    inner["contentType"] = rfc5652.id_data
+    inner["contentEncryptionAlgorithm"]["algorithm"] = oid
+    inner["contentEncryptionAlgorithm"]["parameters"] = parameters
+    inner["encryptedContent"] = ciphertext
+    info = rfc5652.ContentInfo()
+    info["contentType"] = rfc5652.id_encryptedData
+    info["content"] = encoder.encode(data)
+    return info
+
+
+def _shrouded_key(encrypted: tuple[univ.ObjectIdentifier, bytes, bytes]) -> bytes:
+    oid, parameters, ciphertext = encrypted
+    info = rfc5958.EncryptedPrivateKeyInfo()
+    info["encryptionAlgorithm"]["algorithm"] = oid
+    info["encryptionAlgorithm"]["parameters"] = parameters
+    info["encryptedData"] = ciphertext
+    return encoder.encode(info)
+
+
+def _cert_bag(der: bytes) -> bytes:
+    bag = rfc7292.CertBag()
+    bag["certId"] = _X509_CERT
+    bag["certValue"] = encoder.encode(univ.OctetString(der))
+    return encoder.encode(bag)
+
+
+def _safe_bag(bag_id, value: bytes, bag: Bag):
+    safe_bag = rfc7292.SafeBag()
+    safe_bag["bagId"] = bag_id
+    safe_bag["bagValue"] = value
+    attributes = []
+    if bag.trusted:
+        attributes.append((ORACLE_TRUSTED_KEY_USAGE, ANY_EXTENDED_KEY_USAGE))
+    if bag.friendly_name is not None:
+        attributes.append((rfc7292.pkcs_9_at_friendlyName, char.BMPString(bag.friendly_name)))
+    if bag.local_key_id is not None:
+        attributes.append((rfc7292.pkcs_9_at_localKeyId, univ.OctetString(bag.local_key_id)))
+    for kind, value_asn1 in attributes:
+        attribute = rfc5652.Attribute()
+        attribute["attrType"] = kind
+        attribute["attrValues"].append(rfc5652.AttributeValue(encoder.encode(value_asn1)))
+        safe_bag["bagAttributes"].append(attribute)
+    return safe_bag
+
+
+def _encrypt_pbes2(plain: bytes, password: str, iterations: int):
+    """PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC, encoded as cryptography and Java 17 do."""
+    salt, iv = os.urandom(16), os.urandom(16)
+    key = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations, 32)
+    pbkdf2 = rfc8018.PBKDF2_params()
+    pbkdf2["salt"]["specified"] = salt
+    pbkdf2["iterationCount"] = iterations
+    pbkdf2["prf"]["algorithm"] = rfc8018.id_hmacWithSHA256
+    pbkdf2["prf"]["parameters"] = _NULL
+    params = rfc8018.PBES2_params()
+    params["keyDerivationFunc"]["algorithm"] = rfc8018.id_PBKDF2
+    params["keyDerivationFunc"]["parameters"] = encoder.encode(pbkdf2)
+    params["encryptionScheme"]["algorithm"] = univ.ObjectIdentifier("2.16.840.1.101.3.4.1.42")
+    params["encryptionScheme"]["parameters"] = encoder.encode(univ.OctetString(iv))
+    ciphertext = _cbc("aes", key, iv, _pad(plain, 16), encrypt=True)
+    return rfc8018.id_PBES2, encoder.encode(params), ciphertext
+
+
+def _encrypt_legacy(plain: bytes, password: str, iterations: int):
+    """pbeWithSHAAnd3-KeyTripleDES-CBC: what Java 8 before 8u301 reads (JDK-8267701)."""
+    salt = os.urandom(20)  # the salt length Java writes
+    key = _pkcs12_kdf(hashlib.sha1, password, salt, iterations, 1, 24)
+    iv = _pkcs12_kdf(hashlib.sha1, password, salt, iterations, 2, 8)
+    params = rfc7292.Pkcs_12PbeParams()
+    params["salt"] = salt
+    params["iterations"] = iterations
+    ciphertext = _cbc("3des", key, iv, _pad(plain, 8), encrypt=True)
+    return rfc7292.pbeWithSHAAnd3_KeyTripleDES_CBC, encoder.encode(params), ciphertext
+
+
+# ---------------------------------------------------------------------------------------------
+# Primitives
+
+
+def _pkcs12_kdf(hash_new: Callable, password: str, salt: bytes, iterations: int, purpose: int,
+                size: int) -> bytes:
+    """RFC 7292 appendix B.2. `purpose`: 1 key, 2 IV, 3 MAC key. The password is a BMPString:
+    UTF-16BE with a two-byte NUL terminator."""
+    u, v = hash_new().digest_size, hash_new().block_size
+
+    def stretch(data: bytes) -> bytes:  # repeat to a multiple of v bytes
+        length = -(-len(data) // v) * v
+        return (data * (length // len(data) + 1))[:length] if data else b""
+
+    diversifier = bytes([purpose]) * v
+    block = bytearray(stretch(salt) + stretch((password + "\0").encode("utf-16-be")))
+    out = b""
+    while len(out) < size:
+        a = hash_new(diversifier + block).digest()
+        for _ in range(iterations - 1):
+            a = hash_new(a).digest()
+        out += a
+        b = int.from_bytes((a * (v // u + 1))[:v], "big")
+        for j in range(0, len(block), v):
+            total = (int.from_bytes(block[j:j + v], "big") + b + 1) % (1 << (8 * v))
+            block[j:j + v] = total.to_bytes(v, "big")
+    return out[:size]
+
+
+def _mac(hash_new: Callable, content: bytes, password: str, salt: bytes, iterations: int) -> bytes:
+    key = _pkcs12_kdf(hash_new, password, salt, iterations, 3, hash_new().digest_size)
+    return hmac.new(key, content, hash_new).digest()
+
+
+def _pad(data: bytes, block: int) -> bytes:
+    n = block - len(data) % block
+    return data + bytes([n]) * n
+
+
+def _unpad(data: bytes, block: int) -> bytes:
+    n = data[-1] if data else 0
+    if not data or len(data) % block or not 1 <= n <= block or data[-n:] != bytes([n]) * n:
+        raise ValueError("bad padding")
+    return data[:-n]
+
+
+def _cbc(cipher: str, key: bytes, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
+    if cipher == "rc2":
+        return _rc2_cbc(key, len(key) * 8, iv, data, encrypt=encrypt)
+    algorithm = algorithms.AES(key) if cipher == "aes" else TripleDES(key)
+    context = Cipher(algorithm, modes.CBC(iv))
+    context = context.encryptor() if encrypt else context.decryptor()
+    return context.update(data) + context.finalize()
+
+
+# RC2 (RFC 2268), for the PKCS#12 RC2 PBEs only. PITABLE is the RFC's section 2 permutation.
+_PITABLE = bytes.fromhex("""
+    d9 78 f9 c4 19 dd b5 ed 28 e9 fd 79 4a a0 d8 9d
+    c6 7e 37 83 2b 76 53 8e 62 4c 64 88 44 8b fb a2
+    17 9a 59 f5 87 b3 4f 13 61 45 6d 8d 09 81 7d 32
+    bd 8f 40 eb 86 b7 7b 0b f0 95 21 22 5c 6b 4e 82
+    54 d6 65 93 ce 60 b2 1c 73 56 c0 14 a7 8c f1 dc
+    12 75 ca 1f 3b be e4 d1 42 3d d4 30 a3 3c b6 26
+    6f bf 0e da 46 69 07 57 27 f2 1d 9b bc 94 43 03
+    f8 11 c7 f6 90 ef 3e e7 06 c3 d5 2f c8 66 1e d7
+    08 e8 ea de 80 52 ee f7 84 aa 72 ac 35 4d 6a 2a
+    96 1a d2 71 5a 15 49 74 4b 9f d0 5e 04 18 a4 ec
+    c2 e0 41 6e 0f 51 cb cc 24 91 af 50 a1 f4 70 39
+    99 7c 3a 85 23 b8 b4 7a fc 02 36 5b 25 55 97 31
+    2d 5d fa 98 e3 8a 92 ae 05 df 29 10 67 6c ba c9
+    d3 00 e6 cf e1 9e a8 2c 63 16 01 3f 58 e2 89 a9
+    0d 38 34 1b ab 33 ff b0 bb 48 0c 5f b9 b1 cd 2e
+    c5 f3 db 47 e5 a5 9c 77 0a a6 20 68 fe 7f c1 ad
+""")
+_ROTATIONS = (1, 2, 3, 5)
+_MASK = 0xFFFF
+
+
+def _rc2_key_schedule(key: bytes, effective_bits: int) -> list[int]:
+    """The 64 16-bit subkeys K[0..63] (RFC 2268 section 2)."""
+    t, t8 = len(key), (effective_bits + 7) // 8
+    tm = 0xFF >> (8 * t8 - effective_bits)
+    expanded = bytearray(key) + bytearray(128 - t)
+    for i in range(t, 128):
+        expanded[i] = _PITABLE[(expanded[i - 1] + expanded[i - t]) & 0xFF]
+    expanded[128 - t8] = _PITABLE[expanded[128 - t8] & tm]
+    for i in range(127 - t8, -1, -1):
+        expanded[i] = _PITABLE[expanded[i + 1] ^ expanded[i + t8]]
+    return [expanded[2 * i] | expanded[2 * i + 1] << 8 for i in range(64)]
+
+
+def _rc2_encrypt_block(k: list[int], block: bytes) -> bytes:
+    r = [block[2 * i] | block[2 * i + 1] << 8 for i in range(4)]
+    j = 0
+    for rounds in (5, "mash", 6, "mash", 5):
+        if rounds == "mash":
+            for i in range(4):
+                r[i] = (r[i] + k[r[i - 1] & 63]) & _MASK
+            continue
+        for _ in range(rounds):
+            for i in range(4):
+                x = (r[i] + k[j] + (r[i - 1] & r[i - 2]) + (~r[i - 1] & r[i - 3])) & _MASK
+                r[i] = ((x << _ROTATIONS[i]) | (x >> (16 - _ROTATIONS[i]))) & _MASK
+                j += 1
+    return b"".join(w.to_bytes(2, "little") for w in r)
+
+
+def _rc2_decrypt_block(k: list[int], block: bytes) -> bytes:
+    r = [block[2 * i] | block[2 * i + 1] << 8 for i in range(4)]
+    j = 63
+    for rounds in (5, "mash", 6, "mash", 5):
+        if rounds == "mash":
+            for i in (3, 2, 1, 0):
+                r[i] = (r[i] - k[r[i - 1] & 63]) & _MASK
+            continue
+        for _ in range(rounds):
+            for i in (3, 2, 1, 0):
+                x = r[i]
+                x = ((x >> _ROTATIONS[i]) | (x << (16 - _ROTATIONS[i]))) & _MASK
+                r[i] = (x - k[j] - (r[i - 1] & r[i - 2]) - (~r[i - 1] & r[i - 3])) & _MASK
+                j -= 1
+    return b"".join(w.to_bytes(2, "little") for w in r)
+
+
+def _rc2_cbc(key: bytes, effective_bits: int, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
+    if len(data) % 8 or len(iv) != 8 or not 1 <= len(key) <= 128:
+        raise ValueError("RC2-CBC needs whole 8-byte blocks, an 8-byte IV and a 1..128-byte key")
+    k = _rc2_key_schedule(key, effective_bits)
+    out, previous = bytearray(), iv
+    for start in range(0, len(data), 8):
+        block = data[start:start + 8]
+        if encrypt:
+            previous = _rc2_encrypt_block(k, bytes(a ^ b for a, b in zip(block, previous, strict=True)))
+            out += previous
+        else:
+            out += bytes(a ^ b for a, b in zip(_rc2_decrypt_block(k, block), previous, strict=True))
+            previous = block
+    return bytes(out)

@@ -1,0 +1,120 @@
+"""verify: 0 problems for a good chain, and a named problem for each way a chain goes wrong."""
+
+import datetime as dt
+
+import pytest
+
+from keytool_py import KeyType, create_ca
+from keytool_py.verify import verify
+
+FIXED = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def pki(key_pool):
+    root = create_ca("CN=V Root,O=Acme", key=key_pool(KeyType.EC_P256, 20), now=FIXED)
+    inter = create_ca("CN=V Issuing CA,O=Acme", parent=root, key=key_pool(KeyType.EC_P256, 21), now=FIXED)
+    leaf = inter.issue_client("CN=v-client,O=Acme", key=key_pool(KeyType.RSA2048), now=FIXED)
+    other = create_ca("CN=V Other Root", key=key_pool(KeyType.EC_P256, 22), now=FIXED)
+    return root, inter, leaf, other
+
+
+def checks(report):
+    return [f.check for f in report.problems]
+
+
+def test_good_chain(pki):
+    root, inter, leaf, _ = pki
+    report = verify(leaf.cert, intermediates=[inter.cert], roots=[root.cert], key=leaf.key,
+                    profile="salesforce-mtls", now=FIXED, trusted_public=[])
+    assert report.ok and report.chain == (leaf.cert, inter.cert, root.cert)
+    assert [f.check for f in report.warnings] == ["private-root"]
+
+
+def test_publicly_trusted_root_gives_no_warning(pki):
+    root, inter, leaf, _ = pki
+    report = verify(leaf.cert, intermediates=[inter.cert], roots=[root.cert], profile="salesforce-mtls",
+                    now=FIXED, trusted_public=[root.cert])
+    assert report.ok and report.warnings == ()
+
+
+def test_chain_checked_against_its_own_root_without_ca(pki):
+    root, inter, leaf, _ = pki
+    assert verify(leaf.cert, intermediates=[inter.cert, root.cert], now=FIXED).ok
+
+
+def test_self_signed_for_salesforce_mtls(pki):
+    root = pki[0]
+    report = verify(root.cert, roots=[root.cert], profile="salesforce-mtls", now=FIXED, trusted_public=[])
+    assert "self-signed" in checks(report)
+    message = next(f.message for f in report.problems if f.check == "self-signed")
+    assert message == ("CN=V Root,O=Acme is self-signed: Salesforce refuses self-signed mutual "
+                       "authentication certificates")
+
+
+def test_self_signed_is_fine_for_jwt(key_pool):
+    ca = create_ca("CN=jwt-self", key=key_pool(KeyType.RSA2048), now=FIXED)
+    assert verify(ca.cert, profile="salesforce-jwt", now=FIXED).ok
+
+
+def test_jwt_needs_rsa(pki, key_pool):
+    ec_leaf = pki[1].issue_client("CN=ec", key=key_pool(KeyType.EC_P256), now=FIXED)
+    report = verify(ec_leaf.cert, intermediates=[pki[1].cert, pki[0].cert], profile="salesforce-jwt", now=FIXED)
+    assert checks(report) == ["not-rsa"]
+
+
+def test_expired(pki):
+    root, inter, leaf, _ = pki
+    report = verify(leaf.cert, intermediates=[inter.cert], roots=[root.cert], now=FIXED + dt.timedelta(days=400))
+    assert checks(report) == ["expired"]
+    assert report.problems[0].message.startswith("CN=v-client,O=Acme expired on 2027-11-01")
+
+
+def test_not_yet_valid(pki):
+    root, inter, leaf, _ = pki
+    report = verify(leaf.cert, intermediates=[inter.cert], roots=[root.cert], now=FIXED - dt.timedelta(days=1))
+    assert set(checks(report)) == {"not-yet-valid"}
+    assert "is not valid before 2026-11-01 11:55 UTC" in report.problems[0].message
+
+
+def test_wrong_root(pki):
+    root, inter, leaf, other = pki
+    report = verify(leaf.cert, intermediates=[inter.cert, root.cert], roots=[other.cert], now=FIXED)
+    assert checks(report) == ["wrong-root"]
+    assert report.problems[0].message == ("the chain ends at CN=V Root,O=Acme, which is not one of the roots "
+                                          "given with --ca")
+
+
+def test_missing_intermediate(pki):
+    root, _, leaf, _ = pki
+    report = verify(leaf.cert, roots=[root.cert], now=FIXED)
+    assert checks(report) == ["missing-intermediate"]
+    assert report.problems[0].message == ("no certificate for CN=V Issuing CA,O=Acme, the issuer of "
+                                          "CN=v-client,O=Acme; add it with --chain")
+
+
+def test_same_name_other_key_is_wrong_root(pki, key_pool):
+    root, inter, leaf, _ = pki
+    impostor = create_ca("CN=V Root,O=Acme", key=key_pool(KeyType.EC_P256, 23), now=FIXED)
+    report = verify(leaf.cert, intermediates=[inter.cert], roots=[impostor.cert], now=FIXED)
+    assert checks(report) == ["wrong-root"]
+    assert "did not sign it" in report.problems[0].message
+
+
+def test_key_mismatch(pki, key_pool):
+    root, inter, leaf, _ = pki
+    report = verify(leaf.cert, intermediates=[inter.cert], roots=[root.cert], key=key_pool(KeyType.EC_P256), now=FIXED)
+    assert checks(report) == ["key-mismatch"]
+
+
+def test_client_profile_rules(pki):
+    root, inter, _, _ = pki
+    report = verify(inter.cert, roots=[root.cert], profile="client", now=FIXED)
+    assert checks(report) == ["no-client-auth", "leaf-is-ca"]
+
+
+def test_server_cert_is_not_a_client_cert(pki, key_pool):
+    server = pki[1].issue_server("CN=srv", key=key_pool(KeyType.EC_P256), now=FIXED)
+    report = verify(server.cert, intermediates=[pki[1].cert], roots=[pki[0].cert], profile="salesforce-mtls",
+                    now=FIXED, trusted_public=[])
+    assert checks(report) == ["no-client-auth"]
