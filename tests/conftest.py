@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 from keytool_py import KeyType, create_ca, generate_key
+from keytool_py.certs import to_pem
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 STOREPASS = "changeit"
@@ -76,3 +78,37 @@ def clients(ca, key_pool):
 @pytest.fixture(scope="session")
 def client(clients):
     return clients[KeyType.RSA2048]
+
+
+# --- interop fixtures: the Java client and the loopback mTLS server ---
+
+@pytest.fixture(scope="session")
+def java_classes(tmp_path_factory) -> Path:
+    """MtlsClient compiled once per session."""
+    require_tool("javac")
+    require_tool("java")
+    return compile_java_client(tmp_path_factory.mktemp("javac"))
+
+
+@pytest.fixture(scope="module")
+def server_pki(key_pool, now):
+    """The server's own CA and certificate, both EC keys (cheap), unrelated to the client CA."""
+    return make_server_identity(key_pool(KeyType.EC_P256, 20), key_pool(KeyType.EC_P256, 21), now)
+
+
+@pytest.fixture(scope="module")
+def server_root_pem(server_pki, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("trust") / "server-root.pem"
+    path.write_bytes(to_pem([server_pki[0].cert]))
+    return path
+
+
+@pytest.fixture(scope="module")
+def mtls_server(server_pki, ca, tmp_path_factory):
+    """One loopback server for the whole module; it trusts only the client CA's root."""
+    with MtlsServer(server=server_pki[1], client_root=ca.root,
+                    workdir=tmp_path_factory.mktemp("server")) as server:
+        yield server
+
+
+from interop import MtlsServer, compile_java_client, make_server_identity  # noqa: E402

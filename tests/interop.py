@@ -94,6 +94,19 @@ def run_java_client(classdir: Path, *, store_type: str, store_path: Path, storep
     return proc.returncode, proc.stdout + proc.stderr
 
 
+def java_handshake(java_classes, server_root_pem, mtls_server, kind: str, path: Path, *,
+          storepass: str, keypass: str):
+    """Run the Java client against the module's server: (exit code, output, server outcome
+    or None when the client never connected)."""
+    mark = mtls_server.mark()
+    code, output = run_java_client(java_classes, store_type=kind, store_path=path,
+                                   storepass=storepass, keypass=keypass,
+                                   trust_pem=server_root_pem, port=mtls_server.port)
+    connected = code not in (JAVA_LOAD_FAILED,)
+    outcome = mtls_server.outcome_after(mark) if connected else None
+    return code, output, outcome
+
+
 # --- OpenSSL ---
 
 def run_openssl(*args: str | Path, timeout: float = TOOL_TIMEOUT) -> subprocess.CompletedProcess:

@@ -20,12 +20,9 @@ from interop import (
     JAVA_LOAD_FAILED,
     JAVA_OK,
     JAVA_TLS_FAILED,
-    MtlsServer,
-    compile_java_client,
     describe,
+    java_handshake,
     keytool_import_to_pkcs12,
-    make_server_identity,
-    run_java_client,
     run_keytool_list,
     run_openssl,
 )
@@ -70,36 +67,7 @@ def _kind_params(kinds):
 KEY_TYPE_PARAMS = [pytest.param(kt, id=kt.value) for kt in LEAF_KEY_TYPES]
 
 
-# --- fixtures ---
-
-@pytest.fixture(scope="session")
-def java_classes(tmp_path_factory) -> Path:
-    """MtlsClient compiled once per session."""
-    require_tool("javac")
-    require_tool("java")
-    return compile_java_client(tmp_path_factory.mktemp("javac"))
-
-
-@pytest.fixture(scope="module")
-def server_pki(key_pool, now):
-    """The server's own CA and certificate, both EC keys (cheap), unrelated to the client CA."""
-    return make_server_identity(key_pool(KeyType.EC_P256, 20), key_pool(KeyType.EC_P256, 21), now)
-
-
-@pytest.fixture(scope="module")
-def server_root_pem(server_pki, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("trust") / "server-root.pem"
-    path.write_bytes(to_pem([server_pki[0].cert]))
-    return path
-
-
-@pytest.fixture(scope="module")
-def mtls_server(server_pki, ca, tmp_path_factory):
-    """One loopback server for the whole module; it trusts only the client CA's root."""
-    with MtlsServer(server=server_pki[1], client_root=ca.root,
-                    workdir=tmp_path_factory.mktemp("server")) as server:
-        yield server
-
+# --- fixtures (java_classes, server_pki, server_root_pem, mtls_server: conftest.py) ---
 
 @pytest.fixture(scope="module")
 def store_files(clients, tmp_path_factory):
@@ -118,19 +86,6 @@ def store_files(clients, tmp_path_factory):
         return cache[(key_type, kind.id)]
 
     return get
-
-
-def _java(java_classes, server_root_pem, mtls_server, kind: str, path: Path, *,
-          storepass: str = STOREPASS, keypass: str = STOREPASS):
-    """Run the Java client against the module's server: (exit code, output, server outcome
-    or None when the client never connected)."""
-    mark = mtls_server.mark()
-    code, output = run_java_client(java_classes, store_type=kind, store_path=path,
-                                   storepass=storepass, keypass=keypass,
-                                   trust_pem=server_root_pem, port=mtls_server.port)
-    connected = code not in (JAVA_LOAD_FAILED,)
-    outcome = mtls_server.outcome_after(mark) if connected else None
-    return code, output, outcome
 
 
 # --- keytool sees a PrivateKeyEntry with the whole chain, and the key decrypts ---
@@ -195,8 +150,8 @@ def test_keytool_import_fails_with_the_store_password_as_key_password(kind, stor
 def test_java_client_handshake(key_type, kind, clients, store_files, java_classes,
                                server_root_pem, mtls_server):
     path = store_files(key_type, kind)
-    code, output, outcome = _java(java_classes, server_root_pem, mtls_server, kind.keytool_type,
-                                  path, keypass=kind.effective_keypass)
+    code, output, outcome = java_handshake(java_classes, server_root_pem, mtls_server, kind.keytool_type,
+                                           path, storepass=STOREPASS, keypass=kind.effective_keypass)
 
     assert code == JAVA_OK, output
     assert re.search(r"^OK TLSv1\.[23] TLS_\w+$", output, flags=re.MULTILINE), output
@@ -217,7 +172,8 @@ def test_java_client_cert_from_another_ca_is_rejected(other_ca, key_pool, java_c
     path.write_bytes(build_keystore("jks", stranger.key, stranger.chain, alias=ALIAS,
                                     storepass=STOREPASS))
 
-    code, output, outcome = _java(java_classes, server_root_pem, mtls_server, "JKS", path)
+    code, output, outcome = java_handshake(java_classes, server_root_pem, mtls_server, "JKS", path,
+                                           storepass=STOREPASS, keypass=STOREPASS)
 
     assert code == JAVA_TLS_FAILED, output
     # The client either reads the server's alert or, when the server has already closed the
@@ -232,8 +188,8 @@ def test_java_client_store_password_as_key_password_fails(store_files, java_clas
     path = store_files(KeyType.EC_P256, JKS_KEYPASS)
     mark = mtls_server.mark()
 
-    code, output, _ = _java(java_classes, server_root_pem, mtls_server, "JKS", path,
-                            keypass=STOREPASS)
+    code, output, _ = java_handshake(java_classes, server_root_pem, mtls_server, "JKS", path,
+                                     storepass=STOREPASS, keypass=STOREPASS)
 
     assert code == JAVA_LOAD_FAILED, output
     assert "java.security.UnrecoverableKeyException" in output, output
@@ -245,8 +201,8 @@ def test_java_client_wrong_store_password_fails(store_files, java_classes, serve
     path = store_files(KeyType.EC_P256, JKS)
     mark = mtls_server.mark()
 
-    code, output, _ = _java(java_classes, server_root_pem, mtls_server, "JKS", path,
-                            storepass="wrong-pass", keypass="wrong-pass")
+    code, output, _ = java_handshake(java_classes, server_root_pem, mtls_server, "JKS", path,
+                                     storepass="wrong-pass", keypass="wrong-pass")
 
     assert code == JAVA_LOAD_FAILED, output
     assert "password was incorrect" in output, output
