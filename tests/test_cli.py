@@ -226,8 +226,8 @@ def test_wrong_store_password_on_export(kit, tmp_path):
         "--cert", str(kit / "client" / "mule-client-chain.pem"), "--alias", "m",
         "--storepass", "env:KTPY_STORE_PW", "-o", str(out))
     result = run("export-pem", str(out), "--storepass", "pass:not-the-password", ok=False)
-    _error(result, 1, "wrong store password for the JKS keystore, or the file was altered "
-                      "(its integrity hash does not match)")
+    _error(result, 1, "wrong store password for the JKS keystore (or the file was altered: "
+                      "its integrity hash does not match)")
     assert "not-the-password" not in result.output
 
 

@@ -187,3 +187,17 @@ def test_load_refuses_non_keystores():
 def test_load_refuses_type_mismatch(stores):
     with pytest.raises(BadInputError, match="is a JKS keystore, not PKCS12"):
         load_keystore(stores[(KeyType.EC_P256, ("jks", None, False))], STOREPASS, store_type="pkcs12")
+
+
+@pytest.mark.parametrize("kind", [("jks", None, False), ("jceks", None, False)], ids=_kind_id)
+def test_altered_store_is_told_from_a_wrong_password(stores, kind):
+    """A flipped byte in an entry's timestamp leaves the structure readable and the key
+    decryptable: the password is right, so the message says the file was altered."""
+    data = bytearray(stores[(KeyType.EC_P256, kind)])
+    alias_length = int.from_bytes(data[16:18], "big")
+    data[18 + alias_length + 7] ^= 0x01  # last byte of the entry's timestamp
+    with pytest.raises(BadInputError, match="keystore was altered or damaged: its integrity hash does not match, "
+                                            "though the password opens its key"):
+        load_keystore(bytes(data), STOREPASS)
+    with pytest.raises(WrongPasswordError, match="wrong store password"):
+        load_keystore(bytes(data), "not-the-password")

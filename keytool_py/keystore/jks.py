@@ -37,10 +37,7 @@ def load(data: bytes, storepass: str, keypass: str | None) -> Keystore:
     try:
         store = pyjks.KeyStore.loads(data, storepass, try_decrypt_keys=False)
     except pyjks.util.KeystoreSignatureException:
-        raise WrongPasswordError(
-            f"wrong store password for the {kind} keystore, or the file was altered "
-            "(its integrity hash does not match)"
-        ) from None
+        raise _hash_mismatch(data, storepass, kind) from None
     except Exception:  # noqa: BLE001 - pyjks raises struct, pyasn1 and its own errors on damage
         raise BadInputError(f"the {kind} keystore is corrupted or truncated") from None
     entries = []
@@ -62,11 +59,29 @@ def load(data: bytes, storepass: str, keypass: str | None) -> Keystore:
     return Keystore(type=StoreType.JCEKS if kind == "JCEKS" else StoreType.JKS, entries=tuple(entries))
 
 
+def _hash_mismatch(data: bytes, storepass: str, kind: str) -> Exception:
+    """The integrity hash covers the password and the content, so a mismatch means either. A key
+    entry that the same password decrypts (its protection has a check value) shows the password
+    is right, and so the file was altered."""
+    store = pyjks.KeyStore.loads(data, None, try_decrypt_keys=False)
+    for item in store.private_keys.values():
+        try:
+            _decrypt(item, storepass, kind)
+        except (WrongPasswordError, BadInputError):
+            continue
+        return BadInputError(f"the {kind} keystore was altered or damaged: its integrity hash does not match, "
+                             "though the password opens its key")
+    return WrongPasswordError(f"wrong store password for the {kind} keystore (or the file was altered: "
+                              "its integrity hash does not match)")
+
+
 def _cert(der: bytes) -> x509.Certificate:
     return certs.load_certificates(der, what="a certificate in the keystore")[0]
 
 
 def _decrypt(item, keypass: str, kind: str):
+    if kind == "JCEKS":
+        _check_jceks_rounds(item)
     try:
         item.decrypt(keypass)
     except (pyjks.util.DecryptionFailureException, ValueError):
@@ -74,4 +89,28 @@ def _decrypt(item, keypass: str, kind: str):
         raise WrongPasswordError(
             f"wrong key password for entry {item.alias!r} in the {kind} keystore"
         ) from None
+    except Exception:  # noqa: BLE001 - damaged ASN.1 inside the protected key
+        raise BadInputError(f"the key of entry {item.alias!r} in the {kind} keystore is damaged") from None
     return load_private_key(item.pkey_pkcs8, what=f"the key of entry {item.alias!r}")
+
+
+# Java reads JCEKS keys protected with at most 5000000 rounds (jdk.jceks.iterationCount's cap);
+# refusing more keeps a damaged or hostile count from running for hours.
+MAX_JCEKS_ROUNDS = 5_000_000
+
+
+def _check_jceks_rounds(item) -> None:
+    from jks import rfc2898
+    from pyasn1.codec.der import decoder
+    from pyasn1_modules import rfc5208
+
+    try:
+        info = decoder.decode(item._encrypted, asn1Spec=rfc5208.EncryptedPrivateKeyInfo())[0]
+        params = decoder.decode(info["encryptionAlgorithm"]["parameters"].asOctets(),
+                                asn1Spec=rfc2898.PBEParameter())[0]
+        rounds = int(params["iterationCount"])
+    except Exception:  # noqa: BLE001
+        raise BadInputError(f"the key of entry {item.alias!r} in the JCEKS keystore is damaged") from None
+    if rounds > MAX_JCEKS_ROUNDS:
+        raise BadInputError(f"the key of entry {item.alias!r} claims {rounds} protection rounds; "
+                            f"Java reads at most {MAX_JCEKS_ROUNDS}")

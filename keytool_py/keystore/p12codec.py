@@ -141,8 +141,14 @@ def _iterations(value) -> int:
 
 
 def parse(data: bytes, password: str) -> list[Bag]:
-    """The key and certificate bags of a PKCS12 file, in file order. The MAC is checked first,
-    so a wrong password is told apart from a corrupted file. Other bag types are skipped."""
+    """The key and certificate bags of a PKCS12 file, in file order; other bag types are skipped.
+
+    The MAC is checked first, so a wrong password is told apart from a damaged file, except that a
+    changed byte inside the MAC-covered content fails the MAC too: that is reported as a wrong
+    password, with a message that says the MAC did not verify. A file without a MAC still parses.
+    """
+    if not isinstance(password, str):
+        raise TypeError(f"the password must be a str, not {type(password).__name__}")
     try:
         return _parse(data, password)
     except KtpyError:
@@ -291,6 +297,8 @@ def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
              iterations: int = ITERATIONS) -> bytes:
     """A PKCS12 file holding `bags`: the certificates in one encrypted SafeContents, the keys
     shrouded in a plain one, as Java writes them, then the MAC over both."""
+    if not isinstance(password, str):
+        raise TypeError(f"the password must be a str, not {type(password).__name__}")
     if not 1 <= iterations <= MAX_ITERATIONS:
         raise BadInputError(f"the iteration count must be between 1 and {MAX_ITERATIONS}")
     encrypt = _encrypt_legacy if legacy else _encrypt_pbes2
@@ -463,7 +471,10 @@ def _unpad(data: bytes, block: int) -> bytes:
 def _cbc(cipher: str, key: bytes, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
     if cipher == "rc2":
         return _rc2_cbc(key, len(key) * 8, iv, data, encrypt=encrypt)
-    algorithm = algorithms.AES(key) if cipher == "aes" else TripleDES(key)
+    if cipher == "aes":
+        algorithm = algorithms.AES(key)
+    else:  # a two-key 3DES key K1 K2 is the three-key K1 K2 K1
+        algorithm = TripleDES(key if len(key) == 24 else key + key[:8])
     context = Cipher(algorithm, modes.CBC(iv))
     context = context.encryptor() if encrypt else context.decryptor()
     return context.update(data) + context.finalize()
@@ -489,6 +500,8 @@ _PITABLE = bytes.fromhex("""
     c5 f3 db 47 e5 a5 9c 77 0a a6 20 68 fe 7f c1 ad
 """)
 _ROTATIONS = (1, 2, 3, 5)
+# Five mixing rounds, a mashing round, six mixing, a mashing, five mixing (section 3).
+_RC2_STEPS = ("mix",) * 5 + ("mash",) + ("mix",) * 6 + ("mash",) + ("mix",) * 5
 _MASK = 0xFFFF
 
 
@@ -508,15 +521,13 @@ def _rc2_key_schedule(key: bytes, effective_bits: int) -> list[int]:
 def _rc2_encrypt_block(k: list[int], block: bytes) -> bytes:
     r = [block[2 * i] | block[2 * i + 1] << 8 for i in range(4)]
     j = 0
-    for rounds in (5, "mash", 6, "mash", 5):
-        if rounds == "mash":
-            for i in range(4):
+    for step in _RC2_STEPS:
+        for i in range(4):
+            if step == "mash":
                 r[i] = (r[i] + k[r[i - 1] & 63]) & _MASK
-            continue
-        for _ in range(rounds):
-            for i in range(4):
+            else:
                 x = (r[i] + k[j] + (r[i - 1] & r[i - 2]) + (~r[i - 1] & r[i - 3])) & _MASK
-                r[i] = ((x << _ROTATIONS[i]) | (x >> (16 - _ROTATIONS[i]))) & _MASK
+                r[i] = (x << _ROTATIONS[i] | x >> (16 - _ROTATIONS[i])) & _MASK
                 j += 1
     return b"".join(w.to_bytes(2, "little") for w in r)
 
@@ -524,15 +535,12 @@ def _rc2_encrypt_block(k: list[int], block: bytes) -> bytes:
 def _rc2_decrypt_block(k: list[int], block: bytes) -> bytes:
     r = [block[2 * i] | block[2 * i + 1] << 8 for i in range(4)]
     j = 63
-    for rounds in (5, "mash", 6, "mash", 5):
-        if rounds == "mash":
-            for i in (3, 2, 1, 0):
+    for step in reversed(_RC2_STEPS):
+        for i in (3, 2, 1, 0):
+            if step == "mash":
                 r[i] = (r[i] - k[r[i - 1] & 63]) & _MASK
-            continue
-        for _ in range(rounds):
-            for i in (3, 2, 1, 0):
-                x = r[i]
-                x = ((x >> _ROTATIONS[i]) | (x << (16 - _ROTATIONS[i]))) & _MASK
+            else:
+                x = (r[i] >> _ROTATIONS[i] | r[i] << (16 - _ROTATIONS[i])) & _MASK
                 r[i] = (x - k[j] - (r[i - 1] & r[i - 2]) - (~r[i - 1] & r[i - 3])) & _MASK
                 j -= 1
     return b"".join(w.to_bytes(2, "little") for w in r)

@@ -1,0 +1,75 @@
+"""ktpy reads what keytool and OpenSSL wrote (fixtures/, made by fixtures/make_fixtures.sh)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from keytool_py import load_keystore, load_private_key
+from keytool_py.certs import load_certificates
+from keytool_py.cli import cli
+from keytool_py.csr import load_csr
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
+STORES = sorted(EXPECTED)
+FIXTURE_KEYPASS = "keypass1"
+
+
+def inspect_json(name: str) -> dict:
+    info = EXPECTED[name]
+    result = CliRunner(env={"KTPY_FX_PW": info["storepass"]}).invoke(
+        cli, ["inspect", str(FIXTURES / name), "--storepass", "env:KTPY_FX_PW", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def summary(entries) -> list[tuple]:
+    return sorted((e["alias"], e["kind"], len(e["chain"]), tuple(c["sha256"] for c in e["chain"])) for e in entries)
+
+
+@pytest.mark.parametrize("name", STORES)
+def test_inspect_reports_what_keytool_lists(name):
+    info = inspect_json(name)
+    assert info["type"] == EXPECTED[name]["type"]
+    expected = sorted((e["alias"], e["kind"], e["chain_length"], tuple(e["sha256"]))
+                      for e in EXPECTED[name]["entries"])
+    assert summary(info["entries"]) == expected
+
+
+@pytest.mark.parametrize("name", STORES)
+def test_keys_decrypt_with_the_right_password(name):
+    info = EXPECTED[name]
+    keypass = next((e["keypass"] for e in info["entries"] if "keypass" in e), None)
+    store = load_keystore((FIXTURES / name).read_bytes(), info["storepass"], keypass=keypass)
+    for entry in store.key_entries:
+        assert entry.key is not None
+        assert entry.key.public_key().public_numbers() == entry.chain[0].public_key().public_numbers()
+
+
+@pytest.mark.parametrize("name", ["client.pem", "client-chain.pem", "client-crlf.pem", "root.der", "root.pem"])
+def test_certificate_inputs(name):
+    certs = load_certificates((FIXTURES / name).read_bytes())
+    assert certs and certs[0].subject.rfc4514_string()
+
+
+@pytest.mark.parametrize("name,password", [
+    ("client.key.pkcs1.pem", None), ("client.key.pkcs8.pem", None), ("client.key.enc.pem", FIXTURE_KEYPASS),
+    ("ec.key.sec1.pem", None),
+])
+def test_key_inputs(name, password):
+    load_private_key((FIXTURES / name).read_bytes(), password)
+
+
+def test_csr_input():
+    assert load_csr((FIXTURES / "client.csr").read_bytes()).is_signature_valid
+
+
+def test_inspect_key_never_prints_it():
+    result = CliRunner().invoke(cli, ["inspect", str(FIXTURES / "client.key.pkcs8.pem"), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["key"] == {"type": "RSA", "size": 2048}
+    assert "PRIVATE KEY" not in result.output and "MII" not in result.output
