@@ -248,7 +248,7 @@ def load(data: bytes, storepass: str, *, keypass: str | None = None,
     if store_type is StoreType.PKCS12:
         from . import pkcs12
 
-        return pkcs12.load(data, storepass)
+        return pkcs12.load(data, storepass, decrypt_keys=decrypt_keys)
     from . import jks
 
     return jks.load(data, storepass, keypass if decrypt_keys else None)

@@ -8,8 +8,8 @@ several key entries and trusted entries.
     parse(data, password) -> [Bag, ...]       keys come back as plain PKCS#8 DER
     assemble(bags, password, legacy=False)    -> bytes Java 8+ and 17, OpenSSL and cryptography read
 
-Reads: MACs with SHA-1/224/256/384/512; PBES2 (PBKDF2 with any HMAC-SHA PRF, AES-CBC or
-DES-EDE3-CBC); the PKCS#12 PBEs with 3-key and 2-key 3DES, 128-bit and 40-bit RC2 (OpenSSL's
+Reads: MACs with SHA-1/224/256/384/512; PBES2 (PBKDF2 with HMAC-SHA-1/224/256/384/512, AES-CBC
+or DES-EDE3-CBC); the PKCS#12 PBEs with 3-key and 2-key 3DES, 128-bit and 40-bit RC2 (OpenSSL's
 `-legacy` encrypts certificates with RC2-40, so a small RC2 lives here: cryptography's RC2 takes
 128-bit keys only). Writes: PBES2 PBKDF2-HMAC-SHA256 + AES-256-CBC with a SHA-256 MAC (what Java
 17 writes), or with `legacy=True` pbeWithSHAAnd3-KeyTripleDES-CBC with a SHA-1 MAC (what Java 8
@@ -116,14 +116,23 @@ class _Undecryptable(Exception):
     """A ciphertext did not decrypt to what it should hold: wrong password or corruption."""
 
 
-def _unsupported(oid) -> UnsupportedError:
-    name = _NAMES.get(oid, str(oid))
+def _unsupported(what) -> UnsupportedError:
+    """`what`: an algorithm's OID, or a description."""
+    name = _NAMES.get(what, str(what)) if isinstance(what, univ.ObjectIdentifier) else what
     return UnsupportedError(f"the PKCS12 keystore uses {name}, which ktpy cannot read")
 
 
 def _decode(data: bytes, spec):
-    """BER-decode exactly one value (Windows writes indefinite lengths); trailing bytes are corruption."""
-    value, rest = decoder.decode(bytes(data), asn1Spec=spec)
+    """BER-decode exactly one value (NSS and Windows may write indefinite lengths); trailing
+    bytes are corruption."""
+    data = bytes(data)
+    if data[1:2] == b"\x80":
+        # An indefinite-length value held in an ANY under an indefinite-length [0] comes out
+        # of pyasn1 0.6 without its end-of-contents octets: supply them when they are missing.
+        value, rest = decoder.decode(data + b"\x00\x00", asn1Spec=spec)
+        rest = b"" if rest == b"\x00\x00" else rest
+    else:
+        value, rest = decoder.decode(data, asn1Spec=spec)
     if rest:
         raise BadInputError(CORRUPTED)
     return value
@@ -274,7 +283,7 @@ def _pbes2_key(parameters, password: str) -> tuple[str, bytes, bytes]:
     cipher, key_length = _PBES2_CIPHERS[scheme["algorithm"]]
     pbkdf2 = _decode(kdf["parameters"], rfc8018.PBKDF2_params())
     if pbkdf2["salt"].getName() != "specified":
-        raise _unsupported(rfc8018.id_PBKDF2)
+        raise _unsupported("a PBKDF2 salt given by an algorithm")
     if pbkdf2["keyLength"].isValue and int(pbkdf2["keyLength"]) != key_length:
         raise BadInputError(CORRUPTED)
     prf = pbkdf2["prf"]["algorithm"]

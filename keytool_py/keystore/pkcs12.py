@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 
-from .. import certs
-from ..errors import BadInputError, WrongPasswordError
-from ..keys import check_supported
+from .. import certs, keys
+from ..errors import BadInputError
 from . import Compat, Entry, Keystore, StoreType
 
 # Java 17's own PKCS12 iteration count (keystore.pkcs12.keyPbeIterationCount).
@@ -73,27 +72,35 @@ def _bags(keyed: Sequence[Entry], trusted: Sequence[Entry]) -> list:
     return bags
 
 
-def load(data: bytes, password: str) -> Keystore:
-    try:
-        bundle = pkcs12.load_pkcs12(data, password.encode("utf-8"))
-    except ValueError:
-        raise WrongPasswordError(
-            "wrong store password for the PKCS12 keystore, or the file is corrupted (its MAC does not verify)"
-        ) from None
-    except Exception:  # noqa: BLE001
-        raise BadInputError("the PKCS12 keystore is corrupted or truncated") from None
+def load(data: bytes, password: str, *, decrypt_keys: bool = True) -> Keystore:
+    """Every entry Java would list: each key with its certificate (paired by public key, as the
+    localKeyId ties them) and the chain rebuilt by issuer from all certificates, and each
+    certificate carrying Oracle's trusted attribute. Other certificates only serve chains."""
+    from cryptography import x509
+
+    from ..keys import load_private_key
+    from . import p12codec
+
+    bags = p12codec.parse(data, password)
+    cert_bags = []
+    for bag in (b for b in bags if b.kind == "cert"):
+        try:
+            cert_bags.append((bag, x509.load_der_x509_certificate(bag.der)))
+        except ValueError:
+            raise BadInputError("the PKCS12 keystore holds a certificate that cannot be read") from None
+    all_certs = [c for _, c in cert_bags]
     entries = []
-    extra = [c.certificate for c in bundle.additional_certs]
-    if bundle.cert is not None:
-        leaf = bundle.cert.certificate
-        chain, leftovers = certs.split_chain(leaf, extra)
-        alias = (bundle.cert.friendly_name or b"1").decode("utf-8", "replace").lower()
-        key = check_supported(bundle.key) if bundle.key is not None else None
-        entries.append(Entry(alias=alias, chain=chain, key=key, is_key_entry=key is not None))
-        extra = leftovers
-    for number, cert in enumerate(extra, start=1):
-        named = next((c for c in bundle.additional_certs if c.certificate == cert), None)
-        alias = (named.friendly_name.decode("utf-8", "replace") if named and named.friendly_name
-                 else f"cert-{number}")
-        entries.append(Entry(alias=alias.lower(), chain=(cert,), is_key_entry=False))
+    for number, bag in enumerate((b for b in bags if b.kind == "key"), start=1):
+        key = load_private_key(bag.der, what="a key in the PKCS12 keystore")
+        leaf = next((c for b, c in cert_bags if b.local_key_id and b.local_key_id == bag.local_key_id
+                     and keys.same_public_key(c.public_key(), key.public_key())), None)
+        leaf = leaf or next((c for c in all_certs if keys.same_public_key(c.public_key(), key.public_key())), None)
+        if leaf is None:
+            raise BadInputError("the PKCS12 keystore holds a key without its certificate")
+        chain, _ = certs.split_chain(leaf, all_certs)
+        name = bag.friendly_name or next((b.friendly_name for b, c in cert_bags if c == leaf), None) or str(number)
+        entries.append(Entry(alias=name.lower(), chain=chain, key=key if decrypt_keys else None))
+    for number, (bag, cert) in enumerate(((b, c) for b, c in cert_bags if b.trusted), start=1):
+        entries.append(Entry(alias=(bag.friendly_name or f"trusted-{number}").lower(), chain=(cert,),
+                             is_key_entry=False))
     return Keystore(type=StoreType.PKCS12, entries=tuple(entries))
