@@ -264,3 +264,63 @@ def test_client_cert_extension_is_client_auth_only(kit):
     cert = load_certificates((kit / "client" / "mule-client.pem").read_bytes())[0]
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+
+
+# --- chains, CSRs, inspect, verify, convert, truststores ------------------------------------
+
+def test_intermediate_ca_and_client_chain(kit, tmp_path):
+    inter = tmp_path / "inter"
+    result = run("create-ca", "--dir", str(inter), "--subject", "CN=CLI Issuing CA,O=Acme", "--key-type", "ec-p256",
+                 "--parent", str(kit / "ca"), "--parent-password", "env:KTPY_CA_PW", "--no-password")
+    assert "Created intermediate CA CN=CLI Issuing CA,O=Acme" in result.stderr
+    root = load_certificates((kit / "ca" / "ca.pem").read_bytes())[0]
+    chain = load_certificates((inter / "ca-chain.pem").read_bytes())
+    assert_is_ca(chain[0], path_length=0)
+    assert chain[1] == root
+    run("issue-client", "--ca", str(inter), "--subject", "CN=deep", "--out-dir", str(tmp_path / "c"),
+        "--key-type", "ec-p256")
+    leaf_chain = load_certificates((tmp_path / "c" / "deep-chain.pem").read_bytes())
+    assert leaf_chain[1:] == chain and len(leaf_chain) == 3
+    ok = run("verify", str(tmp_path / "c" / "deep-chain.pem"), "--ca", str(kit / "ca" / "ca.pem"),
+             "--key", str(tmp_path / "c" / "deep.key"), "--profile", "client")
+    assert ok.stdout.splitlines()[-1] == "OK: every check holds"
+    missing = run("verify", str(tmp_path / "c" / "deep.pem"), "--ca", str(kit / "ca" / "ca.pem"), ok=False)
+    assert missing.exit_code == 3
+    assert ("FAIL missing-intermediate: no certificate for CN=CLI Issuing CA,O=Acme, the issuer of CN=deep; "
+            "add it with --chain") in missing.stdout
+
+
+def test_csr_and_sign_csr(kit, tmp_path):
+    run("create-csr", "--subject", "CN=csr-user,O=Acme", "--key-type", "ec-p256", "--san", "email:u@example.com",
+        "--key-out", str(tmp_path / "u.key"), "--out", str(tmp_path / "u.csr"))
+    assert mode(tmp_path / "u.key") == 0o600
+    run("sign-csr", str(tmp_path / "u.csr"), "--ca", str(kit / "ca"), "--ca-password", "env:KTPY_CA_PW",
+        "--out", str(tmp_path / "u.pem"), "--with-chain")
+    chain = load_certificates((tmp_path / "u.pem").read_bytes())
+    assert_is_client(chain[0], chain[1])
+    info = run("inspect", str(tmp_path / "u.csr"), "--json")
+    assert '"kind": "csr"' in info.stdout and "email:u@example.com" in info.stdout
+
+
+def test_verify_json_and_self_signed(kit):
+    import json
+
+    result = run("verify", str(kit / "ca" / "ca.pem"), "--profile", "salesforce-mtls", "--json", ok=False)
+    assert result.exit_code == 3
+    report = json.loads(result.stdout)
+    assert [p["check"] for p in report["problems"]] == ["no-client-auth", "leaf-is-ca", "self-signed"]
+    assert report["ok"] is False
+
+
+def test_inspect_store_json_never_shows_secrets(kit, tmp_path):
+    import json
+
+    out = tmp_path / "ks.jks"
+    run("build-keystore", "--type", "jks", "--key", str(kit / "client" / "mule-client.key"),
+        "--cert", str(kit / "client" / "mule-client-chain.pem"), "--alias", "m",
+        "--storepass", "env:KTPY_STORE_PW", "-o", str(out))
+    result = run("inspect", str(out), "--storepass", "env:KTPY_STORE_PW", "--json")
+    info = json.loads(result.stdout)
+    assert info["type"] == "jks" and info["entries"][0]["alias"] == "m"
+    assert info["entries"][0]["chain"][0]["extended_key_usage"] == ["clientAuth"]
+    assert STORE_PW not in result.output and "PRIVATE" not in result.output
