@@ -383,12 +383,20 @@ def test_truncated(stores, cut):
 
 
 def test_flipped_byte_in_the_middle(stores):
-    """The middle byte is inside the MAC-covered content: the MAC fails, reported as a wrong
-    password whose message names the MAC. (A flip in the DER headers is BadInputError instead.)"""
+    """The middle byte is inside the MAC-covered content: the MAC fails, but another part still
+    decrypts with the password, so the file is reported as altered, not the password as wrong."""
     data = bytearray(stores[False])
     data[len(data) // 2] ^= 0x01
-    with pytest.raises(WrongPasswordError, match="MAC does not verify"):
+    with pytest.raises(BadInputError, match="^the PKCS12 keystore was altered or damaged: its MAC does not verify"):
         parse(bytes(data), PW)
+    with pytest.raises(WrongPasswordError, match="MAC does not verify"):
+        parse(bytes(data), "not-the-password")
+
+
+def test_wrong_password_on_an_intact_file_is_a_wrong_password(stores):
+    for legacy in (False, True):
+        with pytest.raises(WrongPasswordError, match="^wrong store password for the PKCS12 keystore"):
+            parse(stores[legacy], "not-the-password")
 
 
 @pytest.mark.parametrize("garbage", [b"", b"\x00", b"hello world" * 10, bytes(range(256)),

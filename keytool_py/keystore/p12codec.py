@@ -45,6 +45,8 @@ MAX_ITERATIONS = 5_000_000
 
 CORRUPTED = "the PKCS12 keystore is corrupted or truncated"
 MAC_FAILED = "wrong store password for the PKCS12 keystore (its MAC does not verify)"
+ALTERED = ("the PKCS12 keystore was altered or damaged: its MAC does not verify, though the password "
+           "decrypts its contents")
 NO_MAC_UNDECRYPTABLE = ("wrong store password for the PKCS12 keystore, or it is corrupted "
                         "(it has no MAC, and its contents do not decrypt)")
 
@@ -152,9 +154,10 @@ def _iterations(value) -> int:
 def parse(data: bytes, password: str) -> list[Bag]:
     """The key and certificate bags of a PKCS12 file, in file order; other bag types are skipped.
 
-    The MAC is checked first, so a wrong password is told apart from a damaged file, except that a
-    changed byte inside the MAC-covered content fails the MAC too: that is reported as a wrong
-    password, with a message that says the MAC did not verify. A file without a MAC still parses.
+    The MAC is checked first. When it fails, a part that the password still decrypts shows the
+    password is right and the file was altered; otherwise the password is wrong. (A changed byte
+    inside every encrypted part cannot be told from a wrong password.) A file without a MAC
+    still parses.
     """
     if not isinstance(password, str):
         raise TypeError(f"the password must be a str, not {type(password).__name__}")
@@ -176,7 +179,12 @@ def _parse(data: bytes, password: str) -> list[Bag]:
     content = bytes(_decode(auth_safe["content"], univ.OctetString()))
     has_mac = pfx["macData"].isValue
     if has_mac:
-        _verify_mac(pfx["macData"], content, password)
+        try:
+            _verify_mac(pfx["macData"], content, password)
+        except WrongPasswordError:
+            if _password_decrypts_something(content, password):
+                raise BadInputError(ALTERED) from None
+            raise
     bags: list[Bag] = []
     try:
         for info in _decode(content, rfc7292.AuthenticatedSafe()):
@@ -185,6 +193,30 @@ def _parse(data: bytes, password: str) -> list[Bag]:
         # With a verified MAC the password is right, so the file is damaged.
         raise (BadInputError(CORRUPTED) if has_mac else WrongPasswordError(NO_MAC_UNDECRYPTABLE)) from None
     return bags
+
+
+def _password_decrypts_something(content: bytes, password: str) -> bool:
+    """After a failed MAC: does the password still decrypt an encrypted part? A wrong password
+    fails the padding check or the parse of every part, so a success means the password is right
+    and the file was altered."""
+    try:
+        infos = list(_decode(content, rfc7292.AuthenticatedSafe()))
+    except Exception:  # noqa: BLE001
+        return False
+    for info in infos:
+        try:
+            safe = _safe_contents(info, password)
+            if info["contentType"] == rfc5652.id_encryptedData:
+                return True
+            for safe_bag in _decode(safe, rfc7292.SafeContents()):
+                if safe_bag["bagId"] == rfc7292.id_pkcs8ShroudedKeyBag:
+                    shrouded = _decode(bytes(safe_bag["bagValue"]), rfc5958.EncryptedPrivateKeyInfo())
+                    _decrypt(shrouded["encryptionAlgorithm"], bytes(shrouded["encryptedData"]), password,
+                             rfc5958.PrivateKeyInfo())
+                    return True
+        except Exception:  # noqa: BLE001 - this part did not open; try the next
+            continue
+    return False
 
 
 def _verify_mac(mac_data, content: bytes, password: str) -> None:
