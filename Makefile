@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 KTPY   := $(BIN)/ktpy
 DEMO   := demo
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ demo: $(VENV)/.installed
 # KTPY_REQUIRE_INTEROP=1 (set by .ci/run) turns a skipped Java/OpenSSL test into a failure.
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -rs
+
+# The fuzzing tests with many more inputs (about 10000 per input kind; several minutes).
+fuzz: $(VENV)/.installed-test
+	KTPY_FUZZ_EXAMPLES=$${KTPY_FUZZ_EXAMPLES:-10000} $(BIN)/python -m pytest -q -p no:randomly tests/test_fuzz.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

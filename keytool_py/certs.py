@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.utils import CryptographyDeprecationWarning
 
@@ -32,19 +32,31 @@ def _load_certificates(data: bytes, what: str) -> list[x509.Certificate]:
         blocks = _PEM_CERT.findall(data.replace(b"\r\n", b"\n"))
         if not blocks:
             raise BadInputError(f"{what} holds no PEM CERTIFICATE block")
-        certs = []
-        for block in blocks:
-            try:
-                certs.append(x509.load_pem_x509_certificate(block))
-            except ValueError:
-                raise BadInputError(f"{what} holds a CERTIFICATE block that is not valid") from None
-        return certs
+        return [_checked(_parse(x509.load_pem_x509_certificate, block, what, "holds a CERTIFICATE block "
+                                                                             "that is not valid"), what)
+                for block in blocks]
     if not data.strip():
         raise BadInputError(f"{what} is empty")
+    return [_checked(_parse(x509.load_der_x509_certificate, data, what, "is neither a PEM nor a DER certificate"),
+                     what)]
+
+
+def _parse(loader, data: bytes, what: str, problem: str) -> x509.Certificate:
     try:
-        return [x509.load_der_x509_certificate(data)]
+        return loader(data)
     except ValueError:
-        raise BadInputError(f"{what} is neither a PEM nor a DER certificate") from None
+        raise BadInputError(f"{what} {problem}") from None
+
+
+def _checked(cert: x509.Certificate, what: str) -> x509.Certificate:
+    """cryptography parses a certificate's parts only when asked: ask now, so damage inside a
+    name or an extension is reported here, as bad input, and not later as a crash."""
+    try:
+        cert.subject, cert.issuer, cert.extensions, cert.not_valid_after_utc  # noqa: B018
+        cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        raise BadInputError(f"{what} holds a certificate with a damaged or unsupported part") from None
+    return cert
 
 
 def to_pem(certs: Iterable[x509.Certificate]) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from . import names
 from .errors import BadInputError
@@ -34,9 +35,14 @@ def load_csr(data: bytes, *, what: str = "the CSR") -> x509.CertificateSigningRe
             csr = x509.load_der_x509_csr(data)
     except ValueError:
         raise BadInputError(f"{what} is not a PEM or DER certificate signing request") from None
-    if not csr.is_signature_valid:
+    try:
+        valid = csr.is_signature_valid
+        public_key = csr.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        raise BadInputError(f"{what} uses a key or signature algorithm ktpy cannot read") from None
+    if not valid:
         raise BadInputError(f"{what} has a signature that does not verify (altered or signed by another key)")
-    check_supported_public(csr.public_key())
+    check_supported_public(public_key)
     return csr
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -124,6 +125,8 @@ def load_private_key(data: bytes, password: str | None = None, *, what: str = "t
     except TypeError:
         # encrypted DER given without a password, or a password for a plain DER key
         raise WrongPasswordError(f"{what} is encrypted; give its password") from None
+    except UnsupportedAlgorithm:
+        raise UnsupportedError(f"{what} uses a key algorithm or curve ktpy cannot read") from None
     except ValueError:
         if secret is not None:
             # A wrong password usually fails the padding check, but about 1 time in 100 it

@@ -112,3 +112,11 @@ def mtls_server(server_pki, ca, tmp_path_factory):
 
 
 from interop import MtlsServer, compile_java_client, make_server_identity  # noqa: E402
+
+
+def pytest_terminal_summary(terminalreporter):
+    from fuzz_support import COUNTS
+
+    if COUNTS:
+        parts = ", ".join(f"{name} {count}" for name, count in sorted(COUNTS.items()))
+        terminalreporter.write_line(f"fuzz: {sum(COUNTS.values())} mutated inputs tried ({parts})")

@@ -67,12 +67,13 @@ def protect_key(pkcs8: bytes, password: str, *, salt: bytes | None = None,
     return _seq(algorithm + _octets(encrypted))
 
 
-def build(entries: Sequence[Entry], storepass: str, keypass: str) -> bytes:
+def build(entries: Sequence[Entry], storepass: str, keypass: str, *, iterations: int = ITERATIONS) -> bytes:
+    """A JCEKS keystore. (`iterations` is lowered only by tests that need many small stores.)"""
     body = MAGIC + struct.pack(">II", VERSION, len(entries))
     for entry in entries:
         millis = struct.pack(">q", java_millis(entry.timestamp))
         if entry.is_key_entry:
-            protected = protect_key(private_key_to_der(entry.key), keypass)
+            protected = protect_key(private_key_to_der(entry.key), keypass, iterations=iterations)
             body += struct.pack(">I", 1) + _utf(entry.alias) + millis + _data(protected)
             body += struct.pack(">I", len(entry.chain))
             for cert in entry.chain:

@@ -1,0 +1,324 @@
+"""Everything for Mule <-> Salesforce in one call: a CA (new, or one given), the client key and
+certificate, the PEMs to upload, a keystore of each type, the Mule XML and a README.
+
+    kit = build_kit("CN=mule-client,O=Acme", storepass="...", ca_password="...")
+    for f in kit.files: ...   # names relative to the kit folder, what is secret, the bytes
+
+Speed: the slow parts do not depend on each other, so they run at the same time in threads. RSA
+key generation runs in OpenSSL without the GIL (measured: the CA and client keys together take
+about as long as the CA key alone). The JCEKS key protection (2 x 200000 MD5 rounds in Python,
+about 0.4 s, holding the GIL) depends only on the key password and a salt, so it starts first and
+runs while the keys are generated; the key is encrypted with its result at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from . import certs, issue, mule, names
+from .ca import CA, CA_KEY_TYPE, CLIENT_KEY_TYPE, create_ca
+from .errors import BadInputError, UnsupportedError
+from .keys import KeyType, generate_key, private_key_to_pem
+from .keystore import Compat, Entry, StoreType, check_password, normalize_alias
+
+DEFAULT_ALIAS = "mule-client"
+ALL_TYPES = (StoreType.JKS, StoreType.PKCS12, StoreType.JCEKS)
+STORE_FILES = {StoreType.JKS: "keystore.jks", StoreType.PKCS12: "keystore.p12",
+               StoreType.JCEKS: "keystore.jceks"}
+# The store mule-config.xml points at: JKS first, the type the Salesforce connector calls safest.
+MULE_PREFERENCE = (StoreType.JKS, StoreType.PKCS12, StoreType.JCEKS)
+CA_PASSWORD_FILE = "ca/ca-password.txt"
+
+
+@dataclass(frozen=True)
+class KitFile:
+    """One file of the kit: its name relative to the kit folder ('/'-separated)."""
+
+    name: str
+    data: bytes = field(repr=False)
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class Kit:
+    ca: CA
+    new_ca: bool
+    client: issue.LeafCert
+    alias: str
+    store_types: tuple[StoreType, ...]
+    mule_store: StoreType
+    files: tuple[KitFile, ...]
+
+    def file(self, name: str) -> KitFile:
+        return next(f for f in self.files if f.name == name)
+
+
+def parse_types(types: str | Sequence[str | StoreType]) -> tuple[StoreType, ...]:
+    """'jks,pkcs12' or a sequence -> store types in the order given, duplicates dropped."""
+    items = [t.strip() for t in types.split(",")] if isinstance(types, str) else list(types)
+    parsed = tuple(dict.fromkeys(StoreType.parse(t) for t in items if t))
+    if not parsed:
+        raise BadInputError("give at least one keystore type: jks, pkcs12 or jceks")
+    return parsed
+
+
+def default_ca_subject(client_subject: x509.Name) -> x509.Name:
+    """'CN=Development CA for <client CN>', with the client's O if it has one."""
+    cn = f"Development CA for {names.common_name(client_subject)}"[:64]  # X.520 ub-common-name
+    # most general first, as in the DER: O, then CN (RFC 4514 text shows it reversed)
+    attributes = client_subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[:1]
+    return x509.Name([*attributes, x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None = None,
+              ca: CA | None = None, ca_password: str | None = None,
+              ca_subject: str | x509.Name | None = None, alias: str = DEFAULT_ALIAS,
+              store_types: str | Sequence[str | StoreType] = ALL_TYPES,
+              compat: Compat | str | None = None, key_type: KeyType | str = CLIENT_KEY_TYPE,
+              days: int = issue.CLIENT_DAYS, jwt: mule.JwtConnection | None = None,
+              password_hint: str | None = None, ca_password_hint: str | None = None,
+              now: dt.datetime | None = None) -> Kit:
+    """A new client key and certificate from `ca` (or from a new root CA, whose key is encrypted
+    with ca_password, or left plain when it is None), packaged every way Mule and Salesforce take.
+
+    keypass defaults to storepass (PKCS12 and the Salesforce JWT connection need them equal).
+    password_hint and ca_password_hint say in README.txt where the store password and the new CA's
+    key password are kept ("in storepass.txt"); never the passwords themselves.
+    """
+    now = now or issue.utcnow()
+    name = names.parse_subject(subject) if isinstance(subject, str) else subject
+    types = parse_types(store_types)
+    compat = Compat.parse(compat)
+    key_type = KeyType.parse(key_type)
+    lowered = normalize_alias(alias)
+    keypass = storepass if keypass is None else keypass
+    # Every refusal before any key is generated: a typo costs nothing.
+    for store_type in types:
+        check_password(storepass, what="store password", store_type=store_type)
+        check_password(keypass, what="key password", store_type=store_type)
+    if keypass != storepass and StoreType.PKCS12 in types:
+        raise UnsupportedError(
+            "a PKCS12 keystore needs the key password to equal the store password (Java cannot read "
+            "it otherwise); drop the key password or leave pkcs12 out of the types"
+        )
+    if jwt is not None and not key_type.is_rsa:
+        raise UnsupportedError(
+            f"the Salesforce JWT connection signs with RS256, which needs an RSA key, not {key_type.value}"
+        )
+    mule_store = next(t for t in MULE_PREFERENCE if t in types)
+    if jwt is not None and mule_store not in mule.JWT_STORE_TYPES:
+        raise UnsupportedError(mule.jwt_store_warning(mule_store))
+    new_ca_name = None
+    if ca is None:
+        new_ca_name = (names.parse_subject(ca_subject) if isinstance(ca_subject, str)
+                       else ca_subject or default_ca_subject(name))
+
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="ktpy-kit") as pool:
+        # Started first: the only long Python-level job; everything below overlaps with it.
+        jceks_protection = pool.submit(_prepare_jceks, keypass) if StoreType.JCEKS in types else None
+        ca_key = pool.submit(generate_key, CA_KEY_TYPE) if ca is None else None
+        client_key = pool.submit(generate_key, key_type)
+        _import_writers(types)  # while the keys are made
+        if ca is None:
+            ca = create_ca(new_ca_name, key=ca_key.result(), now=now)
+        client = ca.issue_client(name, key=client_key.result(), days=days, now=now)
+        entry = Entry(alias=lowered, chain=client.chain, key=client.key, timestamp=now)
+        stores = {t: _build_store(t, entry, storepass, keypass, compat, now)
+                  for t in types if t is not StoreType.JCEKS}
+        ca_files = ca.files(ca_password) if new_ca_name is not None else {}
+        if jceks_protection is not None:
+            stores[StoreType.JCEKS] = _jceks_store(entry, storepass, jceks_protection.result())
+
+    xml = mule.render(store_type=mule_store, path=STORE_FILES[mule_store], alias=lowered, jwt=jwt)
+    files = [KitFile(f"ca/{n}", data, secret=n.endswith(".key")) for n, data in ca_files.items()]
+    files += [
+        KitFile("client.key", private_key_to_pem(client.key), secret=True),
+        KitFile("client.pem", certs.to_pem([client.cert])),
+        KitFile("client-chain.pem", certs.to_pem(client.chain)),
+        KitFile("salesforce-upload.pem", certs.to_pem([client.cert])),
+        KitFile("salesforce-upload-chain.pem", certs.to_pem(client.chain)),
+    ]
+    files += [KitFile(STORE_FILES[t], stores[t], secret=True) for t in types]
+    files.append(KitFile("mule-config.xml", xml.encode("utf-8")))
+    readme = readme_text(ca=ca, new_ca=new_ca_name is not None, client=client, alias=lowered,
+                         types=types, mule_store=mule_store, own_keypass=keypass != storepass,
+                         jwt=jwt, compat=compat, ca_encrypted=ca_password is not None,
+                         password_hint=password_hint, ca_password_hint=ca_password_hint, now=now)
+    files.append(KitFile("README.txt", readme.encode("utf-8")))
+    return Kit(ca=ca, new_ca=new_ca_name is not None, client=client, alias=lowered, store_types=types,
+               mule_store=mule_store, files=tuple(files))
+
+
+def _import_writers(types: Sequence[StoreType]) -> None:
+    """Import the keystore writers now (pyjks alone takes about 0.15 s), while the keys are made."""
+    from .keystore import jceks  # noqa: F401
+    if StoreType.JKS in types:
+        from .keystore import jks  # noqa: F401
+    if StoreType.PKCS12 in types:
+        from .keystore import pkcs12  # noqa: F401
+
+
+def _build_store(store_type, entry, storepass, keypass, compat, now) -> bytes:
+    from .keystore import build_store
+
+    return build_store(store_type, [entry], storepass=storepass, keypass=keypass, compat=compat, now=now)
+
+
+# --- JCEKS with the key protection derived ahead of time ---
+#
+# keystore/jceks.py derives the 3DES key inside protect_key(), after the private key exists. The
+# derivation needs only the key password and a salt, so the kit derives it first, in parallel
+# with key generation, and then assembles the same bytes jceks.build() writes (a test compares
+# them byte for byte). Moving a `protection=` parameter into jceks.build() would retire this copy.
+
+@dataclass(frozen=True)
+class _JceksProtection:
+    password: str = field(repr=False)
+    salt: bytes
+    key: bytes = field(repr=False)
+    iv: bytes = field(repr=False)
+    iterations: int
+
+
+def _prepare_jceks(keypass: str, salt: bytes | None = None) -> _JceksProtection:
+    from .keystore import jceks
+
+    salt = salt or jceks.new_salt()
+    key, iv = jceks.derive_key_iv(keypass.encode("ascii"), salt, jceks.ITERATIONS)
+    return _JceksProtection(password=keypass, salt=salt, key=key, iv=iv, iterations=jceks.ITERATIONS)
+
+
+def _jceks_protect(pkcs8: bytes, protection: _JceksProtection) -> bytes:
+    """jceks.protect_key() with the derivation already done."""
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    from .keystore import jceks
+
+    padder = padding.PKCS7(64).padder()
+    plain = padder.update(pkcs8) + padder.finalize()
+    encryptor = Cipher(TripleDES(protection.key), modes.CBC(protection.iv)).encryptor()
+    encrypted = encryptor.update(plain) + encryptor.finalize()
+    params = jceks._seq(jceks._octets(protection.salt) + jceks._integer(protection.iterations))
+    algorithm = jceks._seq(jceks._oid(jceks.PBE_MD5_3DES_OID) + params)
+    return jceks._seq(algorithm + jceks._octets(encrypted))
+
+
+def _jceks_store(entry: Entry, storepass: str, protection: _JceksProtection) -> bytes:
+    """jceks.build() for one key entry, with the key protection prepared by _prepare_jceks."""
+    import hashlib
+    import struct
+
+    from .keys import private_key_to_der
+    from .keystore import java_millis, jceks
+
+    body = jceks.MAGIC + struct.pack(">II", jceks.VERSION, 1)
+    protected = _jceks_protect(private_key_to_der(entry.key), protection)
+    body += struct.pack(">I", 1) + jceks._utf(entry.alias) + struct.pack(">q", java_millis(entry.timestamp))
+    body += jceks._data(protected) + struct.pack(">I", len(entry.chain))
+    for cert in entry.chain:
+        body += jceks._utf("X.509") + jceks._data(certs.to_der(cert))
+    return body + hashlib.sha1(storepass.encode("utf-16-be") + jceks.WHITENING + body).digest()
+
+
+# --- README.txt ---
+
+def readme_text(*, ca: CA, new_ca: bool, client: issue.LeafCert, alias: str,
+                types: Sequence[StoreType], mule_store: StoreType, own_keypass: bool,
+                jwt: mule.JwtConnection | None, compat: Compat, ca_encrypted: bool,
+                password_hint: str | None, ca_password_hint: str | None, now: dt.datetime) -> str:
+    """What goes where, in plain text. Never holds a password."""
+    leaf = client.cert
+    expires = leaf.not_valid_after_utc
+    days_left = (expires - now).days
+    stores = ", ".join(STORE_FILES[t] for t in types)
+    mule_file = STORE_FILES[mule_store]
+    lines = [
+        f"ktpy kit for {leaf.subject.rfc4514_string()}",
+        f"Made {now:%Y-%m-%d %H:%M} UTC.",
+        "",
+        "EXPIRY",
+        f"  The client certificate expires on {expires:%Y-%m-%d} ({days_left} days from when it was made).",
+        f"  Its CA, {ca.cert.subject.rfc4514_string()}, expires on {ca.cert.not_valid_after_utc:%Y-%m-%d}.",
+        "  Before then, make a new client certificate from the same CA:",
+        "    ktpy kit --out-dir NEW_DIR --subject \"...\" --ca " + ("DIR/ca" if new_ca else "CA_DIR")
+        + " --storepass ...",
+        "  and upload the new PEM to Salesforce before replacing the keystore in Mule.",
+        "",
+        "WHAT GOES WHERE",
+        "  salesforce-upload.pem",
+        "      Salesforce, mutual TLS: Setup > Certificate and Key Management > Upload Mutual",
+        "      Authentication Certificate. The client certificate alone (one PEM block).",
+        "  salesforce-upload-chain.pem",
+        "      The same certificate followed by its issuers, for an org that asks for the chain.",
+        "  client.pem",
+        "      Salesforce, JWT bearer flow: the connected app's certificate (Use digital signatures).",
+        f"  {stores}",
+        "      Mule: copy one into src/main/resources/ of the Mule project. Each holds the key and the",
+        f"      whole chain ({len(client.chain)} certificates: port 8443 needs every intermediate) under the",
+        f"      alias {alias}.",
+    ]
+    if StoreType.PKCS12 in types and compat is Compat.JAVA8:
+        lines.append("      keystore.p12 uses PBES1 SHA1/3DES and a SHA-1 MAC, which Java 8 before 8u301 reads.")
+    lines += [
+        "  mule-config.xml",
+        f"      Mule: the tls:context{' and the Salesforce JWT connection' if jwt else ''} pointing at "
+        f"{mule_file}.",
+        "  client.key, client-chain.pem",
+        "      The private key (PKCS#8, mode 0600) and the certificate chain in PEM, for other tools.",
+    ]
+    if new_ca:
+        key_state = "NOT encrypted"
+        if ca_encrypted:
+            key_state = f"encrypted; its password: {ca_password_hint}" if ca_password_hint else "encrypted"
+        lines += [
+            "  ca/",
+            f"      The CA that signed the client certificate: ca.pem, and ca.key ({key_state}).",
+            "      Keep ca/ out of the Mule project and out of version control: whoever holds ca.key",
+            "      can issue client certificates that chain to this root.",
+        ]
+    lines += [
+        "",
+        "MULE SETTINGS",
+        f"  alias                 {alias}",
+        "      Lowercase on purpose: Java lowercases aliases when it reads a keystore and Mule",
+        "      matches the alias exactly.",
+        f"  secure properties     {mule.STOREPASS_PROPERTY} = the store password",
+        f"                        {mule.KEYPASS_PROPERTY} = the key password",
+    ]
+    if own_keypass:
+        lines += [
+            "      The key has its own password (given with --keypass). PKCS12 keystores and the",
+            "      Salesforce connector's JWT connection (no key password field) need the key password",
+            "      to equal the store password: use this kit's keystores with Mule's TLS context only.",
+        ]
+    else:
+        lines += [
+            "      The key password equals the store password (no --keypass given). Keep it that way:",
+            "      PKCS12 keystores and the Salesforce connector's JWT connection (it has no key",
+            "      password field) need the two equal. Mule still requires keyPassword to be set.",
+        ]
+    if password_hint:
+        lines.append(f"  The store password: {password_hint}.")
+    lines += [
+        "",
+        "PRODUCTION ORGS",
+        "  Salesforce checks the client chain against its own trusted roots (the list at /cacerts.jsp",
+        "  of your My Domain). A chain that ends in a private root CA, like this one, is refused by a",
+        "  production org unless Salesforce support has added that root. A private CA is right for",
+        "  development, testing and endpoints you control; for production, take the key through a",
+        "  CSR (ktpy create-csr) to a CA that Salesforce trusts.",
+        "",
+        "CHECK BEFORE DEPLOYING",
+        f"  keytool -list -v -keystore {mule_file} -storetype {mule_store.value.upper()}",
+        f"  ktpy probe MYDOMAIN.my.salesforce.com:8443 --keystore {mule_file} --storepass file:PASSWORD_FILE",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""The Mule 4 XML that points at a keystore: a TLS context and, optionally, the Salesforce
+connector's JWT connection using the same store.
+
+    render(store_type="jks", path="keystore.jks", alias="mule-client", jwt=JwtConnection(...)) -> str
+
+Passwords are never written here: the XML holds ${secure::...} placeholders, and the values go
+into Mule's secure properties.
+
+Names and their sources:
+- tls:context / tls:key-store with type, path, alias, keyPassword, password: Mule's TLS schema,
+  mulesoft/mule modules/tls/src/main/resources/META-INF/mule-tls.xsd (published as
+  http://www.mulesoft.org/schema/mule/tls/current/mule-tls.xsd); an excerpt is in
+  fixtures/mule-tls-schema.xsd-excerpt and a test checks every name written here against it.
+- salesforce:sfdc-config / salesforce:jwt-connection with consumerKey, keyStore, storePassword,
+  certificateAlias, principal, tokenEndpoint, audienceUrl: the Salesforce Connector reference
+  (docs.mulesoft.com/salesforce-connector/latest/salesforce-connector-reference, connection type
+  "OAuth JWT": Consumer key, Key store, Store password, Certificate alias, Principal, Token
+  endpoint, Audience url) as Mule apps on GitHub spell them in XML. The connection has no key
+  password field: the key password must equal the store password (DOMAIN.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from .errors import BadInputError
+from .keystore import StoreType
+
+CORE_NS = "http://www.mulesoft.org/schema/mule/core"
+TLS_NS = "http://www.mulesoft.org/schema/mule/tls"
+SALESFORCE_NS = "http://www.mulesoft.org/schema/mule/salesforce"
+_SCHEMAS = {
+    CORE_NS: "http://www.mulesoft.org/schema/mule/core/current/mule.xsd",
+    TLS_NS: "http://www.mulesoft.org/schema/mule/tls/current/mule-tls.xsd",
+    SALESFORCE_NS: "http://www.mulesoft.org/schema/mule/salesforce/current/mule-salesforce.xsd",
+}
+
+# The secure properties the XML refers to (Mule's ${secure::NAME} syntax).
+STOREPASS_PROPERTY = "keystore.password"
+KEYPASS_PROPERTY = "keystore.keyPassword"
+TLS_CONTEXT_NAME = "salesforce_mtls"
+SFDC_CONFIG_NAME = "Salesforce_Config"
+TOKEN_PATH = "/services/oauth2/token"
+RESOURCES = "src/main/resources/"
+# Keystore types the Salesforce connector documents for its JWT connection (DOMAIN.md).
+JWT_STORE_TYPES = (StoreType.JKS, StoreType.PKCS12)
+
+
+@dataclass(frozen=True)
+class JwtConnection:
+    """The Salesforce connector's OAuth JWT connection: who signs in, where, with which app."""
+
+    consumer_key: str
+    principal: str
+    audience: str
+    token_endpoint: str | None = None  # default: the audience's /services/oauth2/token
+
+    @property
+    def endpoint(self) -> str:
+        return self.token_endpoint or token_endpoint_for(self.audience)
+
+
+def token_endpoint_for(audience: str) -> str:
+    """https://login.salesforce.com -> https://login.salesforce.com/services/oauth2/token (the same
+    for test.salesforce.com and a My Domain URL)."""
+    return audience.rstrip("/") + TOKEN_PATH
+
+
+def resource_path(path: str) -> str:
+    """The keystore's path as Mule resolves it, relative to src/main/resources: the part after
+    src/main/resources/ when the path contains it, else the file name."""
+    posix = path.replace("\\", "/")
+    if RESOURCES in posix:
+        inside = posix.rsplit(RESOURCES, 1)[1].strip("/")
+        if inside:
+            return inside
+    name = posix.rstrip("/").rsplit("/", 1)[-1]
+    if not name or name in (".", ".."):
+        raise BadInputError(f"{path!r} does not name a keystore file")
+    return name
+
+
+def secure(name: str) -> str:
+    return "${secure::" + name + "}"
+
+
+def _attr(value: str) -> str:
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", value):
+        raise BadInputError(f"{value!r} holds control characters, which XML cannot carry")
+    return '"' + escape(value, {'"': "&quot;"}) + '"'
+
+
+def _element(prefix: str, name: str, attributes: list[tuple[str, str]], indent: str) -> str:
+    pad = indent + " " * (len(prefix) + len(name) + 2)
+    lines = [f"{k}={_attr(v)}" for k, v in attributes]
+    return f"{indent}<{prefix}:{name} " + f"\n{pad}".join(lines) + "/>"
+
+
+def render(*, store_type: StoreType | str, path: str, alias: str, jwt: JwtConnection | None = None,
+           context_name: str = TLS_CONTEXT_NAME) -> str:
+    """A complete <mule> document: the TLS context, and with `jwt` the Salesforce JWT connection.
+    The alias is written as given: pass the lowercase form (keystore.normalize_alias)."""
+    store_type = StoreType.parse(store_type)
+    location = resource_path(path)
+    namespaces = [CORE_NS, TLS_NS] + ([SALESFORCE_NS] if jwt else [])
+    schema_pairs = "\n                          ".join(f"{ns} {_SCHEMAS[ns]}" for ns in namespaces)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<mule xmlns="{CORE_NS}"',
+        '      xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"',
+        f'      xmlns:tls="{TLS_NS}"',
+    ]
+    if jwt:
+        out.append(f'      xmlns:salesforce="{SALESFORCE_NS}"')
+    out += [
+        f'      xsi:schemaLocation="{schema_pairs}">',
+        "",
+        f"    <!-- Written by ktpy. Copy {location} into src/main/resources/ and set the secure",
+        f"         properties {STOREPASS_PROPERTY} (the store password) and {KEYPASS_PROPERTY} (the key",
+        "         password; Mule requires it even when it equals the store password). -->",
+        "    <!-- The client side of mutual TLS: refer to this context by name wherever the connection",
+        "         to https://MYDOMAIN.my.salesforce.com:8443 takes a TLS context. -->",
+        f"    <tls:context name={_attr(context_name)}>",
+        _element("tls", "key-store", [
+            ("type", store_type.value),
+            ("path", location),
+            ("alias", alias),
+            ("keyPassword", secure(KEYPASS_PROPERTY)),
+            ("password", secure(STOREPASS_PROPERTY)),
+        ], "        "),
+        "    </tls:context>",
+    ]
+    if jwt:
+        out += [
+            "",
+            "    <!-- The OAuth 2.0 JWT bearer flow with the same keystore. The connection has no key",
+            "         password field: the key password must equal the store password. -->",
+            f"    <salesforce:sfdc-config name={_attr(SFDC_CONFIG_NAME)}>",
+            _element("salesforce", "jwt-connection", [
+                ("consumerKey", jwt.consumer_key),
+                ("keyStore", location),
+                ("storePassword", secure(STOREPASS_PROPERTY)),
+                ("certificateAlias", alias),
+                ("principal", jwt.principal),
+                ("tokenEndpoint", jwt.endpoint),
+                ("audienceUrl", jwt.audience),
+            ], "        "),
+            "    </salesforce:sfdc-config>",
+        ]
+    out += ["", "</mule>", ""]
+    return "\n".join(out)
+
+
+def jwt_store_warning(store_type: StoreType | str) -> str | None:
+    """A sentence when the Salesforce connector does not document `store_type` for JWT, else None."""
+    store_type = StoreType.parse(store_type)
+    if store_type in JWT_STORE_TYPES:
+        return None
+    return (f"the Salesforce connector documents JKS and PKCS12 keystores for its JWT connection, "
+            f"not {store_type.value.upper()}; prefer a JKS keystore there")

@@ -1,0 +1,169 @@
+"""Every bad input in the README's table: exit code, the exact message, no traceback, and no
+output file created or changed. Each row's id appears in the README table (checked below)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography import x509
+
+from keytool_py import KeyType, build_keystore, create_ca
+from keytool_py.certs import to_pem
+from keytool_py.cli import cli
+from keytool_py.keys import private_key_to_pem
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+GOOD, BAD = "good-password", "bad-password"
+ENV = {"GOOD": GOOD, "BAD": BAD, "NONASCII": "pässwörd-1"}
+
+
+@pytest.fixture(scope="module")
+def material(tmp_path_factory, key_pool, now):
+    """CA folders (good, expired, not yet valid, no keyCertSign), a client, and stores of each type."""
+    root = tmp_path_factory.mktemp("bad")
+    ca = create_ca("CN=Bad Inputs CA", key=key_pool(KeyType.EC_P256, 40), now=now)
+    leaf = ca.issue_client("CN=bad-client", key=key_pool(KeyType.EC_P256, 41), now=now)
+    other = ca.issue_client("CN=other", key=key_pool(KeyType.EC_P256, 42), now=now)
+    _ca_dir(root / "ca", ca.cert, ca.key, GOOD)
+    old = create_ca("CN=Old CA", key=key_pool(KeyType.EC_P256, 43), days=1, now=now - dt.timedelta(days=10))
+    _ca_dir(root / "expired-ca", old.cert, old.key, None)
+    future = create_ca("CN=Future CA", key=key_pool(KeyType.EC_P256, 44), now=now + dt.timedelta(days=10))
+    _ca_dir(root / "future-ca", future.cert, future.key, None)
+    _ca_dir(root / "no-certsign-ca", _ca_without_cert_sign(key_pool(KeyType.EC_P256, 45), now),
+            key_pool(KeyType.EC_P256, 45), None)
+    (root / "client.pem").write_bytes(to_pem(leaf.chain))
+    (root / "client.key").write_bytes(private_key_to_pem(leaf.key))
+    (root / "other.key").write_bytes(private_key_to_pem(other.key))
+    for store_type, suffix in (("jks", "jks"), ("jceks", "jceks"), ("pkcs12", "p12")):
+        data = build_keystore(store_type, leaf.key, leaf.chain, alias="m", storepass=GOOD, now=now)
+        (root / f"ks.{suffix}").write_bytes(data)
+        (root / f"truncated.{suffix}").write_bytes(data[: len(data) // 2])
+        flipped = bytearray(data)
+        if store_type == "pkcs12":
+            flipped[len(data) // 2] ^= 0x01
+        else:
+            flipped[18 + 1 + 7] ^= 0x01  # last byte of the timestamp of entry "m"
+        (root / f"flipped.{suffix}").write_bytes(bytes(flipped))
+    (root / "ks-keypass.jks").write_bytes(build_keystore("jks", leaf.key, leaf.chain, alias="m", storepass=GOOD,
+                                                         keypass="key-password-1", now=now))
+    (root / "garbage.pem").write_bytes(b"this is not a certificate\n")
+    (root / "broken.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    (root / "empty.pem").write_bytes(b"")
+    (root / "exists.jks").write_bytes(b"keep me")
+    return root
+
+
+def _ca_dir(folder: Path, cert, key, password):
+    folder.mkdir()
+    (folder / "ca.pem").write_bytes(to_pem([cert]))
+    (folder / "ca.key").write_bytes(private_key_to_pem(key, password))
+
+
+def _ca_without_cert_sign(key, now):
+    name = x509.Name.from_rfc4514_string("CN=No CertSign CA")
+    usage = x509.KeyUsage(True, False, False, False, False, False, False, False, False)
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=9))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(usage, critical=True)
+            .sign(key, __import__("cryptography.hazmat.primitives.hashes", fromlist=["SHA256"]).SHA256()))
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    args: tuple[str, ...]  # {d} is the material folder
+    code: int
+    message: str  # {d} as above
+
+
+def _build(store_type, out, *extra, key="client.key", storepass="env:GOOD"):
+    password = ("--storepass", storepass) if storepass else ()
+    return ("build-keystore", "--type", store_type, "--key", f"{{d}}/{key}", "--cert", "{d}/client.pem",
+            "--alias", "m", *password, "-o", f"{{d}}/{out}", *extra)
+
+
+def _export(source, storepass="env:BAD"):
+    return ("export-pem", f"{{d}}/{source}", "--storepass", storepass, "-o", "{d}/out.pem")
+
+
+JKS_WRONG = "wrong store password for the {t} keystore (or the file was altered: its integrity hash does not match)"
+ROWS = [
+    Row("wrong-storepass-jks", _export("ks.jks"), 1, JKS_WRONG.format(t="JKS")),
+    Row("wrong-storepass-jceks", _export("ks.jceks"), 1, JKS_WRONG.format(t="JCEKS")),
+    Row("wrong-storepass-pkcs12", _export("ks.p12"), 1,
+        "wrong store password for the PKCS12 keystore (its MAC does not verify)"),
+    Row("wrong-keypass", ("convert", "{d}/ks-keypass.jks", "--to", "pkcs12", "--storepass", "env:GOOD",
+                          "--keypass", "env:BAD", "-o", "{d}/out.p12"), 1,
+        "wrong key password for entry 'm' in the JKS keystore"),
+    Row("wrong-ca-password", ("issue-client", "--ca", "{d}/ca", "--ca-password", "env:BAD", "--subject", "CN=x",
+                              "--out-dir", "{d}/out"), 1, "wrong password for the CA key {d}/ca/ca.key"),
+    Row("truncated-jks", _export("truncated.jks", "env:GOOD"), 1, "the JKS keystore is corrupted or truncated"),
+    Row("truncated-jceks", _export("truncated.jceks", "env:GOOD"), 1, "the JCEKS keystore is corrupted or truncated"),
+    Row("truncated-pkcs12", _export("truncated.p12", "env:GOOD"), 1, "the PKCS12 keystore is corrupted or truncated"),
+    Row("bitflip-jks", _export("flipped.jks", "env:GOOD"), 1,
+        "the JKS keystore was altered or damaged: its integrity hash does not match, though the password opens "
+        "its key"),
+    Row("bitflip-jceks", _export("flipped.jceks", "env:GOOD"), 1,
+        "the JCEKS keystore was altered or damaged: its integrity hash does not match, though the password opens "
+        "its key"),
+    Row("bitflip-pkcs12", _export("flipped.p12", "env:GOOD"), 1,
+        "the PKCS12 keystore was altered or damaged: its MAC does not verify, though the password decrypts its "
+        "contents"),
+    Row("garbage-pem", ("export-pem", "{d}/garbage.pem", "-o", "{d}/out.pem"), 1,
+        "{d}/garbage.pem is neither a PEM nor a DER certificate"),
+    Row("broken-pem", ("export-pem", "{d}/broken.pem", "-o", "{d}/out.pem"), 1,
+        "{d}/broken.pem holds a CERTIFICATE block that is not valid"),
+    Row("empty-pem", ("export-pem", "{d}/empty.pem", "-o", "{d}/out.pem"), 1, "{d}/empty.pem is empty"),
+    Row("missing-file", ("export-pem", "{d}/nope.pem", "-o", "{d}/out.pem"), 1, "source {d}/nope.pem does not exist"),
+    Row("directory-as-file", ("export-pem", "{d}/ca", "-o", "{d}/out.pem"), 1,
+        "source {d}/ca is a directory, not a file"),
+    Row("key-cert-mismatch", _build("jks", "out.jks", key="other.key"), 1,
+        "the private key {d}/other.key does not match the certificate in {d}/client.pem"),
+    Row("expired-ca", ("issue-client", "--ca", "{d}/expired-ca", "--subject", "CN=x", "--out-dir", "{d}/out"), 1,
+        "the CA in {d}/expired-ca expired on {expired}"),
+    Row("not-yet-valid-ca", ("issue-client", "--ca", "{d}/future-ca", "--subject", "CN=x", "--out-dir", "{d}/out"),
+        1, "the CA in {d}/future-ca is not valid before {future} UTC"),
+    Row("ca-without-keycertsign", ("issue-client", "--ca", "{d}/no-certsign-ca", "--subject", "CN=x",
+                                   "--out-dir", "{d}/out"), 1,
+        "the CA in {d}/no-certsign-ca: the certificate's key usage does not allow keyCertSign"),
+    Row("pkcs12-distinct-keypass", _build("pkcs12", "out.p12", "--keypass", "env:BAD"), 1,
+        "a PKCS12 keystore cannot have a key password different from its store password (Java cannot read it); "
+        "use the same password, or a JKS or JCEKS keystore"),
+    Row("existing-output", _build("jks", "exists.jks"), 1, "{d}/exists.jks already exists; pass --force to replace it"),
+    Row("no-password-no-terminal", _build("jks", "out.jks", storepass=None), 2,
+        "no password given and stdin is not a terminal; pass --storepass env:VAR, file:PATH or pass:TEXT"),
+    Row("non-ascii-jceks", _build("jceks", "out.jceks", storepass="env:NONASCII"), 1,
+        "the store password for a JCEKS keystore must be printable ASCII; Java refuses other characters there"),
+]
+
+
+def snapshot(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_bad_input(row, material, now):
+    args = [a.format(d=material) for a in row.args]
+    expired = (now - dt.timedelta(days=9)).strftime("%Y-%m-%d")
+    future = (now + dt.timedelta(days=10) - dt.timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")
+    expected = row.message.format(d=material, expired=expired, future=future)
+    before = snapshot(material)
+    result = CliRunner(env=ENV).invoke(cli, args)
+    assert result.exit_code == row.code, result.output
+    assert result.stderr.strip().splitlines()[-1] == f"Error: {expected}"
+    assert "Traceback" not in result.output
+    assert GOOD not in result.output and BAD not in result.output
+    assert snapshot(material) == before
+
+
+def test_every_row_is_in_the_readme_table():
+    table_ids = set(re.findall(r"^\| `([a-z0-9-]+)` \|", README.read_text(), flags=re.MULTILINE))
+    assert table_ids == {r.id for r in ROWS}

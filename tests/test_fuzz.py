@@ -1,0 +1,110 @@
+"""Mutated keystores, PEM and DER: loading either succeeds or raises a KtpyError, never another
+exception and never a hang. Bounded for `make test`; `make fuzz` runs it much longer."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from fuzz_support import COUNTS, EXAMPLES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from keytool_py import KeyType, KtpyError, load_keystore
+from keytool_py.certs import load_certificates, to_der, to_pem
+from keytool_py.csr import create_csr, load_csr
+from keytool_py.inspect import describe_data
+from keytool_py.keys import load_private_key, private_key_to_pem
+from keytool_py.keystore import Entry, build_store, jceks, trusted_entries
+from keytool_py.names import parse_subject
+
+PW = "fuzz-password"
+
+
+@pytest.fixture(scope="module")
+def seeds(clients, ca, now):
+    leaf = clients[KeyType.EC_P256]
+    entry = Entry(alias="k", chain=leaf.chain, key=leaf.key, timestamp=now)
+    mixed = [entry, *trusted_entries([ca.cert], now=now)]
+    return {
+        "jks": build_store("jks", mixed, storepass=PW, now=now),
+        # few rounds, so that a mutated store decrypts in microseconds
+        "jceks": jceks.build(mixed, PW, PW, iterations=3),
+        "pkcs12": build_store("pkcs12", [entry], storepass=PW, now=now),
+        "pkcs12-java8": build_store("pkcs12", [entry], storepass=PW, compat="java8", now=now),
+        "pkcs12-mixed": build_store("pkcs12", mixed, storepass=PW, now=now),
+        "pem-chain": to_pem(leaf.chain),
+        "der-cert": to_der(leaf.cert),
+        "pem-key": private_key_to_pem(leaf.key),
+        "pem-key-encrypted": private_key_to_pem(leaf.key, PW),
+        "der-key": leaf.key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()),
+        "csr": create_csr("CN=fuzz", leaf.key).public_bytes(serialization.Encoding.PEM),
+    }
+
+
+@st.composite
+def mutated(draw, seed: bytes) -> bytes:
+    data = bytearray(seed)
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["flip", "truncate", "insert", "delete", "overwrite", "zero-length"]))
+        pos = draw(st.integers(0, max(len(data) - 1, 0)))
+        if op == "flip" and data:
+            data[pos] ^= 1 << draw(st.integers(0, 7))
+        elif op == "truncate":
+            del data[pos:]
+        elif op == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=16))
+        elif op == "delete":
+            del data[pos:pos + draw(st.integers(1, 64))]
+        elif op == "overwrite":
+            chunk = draw(st.binary(min_size=1, max_size=8))
+            data[pos:pos + len(chunk)] = chunk
+        elif op == "zero-length" and len(data) > pos + 4:
+            data[pos] = 0x00  # a zeroed length or tag byte
+    return bytes(data)
+
+
+def _load_all(name: str, data: bytes) -> None:
+    """Every reader a user's input can reach; each must succeed or raise KtpyError."""
+    loaders = [lambda: describe_data(data, source="fuzz", storepass=lambda: PW)]
+    if name.startswith(("jks", "jceks", "pkcs12")):
+        loaders.append(lambda: load_keystore(data, PW))
+    elif "key" in name:
+        loaders.append(lambda: load_private_key(data, PW if "encrypted" in name else None))
+    elif name == "csr":
+        loaders.append(lambda: load_csr(data))
+    else:
+        loaders.append(lambda: load_certificates(data))
+    for load in loaders:
+        try:
+            load()
+        except KtpyError:
+            pass
+
+
+SEED_NAMES = ["jks", "jceks", "pkcs12", "pkcs12-java8", "pkcs12-mixed", "pem-chain", "der-cert", "pem-key",
+              "pem-key-encrypted", "der-key", "csr"]
+
+
+@pytest.mark.parametrize("name", SEED_NAMES)
+def test_mutated_inputs_raise_only_ktpy_errors(seeds, name):
+    _load_all(name, seeds[name])  # the seed itself loads
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 500,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=mutated(seeds[name]))
+    def check(data):
+        COUNTS[name] += 1
+        _load_all(name, data)
+
+    check()
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(text=st.text(max_size=80))
+def test_subject_parsing_never_crashes(text):
+    COUNTS["subject"] += 1
+    try:
+        parse_subject(text)
+    except KtpyError:
+        pass
