@@ -4,29 +4,38 @@
     >>> ca = create_ca("CN=Dev Root CA,O=Acme")
     >>> client = ca.issue_client("CN=mule-client,O=Acme")
     >>> data = build_keystore("jks", client.key, client.chain, alias="mule-client", storepass="changeit")
+
+The names below are imported on first use, so that `ktpy --help` does not load cryptography.
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from .ca import CA, create_ca, load_ca
-from .errors import (
-    BadInputError,
-    KtpyError,
-    MismatchError,
-    OutputExistsError,
-    UnsupportedError,
-    VerificationError,
-    WrongPasswordError,
-)
-from .issue import LeafCert, Profile
-from .keys import KeyType, generate_key, load_private_key
-from .keystore import Compat, Entry, Keystore, StoreType
-from .keystore import build as build_keystore
-from .keystore import load as load_keystore
+_EXPORTS = {
+    "CA": "ca", "create_ca": "ca", "load_ca": "ca",
+    "LeafCert": "issue", "Profile": "issue",
+    "KeyType": "keys", "generate_key": "keys", "load_private_key": "keys",
+    "Compat": "keystore", "Entry": "keystore", "Keystore": "keystore", "StoreType": "keystore",
+    "build_keystore": ("keystore", "build"), "load_keystore": ("keystore", "load"),
+    "KtpyError": "errors", "BadInputError": "errors", "MismatchError": "errors", "OutputExistsError": "errors",
+    "UnsupportedError": "errors", "VerificationError": "errors", "WrongPasswordError": "errors",
+}
 
-__all__ = [
-    "CA", "Compat", "Entry", "KeyType", "Keystore", "LeafCert", "Profile", "StoreType",
-    "build_keystore", "create_ca", "generate_key", "load_ca", "load_keystore", "load_private_key",
-    "KtpyError", "BadInputError", "MismatchError", "OutputExistsError", "UnsupportedError",
-    "VerificationError", "WrongPasswordError",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'keytool_py' has no attribute {name!r}")
+    module_name, attribute = target if isinstance(target, tuple) else (target, name)
+    value = getattr(importlib.import_module(f".{module_name}", __name__), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
