@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import enum
-
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from .choices import Choice
 from .errors import BadInputError, UnsupportedError, WrongPasswordError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
-class KeyType(enum.Enum):
+class KeyType(Choice):
     """The key types ktpy generates. RSA is the default for clients because the
     Salesforce JWT bearer flow signs with RS256 only."""
 
@@ -25,14 +24,8 @@ class KeyType(enum.Enum):
     EC_P384 = "ec-p384"
 
     @classmethod
-    def parse(cls, text: str | KeyType) -> KeyType:
-        if isinstance(text, KeyType):
-            return text
-        try:
-            return cls(text.lower())
-        except ValueError:
-            choices = ", ".join(k.value for k in cls)
-            raise BadInputError(f"unknown key type {text!r}; choose one of {choices}") from None
+    def _label(cls) -> str:
+        return "key type"
 
     @property
     def is_rsa(self) -> bool:

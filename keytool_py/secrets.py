@@ -96,16 +96,14 @@ def resolve(spec: str | None, *, option: str, label: str | None = None, confirm:
 
 
 def _read_password_file(path: Path, option: str) -> str:
+    from .files import read
+
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise BadInputError(f"password file {path} does not exist (named by {option})") from None
-    except IsADirectoryError:
-        raise BadInputError(f"password file {path} is a directory (named by {option})") from None
+        text = read(path, what="password file").decode("utf-8")
+    except BadInputError as exc:
+        raise BadInputError(f"{exc} (named by {option})") from None
     except UnicodeDecodeError:
         raise BadInputError(f"password file {path} is not UTF-8 text (named by {option})") from None
-    except OSError as exc:
-        raise BadInputError(f"cannot read password file {path}: {exc.strerror} (named by {option})") from None
     # one trailing newline is how editors and `echo` end a file; it is not part of the password
     if text.endswith("\r\n"):
         return text[:-2]

@@ -7,7 +7,6 @@ missing intermediate. Profiles add the rules of the place the certificate will b
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,29 +17,25 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from . import certs
+from .choices import Choice
 from .errors import BadInputError
 from .issue import utcnow
 from .keys import PrivateKey, describe_key, same_public_key
 
 
-class VerifyProfile(enum.Enum):
+class VerifyProfile(Choice):
     NONE = "none"
     CLIENT = "client"
     SALESFORCE_MTLS = "salesforce-mtls"
     SALESFORCE_JWT = "salesforce-jwt"
 
     @classmethod
-    def parse(cls, text: str | VerifyProfile | None) -> VerifyProfile:
-        if text is None:
-            return cls.NONE
-        if isinstance(text, VerifyProfile):
-            return text
-        try:
-            return cls(text)
-        except ValueError:
-            raise BadInputError(
-                f"unknown profile {text!r}; choose client, salesforce-mtls or salesforce-jwt"
-            ) from None
+    def _label(cls) -> str:
+        return "profile"
+
+    @classmethod
+    def _default(cls) -> VerifyProfile:
+        return cls.NONE
 
 
 @dataclass(frozen=True)

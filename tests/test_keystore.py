@@ -112,7 +112,7 @@ def test_empty_alias_refused(client):
 
 
 def test_unknown_type_lists_choices(client):
-    with pytest.raises(BadInputError, match="choose jks, pkcs12 or jceks"):
+    with pytest.raises(BadInputError, match="unknown keystore type .bks.; choose one of jks, pkcs12, jceks"):
         build_keystore("bks", client.key, client.chain, alias="a", storepass=STOREPASS)
 
 

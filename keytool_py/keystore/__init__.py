@@ -9,12 +9,12 @@ Functions take and return objects and bytes, never paths.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
 
+from ..choices import Choice
 from ..errors import BadInputError, MismatchError, UnsupportedError
 from ..keys import PrivateKey, same_public_key
 
@@ -23,27 +23,25 @@ from ..keys import PrivateKey, same_public_key
 MIN_PASSWORD_LENGTH = 6
 
 
-class StoreType(enum.Enum):
+class StoreType(Choice):
     JKS = "jks"
     PKCS12 = "pkcs12"
     JCEKS = "jceks"
 
     @classmethod
-    def parse(cls, text: str | StoreType) -> StoreType:
-        if isinstance(text, StoreType):
-            return text
-        aliases = {"p12": "pkcs12", "pfx": "pkcs12"}
-        try:
-            return cls(aliases.get(text.lower(), text.lower()))
-        except ValueError:
-            raise BadInputError(f"unknown keystore type {text!r}; choose jks, pkcs12 or jceks") from None
+    def _label(cls) -> str:
+        return "keystore type"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {"p12": "pkcs12", "pfx": "pkcs12"}
 
     @property
     def suffix(self) -> str:
         return {"jks": ".jks", "pkcs12": ".p12", "jceks": ".jceks"}[self.value]
 
 
-class Compat(enum.Enum):
+class Compat(Choice):
     """Which Java must read the store. JAVA8 means Java 8 before 8u301 (JDK-8267701): PKCS12
     with PBES1 SHA1/3DES and a SHA-1 MAC. JKS and JCEKS read the same on every Java."""
 
@@ -51,15 +49,12 @@ class Compat(enum.Enum):
     JAVA8 = "java8"
 
     @classmethod
-    def parse(cls, text: str | Compat | None) -> Compat:
-        if text is None:
-            return cls.CURRENT
-        if isinstance(text, Compat):
-            return text
-        try:
-            return cls(text.lower())
-        except ValueError:
-            raise BadInputError(f"unknown compatibility {text!r}; choose java8 or current") from None
+    def _label(cls) -> str:
+        return "compatibility"
+
+    @classmethod
+    def _default(cls) -> Compat:
+        return cls.CURRENT
 
 
 @dataclass(frozen=True)

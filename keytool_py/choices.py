@@ -1,0 +1,37 @@
+"""Enums parsed from what users type: case-insensitive, with aliases, and an error that lists
+the accepted values."""
+
+from __future__ import annotations
+
+import enum
+
+from .errors import BadInputError
+
+
+class Choice(enum.Enum):
+    """Base for ktpy's enums. Subclasses may override LABEL, ALIASES and DEFAULT via methods."""
+
+    @classmethod
+    def _label(cls) -> str:
+        return "value"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {}
+
+    @classmethod
+    def _default(cls):
+        return None
+
+    @classmethod
+    def parse(cls, text):
+        if isinstance(text, cls):
+            return text
+        if text is None and cls._default() is not None:
+            return cls._default()
+        key = str(text).lower()
+        try:
+            return cls(cls._aliases().get(key, key))
+        except ValueError:
+            choices = ", ".join(member.value for member in cls)
+            raise BadInputError(f"unknown {cls._label()} {text!r}; choose one of {choices}") from None
