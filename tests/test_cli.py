@@ -324,3 +324,24 @@ def test_inspect_store_json_never_shows_secrets(kit, tmp_path):
     assert info["type"] == "jks" and info["entries"][0]["alias"] == "m"
     assert info["entries"][0]["chain"][0]["extended_key_usage"] == ["clientAuth"]
     assert STORE_PW not in result.output and "PRIVATE" not in result.output
+
+
+def test_python_dash_m_runs_the_cli():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "keytool_py", "--version"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("ktpy, version ")
+
+
+def test_ktpy_debug_env_shows_the_traceback(monkeypatch, tmp_path):
+    import keytool_py.ca as ca_mod
+
+    def boom(*a, **k):
+        raise RuntimeError("internal")
+
+    monkeypatch.setattr(ca_mod, "create_ca", boom)
+    result = CliRunner(env={"KTPY_DEBUG": "1"}).invoke(
+        cli, ["create-ca", "--dir", str(tmp_path / "ca"), "--subject", "CN=x", "--no-password"])
+    assert isinstance(result.exception, RuntimeError)
