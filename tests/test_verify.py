@@ -118,3 +118,55 @@ def test_server_cert_is_not_a_client_cert(pki, key_pool):
     report = verify(server.cert, intermediates=[pki[1].cert], roots=[pki[0].cert], profile="salesforce-mtls",
                     now=FIXED, trusted_public=[])
     assert checks(report) == ["no-client-auth"]
+
+
+# --- the same through `ktpy verify`: exit 0 for a good chain, 3 with the named problem ---
+
+@pytest.fixture(scope="module")
+def verify_files(tmp_path_factory, pki, key_pool):
+    from keytool_py.certs import to_pem
+    from keytool_py.keys import private_key_to_pem
+
+    root, inter, leaf, other = pki
+    folder = tmp_path_factory.mktemp("verify")
+    now = dt.datetime.now(dt.timezone.utc)
+    live_root = create_ca("CN=Live Root", key=key_pool(KeyType.EC_P256, 24), now=now)
+    live = live_root.issue_client("CN=live", key=key_pool(KeyType.EC_P256, 25), now=now)
+    files = {
+        "root.pem": to_pem([live_root.cert]), "other.pem": to_pem([other.cert]),
+        "good.pem": to_pem(live.chain), "leaf.key": private_key_to_pem(live.key),
+        "other.key": private_key_to_pem(key_pool(KeyType.EC_P256, 26)),
+        "expired.pem": to_pem(create_ca("CN=Old", key=key_pool(KeyType.EC_P256, 27), days=1,
+                                        now=now - dt.timedelta(days=5)).issue_client(
+            "CN=old-client", key=key_pool(KeyType.EC_P256, 28), now=now - dt.timedelta(days=5)).chain),
+        "future.pem": to_pem(live_root.issue_client("CN=future", key=key_pool(KeyType.EC_P256, 29),
+                                                    now=now + dt.timedelta(days=3)).chain),
+        "inter-root.pem": to_pem([root.cert]), "leaf-only.pem": to_pem([leaf.cert]),
+        "self.pem": to_pem([live_root.cert]),
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.mark.parametrize("args,code,check", [
+    (["good.pem", "--ca", "root.pem", "--key", "leaf.key", "--profile", "client"], 0, None),
+    (["self.pem", "--ca", "root.pem", "--profile", "salesforce-mtls"], 3, "self-signed"),
+    (["expired.pem"], 3, "expired"),
+    (["future.pem", "--ca", "root.pem"], 3, "not-yet-valid"),
+    (["good.pem", "--ca", "other.pem"], 3, "wrong-root"),
+    (["leaf-only.pem", "--ca", "inter-root.pem"], 3, "missing-intermediate"),
+    (["good.pem", "--ca", "root.pem", "--key", "other.key"], 3, "key-mismatch"),
+])
+def test_verify_cli(verify_files, args, code, check):
+    from click.testing import CliRunner
+
+    from keytool_py.cli import cli
+
+    result = CliRunner().invoke(cli, ["verify", *[str(verify_files / a) if a.endswith((".pem", ".key")) else a
+                                                  for a in args]])
+    assert result.exit_code == code, result.output
+    if check is None:
+        assert result.stdout.splitlines()[-1] == "OK: every check holds"
+    else:
+        assert any(line.startswith(f"FAIL {check}: ") for line in result.stdout.splitlines()), result.stdout
