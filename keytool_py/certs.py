@@ -44,7 +44,7 @@ def _load_certificates(data: bytes, what: str) -> list[x509.Certificate]:
 def _parse(loader, data: bytes, what: str, problem: str) -> x509.Certificate:
     try:
         return loader(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         raise BadInputError(f"{what} {problem}") from None
 
 

@@ -33,7 +33,7 @@ def load_csr(data: bytes, *, what: str = "the CSR") -> x509.CertificateSigningRe
             csr = x509.load_pem_x509_csr(data.replace(b"\r\n", b"\n"))
         else:
             csr = x509.load_der_x509_csr(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         raise BadInputError(f"{what} is not a PEM or DER certificate signing request") from None
     try:
         valid = csr.is_signature_valid

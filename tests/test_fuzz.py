@@ -108,3 +108,16 @@ def test_subject_parsing_never_crashes(text):
         parse_subject(text)
     except KtpyError:
         pass
+
+
+def test_bad_version_found_by_the_long_run(seeds):
+    """`make fuzz` found certificates and CSRs whose version field was mutated (InvalidVersion, not a
+    ValueError): they are bad input."""
+    cert = bytearray(seeds["der-cert"])
+    cert[cert.index(b"\xa0\x03\x02\x01\x02") + 4] = 0x0A  # version v3 (2) -> 10
+    with pytest.raises(KtpyError, match="is neither a PEM nor a DER certificate"):
+        load_certificates(bytes(cert), what="x")
+    request = bytearray(create_csr("CN=v", load_private_key(seeds["pem-key"])).public_bytes(serialization.Encoding.DER))
+    request[request.index(b"\x02\x01\x00")+2] = 0x20  # version 0 -> 32
+    with pytest.raises(KtpyError, match="is not a PEM or DER certificate signing request"):
+        load_csr(bytes(request))
