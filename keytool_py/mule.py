@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from .errors import BadInputError
 from .keystore import StoreType
@@ -86,10 +85,17 @@ def secure(name: str) -> str:
     return "${secure::" + name + "}"
 
 
+# (xml.sax.saxutils.escape would do, but importing it loads urllib.request: 40 ms for four replacements)
+_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"))
+
+
 def _attr(value: str) -> str:
+    """A double-quoted XML attribute value."""
     if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", value):
         raise BadInputError(f"{value!r} holds control characters, which XML cannot carry")
-    return '"' + escape(value, {'"': "&quot;"}) + '"'
+    for char, entity in _ESCAPES:
+        value = value.replace(char, entity)
+    return f'"{value}"'
 
 
 def _element(prefix: str, name: str, attributes: list[tuple[str, str]], indent: str) -> str:
@@ -117,7 +123,7 @@ def render(*, store_type: StoreType | str, path: str, alias: str, jwt: JwtConnec
     out += [
         f'      xsi:schemaLocation="{schema_pairs}">',
         "",
-        f"    <!-- Written by ktpy. Copy {location} into src/main/resources/ and set the secure",
+        f"    <!-- Written by ktpy. Put the keystore at src/main/resources/{location} and set the secure",
         f"         properties {STOREPASS_PROPERTY} (the store password) and {KEYPASS_PROPERTY} (the key",
         "         password; Mule requires it even when it equals the store password). -->",
         "    <!-- The client side of mutual TLS: refer to this context by name wherever the connection",

@@ -1,0 +1,371 @@
+"""Commands for the Mule side and for checking the result: kit, mule-config, sign-jwt, probe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import KtpyError
+from ._common import (
+    EXIT_CODES,
+    EXIT_PROBLEMS,
+    KEY_TYPES,
+    SECRET_HELP,
+    STORE_TYPES,
+    cli,
+    force_option,
+    load_ca_dir,
+    note,
+    secret,
+    secret_outputs,
+)
+
+PROBE_EXIT_CODES = """
+\b
+EXIT CODES
+  0  the server accepted the client certificate
+  1  error: could not connect, the server did not verify, a bad keystore or password
+  2  usage error (a missing or unknown option, no password source)
+  3  the server rejected the client certificate (or did not ask for one)
+"""
+
+
+def _jwt_options(f):
+    f = click.option("--audience", metavar="URL",
+                     help="With --jwt: https://login.salesforce.com, https://test.salesforce.com or "
+                          "the My Domain URL.")(f)
+    f = click.option("--principal", metavar="USER", help="With --jwt: the Salesforce username.")(f)
+    f = click.option("--consumer-key", metavar="K", help="With --jwt: the connected app's consumer key.")(f)
+    return click.option("--jwt", is_flag=True,
+                        help="Add the Salesforce connector's JWT connection using the same keystore.")(f)
+
+
+def _jwt_connection(jwt, consumer_key, principal, audience, token_endpoint=None):
+    """The JwtConnection the options describe, None without --jwt; usage errors when incomplete."""
+    from ..mule import JwtConnection
+
+    given = {"--consumer-key": consumer_key, "--principal": principal, "--audience": audience}
+    if not jwt:
+        extra = [name for name, value in given.items() if value] + (["--token-endpoint"] if token_endpoint else [])
+        if extra:
+            raise click.UsageError(f"{', '.join(extra)} go(es) with --jwt")
+        return None
+    missing = [name for name, value in given.items() if not value]
+    if missing:
+        raise click.UsageError("--jwt needs --consumer-key, --principal and --audience "
+                               f"(missing: {', '.join(missing)})")
+    if not audience.startswith("https://"):
+        note(f"Warning: the audience {audience!r} is not an https:// URL; Salesforce expects "
+             "https://login.salesforce.com, https://test.salesforce.com or the My Domain URL")
+    return JwtConnection(consumer_key=consumer_key, principal=principal, audience=audience,
+                         token_endpoint=token_endpoint)
+
+
+def _lowered_alias(alias: str) -> str:
+    from .. import keystore
+
+    lowered = keystore.normalize_alias(alias)
+    if lowered != alias:
+        note(f"Notice: alias {alias!r} is written as {lowered!r} (Java lowercases aliases and "
+             "Mule matches them exactly; use the lowercase form in Mule)")
+    return lowered
+
+
+def _types_option(ctx, param, value):
+    from .. import kit
+
+    try:
+        return kit.parse_types(value)
+    except KtpyError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _password_hint(password, spec: str | None, option: str) -> str:
+    """Where a password is kept, for README.txt: never the password itself."""
+    if password.generated_file is not None:
+        return f"generated into {password.generated_file} (mode 0600)"
+    if spec and spec.startswith("file:"):
+        return f"in {spec[5:]}"
+    if spec and spec.startswith("env:"):
+        return f"in the environment variable {spec[4:]} when the kit was made"
+    return f"the one given with {option}"
+
+
+# --- kit -------------------------------------------------------------------------------------
+
+@cli.command("kit", epilog=EXIT_CODES)
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for the kit.")
+@click.option("--subject", required=True, help='The client\'s name, e.g. "CN=mule-client,O=Acme".')
+@click.option("--ca", "ca_dir", type=click.Path(file_okay=False),
+              help="Issue from this CA folder (made by create-ca) instead of creating OUT/ca/.")
+@click.option("--ca-password", metavar="SRC",
+              help="With --ca: the password of its ca.key. Without: the password for the new CA's key "
+                   "(default: generated into OUT/ca/ca-password.txt). " + SECRET_HELP)
+@click.option("--ca-subject", help="Name of the new CA (default: \"Development CA for\" the client's CN).")
+@click.option("--storepass", metavar="SRC", help="Password of the keystores. " + SECRET_HELP)
+@click.option("--keypass", metavar="SRC",
+              help="Key password (JKS, JCEKS only); default: the store password, which PKCS12 and the "
+                   "Salesforce JWT connection need.")
+@click.option("--alias", default="mule-client", show_default=True, help="Entry name; stored in lowercase.")
+@click.option("--types", "store_types", default="jks,pkcs12,jceks", show_default=True,
+              callback=_types_option, help="Keystore types to write, comma-separated.")
+@click.option("--compat", type=click.Choice(["java8"]),
+              help="PKCS12 readable by Java 8 before 8u301 (PBES1 SHA1/3DES, SHA-1 MAC).")
+@click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa2048", show_default=True,
+              help="Client key type (RSA for the JWT bearer flow, which signs with RS256).")
+@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
+              help="Client certificate validity in days (cut to the CA's own end).")
+@_jwt_options
+@force_option
+def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypass, alias, store_types,
+            compat, key_type, days, jwt, consumer_key, principal, audience, force):
+    """Make everything Mule and Salesforce need in one folder: a CA (or use --ca), the client key
+    and certificate, the PEM to upload to Salesforce, a JKS, PKCS12 and JCEKS keystore, the Mule
+    XML and a README.txt saying what goes where and when the certificate expires.
+
+    \b
+    Writes into OUT:
+      ca/ca.pem, ca/ca.key, ca/ca-password.txt   a new root CA (not with --ca)
+      client.key, client.pem, client-chain.pem    the client key (0600) and certificate
+      salesforce-upload.pem                       the certificate alone, to upload to Salesforce
+      salesforce-upload-chain.pem                 the certificate and its issuers
+      keystore.jks, keystore.p12, keystore.jceks  for src/main/resources (0600)
+      mule-config.xml, README.txt
+
+    All files are written together or none; existing ones only with --force. A private CA is
+    right for development and tests; a production org refuses a chain ending in a private root
+    unless Salesforce support has added it (see README.txt).
+
+    \b
+    EXAMPLES
+      ktpy kit --out-dir kit --subject "CN=mule-client,O=Acme" --storepass generate:kit/storepass.txt
+      ktpy kit --out-dir kit2 --subject "CN=mule-client,O=Acme" --ca ca --ca-password env:CA_PASS \\
+          --storepass env:STOREPASS --types jks --jwt --consumer-key 3MVG9... \\
+          --principal integration@acme.com --audience https://login.salesforce.com
+    """
+    from .. import files, kit, names, secrets
+    from ..keys import KeyType
+
+    subject_name = names.parse_subject(subject)  # before any prompt: a typo costs nothing
+    if ca_dir and ca_subject:
+        raise click.UsageError("--ca-subject names a new CA; it does not go with --ca")
+    connection = _jwt_connection(jwt, consumer_key, principal, audience)
+    lowered = _lowered_alias(alias)
+    folder = Path(out_dir)
+    generate_ca_password = ca_dir is None and ca_password is None
+    planned = ([] if ca_dir else ["ca/ca.pem", "ca/ca.key"]) + (
+        [kit.CA_PASSWORD_FILE] if generate_ca_password else [])
+    planned += ["client.key", "client.pem", "client-chain.pem", "salesforce-upload.pem",
+                "salesforce-upload-chain.pem", *(kit.STORE_FILES[t] for t in store_types),
+                "mule-config.xml", "README.txt"]
+    files.check_writable([files.Output(folder / name, b"") for name in planned], force=force)
+    issuer = load_ca_dir(ca_dir, ca_password, "--ca-password") if ca_dir else None
+    store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
+    key_pw = secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
+    ca_pw = None
+    if issuer is None:
+        if generate_ca_password:
+            # The CA key gets its own secret: the store password travels with the Mule app (secure
+            # properties, CI), and whoever has the CA key can issue certificates the org trusts.
+            ca_pw = secrets.Password(_random_password(), generated_file=folder / kit.CA_PASSWORD_FILE)
+        else:
+            ca_pw = secret(ca_password, "--ca-password", confirm=True, label="new CA key password")
+    if not KeyType.parse(key_type).is_rsa and connection is None:
+        note(f"Warning: an EC key ({key_type}) cannot sign the Salesforce JWT bearer assertion "
+             "(RS256 needs RSA); this kit is for mutual TLS only")
+    made = kit.build_kit(
+        subject_name, storepass=store_pw.value, keypass=key_pw.value if key_pw else None, ca=issuer,
+        ca_password=ca_pw.value if ca_pw else None, ca_subject=ca_subject, alias=lowered,
+        store_types=store_types, compat=compat, key_type=key_type, days=days, jwt=connection,
+        password_hint=_password_hint(store_pw, storepass, "--storepass"),
+        ca_password_hint=(_password_hint(ca_pw, ca_password, "--ca-password") if ca_pw else None),
+    )
+    outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in made.files]
+    files.write_all(outputs + secret_outputs(store_pw, key_pw, ca_pw), force=force)
+    _kit_summary(folder, made, store_pw, ca_pw)
+
+
+def _random_password() -> str:
+    import secrets as random
+
+    from ..secrets import GENERATED_BYTES
+
+    return random.token_urlsafe(GENERATED_BYTES)
+
+
+def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
+    from .. import kit
+
+    leaf = made.client.cert
+    note(f"Wrote the kit to {folder}/ for {leaf.subject.rfc4514_string()}, "
+         f"valid until {leaf.not_valid_after_utc:%Y-%m-%d}")
+    if made.new_ca:
+        where = f"; password in {ca_pw.generated_file}" if ca_pw and ca_pw.generated_file else ""
+        note(f"  ca/                         new root CA {made.ca.cert.subject.rfc4514_string()} "
+             f"(ca.key encrypted, mode 0600{where})")
+    else:
+        note(f"  issued by                   {made.ca.cert.subject.rfc4514_string()}")
+    note("  salesforce-upload.pem       upload in Setup > Certificate and Key Management > "
+         "Upload Mutual Authentication Certificate")
+    stores = ", ".join(kit.STORE_FILES[t] for t in made.store_types)
+    note(f"  {stores}  alias {made.alias!r}, chain of {len(made.client.chain)}, mode 0600: "
+         "one goes into src/main/resources")
+    note(f"  mule-config.xml             tls:context for {kit.STORE_FILES[made.mule_store]}; "
+         "README.txt says what goes where")
+    if store_pw.generated_file is not None:
+        note(f"  {store_pw.generated_file}  the generated store password, mode 0600")
+
+
+# --- mule-config -----------------------------------------------------------------------------
+
+@cli.command("mule-config", epilog=EXIT_CODES)
+@click.option("--keystore", "store_path", required=True, type=click.Path(dir_okay=False),
+              help="The keystore's path; Mule's path is the part after src/main/resources/, or the file name.")
+@click.option("--type", "store_type", required=True, type=click.Choice(STORE_TYPES), help="Keystore type.")
+@click.option("--alias", required=True, help="The key entry's alias (written in lowercase).")
+@_jwt_options
+@click.option("--token-endpoint", metavar="URL",
+              help="With --jwt: the token URL (default: the audience + /services/oauth2/token).")
+@click.option("-o", "--out", default="-", show_default=True, help="Output file, or - for stdout.")
+@force_option
+def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal, audience,
+                    token_endpoint, out, force):
+    """Print the Mule 4 XML for a keystore: a tls:context with its tls:key-store and, with --jwt,
+    the Salesforce connector's JWT connection (salesforce:sfdc-config) using the same store.
+
+    Passwords are never written: keyPassword, password and storePassword are ${secure::...}
+    placeholders (keystore.keyPassword, keystore.password) for Mule's secure properties.
+
+    \b
+    EXAMPLES
+      ktpy mule-config --keystore src/main/resources/keystore.jks --type jks --alias mule-client
+      ktpy mule-config --keystore keystore.p12 --type pkcs12 --alias mule-client --jwt \\
+          --consumer-key 3MVG9... --principal integration@acme.com \\
+          --audience https://login.salesforce.com -o src/main/mule/salesforce-config.xml
+    """
+    from .. import files, keystore, mule
+
+    connection = _jwt_connection(jwt, consumer_key, principal, audience, token_endpoint)
+    path = Path(store_path)
+    if path.is_file():
+        detected = keystore.detect_type(files.read(path, what="keystore"))
+        if detected is not None and detected.value != store_type:
+            raise KtpyError(f"{store_path} is a {detected.value.upper()} keystore, not {store_type.upper()}; "
+                            f"pass --type {detected.value}")
+    if connection is not None and (warning := mule.jwt_store_warning(store_type)):
+        note(f"Warning: {warning}")
+    xml = mule.render(store_type=store_type, path=store_path, alias=_lowered_alias(alias), jwt=connection)
+    if out == "-":
+        click.echo(xml, nl=False)
+    else:
+        files.write_all([files.Output(Path(out), xml.encode("utf-8"))], force=force)
+        note(f"Wrote {out}")
+
+
+# --- sign-jwt --------------------------------------------------------------------------------
+
+def _exp_seconds_option(ctx, param, value):
+    from ..jwt_assertion import check_exp_seconds
+
+    try:
+        return check_exp_seconds(value)
+    except KtpyError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _open_key_entry(store_path, storepass, keypass, alias):
+    """The key entry of a keystore file, its key decrypted."""
+    from .. import files, keystore
+
+    data = files.read(store_path, what="keystore")
+    if keystore.detect_type(data) is None:
+        raise KtpyError(f"{store_path} is not a JKS, JCEKS or PKCS12 keystore")
+    store_pw = secret(storepass, "--storepass", label="store password")
+    key_pw = secret(keypass, "--keypass", label="key password") if keypass else None
+    store = keystore.load(data, store_pw.value, keypass=key_pw.value if key_pw else None)
+    entry = store.entry(alias)
+    if not entry.is_key_entry or entry.key is None:
+        raise KtpyError(f"entry {entry.alias!r} in {store_path} is a trusted certificate, not a key entry")
+    return entry
+
+
+@cli.command("sign-jwt", epilog=EXIT_CODES)
+@click.option("--keystore", "store_path", required=True, type=click.Path(dir_okay=False),
+              help="JKS, JCEKS or PKCS12 keystore with the RSA key.")
+@click.option("--storepass", metavar="SRC", help="Store password. " + SECRET_HELP)
+@click.option("--keypass", metavar="SRC", help="Key password, if it differs from the store password.")
+@click.option("--alias", required=True, help="The key entry to sign with.")
+@click.option("--iss", required=True, metavar="CONSUMER_KEY", help="The connected app's consumer key.")
+@click.option("--sub", required=True, metavar="USERNAME", help="The Salesforce username.")
+@click.option("--aud", required=True, metavar="URL",
+              help="https://login.salesforce.com, https://test.salesforce.com or the My Domain URL.")
+@click.option("--exp-seconds", type=int, default=180, show_default=True, callback=_exp_seconds_option,
+              help="exp this many seconds ahead: 1 to 180 (Salesforce rejects more than 3 minutes).")
+def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_seconds):
+    """Print a JWT bearer assertion for Salesforce's OAuth 2.0 JWT bearer flow, signed RS256 with
+    the keystore's key: header {"alg":"RS256"}, claims iss, sub, aud and exp. Only the JWT goes to
+    stdout, so it can be used directly:
+
+    \b
+      curl https://login.salesforce.com/services/oauth2/token \\
+          -d grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer -d assertion="$JWT"
+
+    \b
+    EXAMPLES
+      JWT=$(ktpy sign-jwt --keystore keystore.jks --storepass env:STOREPASS --alias mule-client \\
+          --iss 3MVG9... --sub integration@acme.com --aud https://login.salesforce.com)
+      ktpy sign-jwt --keystore keystore.p12 --storepass file:pass.txt --alias mule-client \\
+          --iss 3MVG9... --sub integration@acme.com --aud https://test.salesforce.com --exp-seconds 60
+    """
+    from ..jwt_assertion import sign_assertion
+
+    entry = _open_key_entry(store_path, storepass, keypass, alias)
+    if not aud.startswith("https://"):
+        note(f"Warning: the audience {aud!r} is not an https:// URL; Salesforce expects "
+             "https://login.salesforce.com, https://test.salesforce.com or the My Domain URL")
+    token = sign_assertion(entry.key, issuer=iss, subject=sub, audience=aud, exp_seconds=exp_seconds,
+                           what=f"the key of entry {entry.alias!r}")
+    click.echo(token)
+
+
+# --- probe -----------------------------------------------------------------------------------
+
+@cli.command("probe", epilog=PROBE_EXIT_CODES)
+@click.argument("target", metavar="HOST:PORT")
+@click.option("--keystore", "store_path", required=True, type=click.Path(dir_okay=False),
+              help="JKS, JCEKS or PKCS12 keystore with the client key and chain.")
+@click.option("--storepass", metavar="SRC", help="Store password. " + SECRET_HELP)
+@click.option("--keypass", metavar="SRC", help="Key password, if it differs from the store password.")
+@click.option("--ca", "ca_path", type=click.Path(dir_okay=False),
+              help="PEM with the CA(s) that the server's certificate must chain to "
+                   "(default: the system trust store).")
+@click.option("--alias", help="Which key entry (default: the only key entry).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Seconds to wait for the connection and for the server's verdict.")
+def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout):
+    """Test mutual TLS before deploying: connect to HOST:PORT presenting the keystore's key and
+    chain (from memory), verify the server, and report the protocol, the cipher, the server's
+    chain, the CA names the server asked for, the chain sent, and whether the server accepted
+    the client certificate. For Salesforce, HOST:PORT is your My Domain on port 8443, which asks
+    for a client certificate with no CA names, so the keystore must hold every intermediate.
+
+    \b
+    EXAMPLES
+      ktpy probe MYDOMAIN.my.salesforce.com:8443 --keystore keystore.jks --storepass env:STOREPASS
+      ktpy probe localhost:9443 --keystore kit/keystore.p12 --storepass file:kit/storepass.txt \\
+          --ca server-ca.pem --timeout 5
+    """
+    from .. import certs, files, probe
+
+    host, port = probe.parse_target(target)
+    trust = None
+    if ca_path:
+        trust = certs.load_certificates(files.read(ca_path, what="CA file"), what=ca_path)
+    entry = _open_key_entry(store_path, storepass, keypass, alias)
+    trusted_by = ca_path or "the system trust store"
+    result = probe.probe(host, port, key=entry.key, chain=entry.chain, trust=trust,
+                         trust_label=trusted_by, timeout=timeout)
+    click.echo("\n".join(probe.report_lines(result, trusted_by=trusted_by)))
+    if not result.accepted or not result.asked_for_certificate:
+        click.get_current_context().exit(EXIT_PROBLEMS)

@@ -1,0 +1,174 @@
+"""The Mule XML: names checked against Mule's TLS schema (fixture excerpt), placeholders, paths."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import STOREPASS
+
+from keytool_py import build_keystore
+from keytool_py.cli import cli
+from keytool_py.mule import SALESFORCE_NS, TLS_NS, JwtConnection, render, resource_path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+XSD = "{http://www.w3.org/2001/XMLSchema}"
+CORE = "{http://www.mulesoft.org/schema/mule/core}"
+JWT = JwtConnection(consumer_key="3MVG9key", principal="integration@acme.example",
+                    audience="https://test.salesforce.com")
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output
+    return result
+
+
+def tls_schema() -> dict[str, set[str]]:
+    """{element name: its attribute names} from the fixture excerpt of mule-tls.xsd."""
+    root = ET.parse(FIXTURES / "mule-tls-schema.xsd-excerpt").getroot()
+    types = {}
+    for complex_type in root.findall(f"{XSD}complexType"):
+        types[complex_type.get("name")] = {a.get("name") for a in complex_type.iter(f"{XSD}attribute")}
+    return {e.get("name"): types[e.get("type")] for e in root.findall(f"{XSD}element")}
+
+
+def salesforce_names() -> dict[str, set[str]]:
+    data = json.loads((FIXTURES / "mule-salesforce-jwt-connection.json").read_text())
+    assert data["namespace"] == SALESFORCE_NS
+    return {name: set(attrs) for name, attrs in data["elements"].items()}
+
+
+def names_used(xml: str, namespace: str) -> dict[str, set[str]]:
+    """{element local name: attribute names} for the elements of one namespace in a document."""
+    used: dict[str, set[str]] = {}
+    for element in ET.fromstring(xml).iter():
+        if element.tag.startswith("{" + namespace + "}"):
+            used.setdefault(element.tag.split("}", 1)[1], set()).update(element.attrib)
+    return used
+
+
+def test_schema_fixture_has_what_domain_md_names():
+    schema = tls_schema()
+    assert {"type", "path", "alias", "keyPassword", "password"} <= schema["key-store"]
+    assert "name" in schema["context"]
+
+
+@pytest.mark.parametrize("jwt", [None, JWT], ids=["tls", "tls+jwt"])
+def test_every_tls_name_written_is_in_mules_tls_schema(jwt):
+    xml = render(store_type="jks", path="keystore.jks", alias="mule-client", jwt=jwt)
+    used = names_used(xml, TLS_NS)
+    assert set(used) == {"context", "key-store"}
+    schema = tls_schema()
+    for element, attributes in used.items():
+        assert element in schema, element
+        assert attributes <= schema[element], (element, attributes - schema[element])
+    assert used["key-store"] == {"type", "path", "alias", "keyPassword", "password"}
+
+
+def test_every_salesforce_name_written_is_a_jwt_connection_name():
+    xml = render(store_type="pkcs12", path="keystore.p12", alias="mule-client", jwt=JWT)
+    used = names_used(xml, SALESFORCE_NS)
+    known = salesforce_names()
+    assert set(used) == set(known)
+    for element, attributes in used.items():
+        assert attributes == known[element], element
+
+
+def test_document_parses_with_placeholders_and_shared_store():
+    xml = render(store_type="pkcs12", path="/app/src/main/resources/certs/keystore.p12", alias="mule-client",
+                 jwt=JWT)
+    root = ET.fromstring(xml)
+    assert root.tag == f"{CORE}mule"
+    assert "http://www.mulesoft.org/schema/mule/tls/current/mule-tls.xsd" in root.get(
+        "{http://www.w3.org/2001/XMLSchema-instance}schemaLocation")
+    store = root.find(f"{{{TLS_NS}}}context/{{{TLS_NS}}}key-store")
+    assert store.attrib == {"type": "pkcs12", "path": "certs/keystore.p12", "alias": "mule-client",
+                            "keyPassword": "${secure::keystore.keyPassword}",
+                            "password": "${secure::keystore.password}"}
+    connection = root.find(f"{{{SALESFORCE_NS}}}sfdc-config/{{{SALESFORCE_NS}}}jwt-connection")
+    assert connection.attrib == {
+        "consumerKey": "3MVG9key", "keyStore": "certs/keystore.p12",
+        "storePassword": "${secure::keystore.password}", "certificateAlias": "mule-client",
+        "principal": "integration@acme.example",
+        "tokenEndpoint": "https://test.salesforce.com/services/oauth2/token",
+        "audienceUrl": "https://test.salesforce.com",
+    }
+
+
+def test_without_jwt_the_salesforce_namespace_is_not_declared():
+    # Mule resolves every declared schema; a project without the connector would fail on it.
+    xml = render(store_type="jks", path="keystore.jks", alias="mule-client")
+    assert SALESFORCE_NS not in xml
+    ET.fromstring(xml)
+
+
+def test_values_are_escaped():
+    odd = JwtConnection(consumer_key='a"b&c<d>', principal="x@y", audience="https://login.salesforce.com/")
+    xml = render(store_type="jks", path="keystore.jks", alias="mule-client", jwt=odd)
+    connection = ET.fromstring(xml).find(f"{{{SALESFORCE_NS}}}sfdc-config/{{{SALESFORCE_NS}}}jwt-connection")
+    assert connection.get("consumerKey") == 'a"b&c<d>'
+    assert connection.get("tokenEndpoint") == "https://login.salesforce.com/services/oauth2/token"
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("keystore.jks", "keystore.jks"),
+    ("kit/keystore.jks", "keystore.jks"),
+    ("/home/me/app/src/main/resources/keystore.jks", "keystore.jks"),
+    ("app/src/main/resources/certs/client.p12", "certs/client.p12"),
+    ("C:\\work\\app\\src\\main\\resources\\keystore.jceks", "keystore.jceks"),
+])
+def test_resource_path(given, expected):
+    assert resource_path(given) == expected
+
+
+def test_mule_config_command_lowercases_the_alias(tmp_path):
+    result = run("mule-config", "--keystore", "src/main/resources/keystore.jks", "--type", "jks",
+                 "--alias", "Mule-Client")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("Notice: alias 'Mule-Client' is written as 'mule-client' (Java lowercases "
+                             "aliases and Mule matches them exactly; use the lowercase form in Mule)\n")
+    store = ET.fromstring(result.stdout).find(f"{{{TLS_NS}}}context/{{{TLS_NS}}}key-store")
+    assert store.get("alias") == "mule-client"
+    assert store.get("path") == "keystore.jks"
+
+
+def test_mule_config_command_with_jwt(tmp_path):
+    result = run("mule-config", "--keystore", "keystore.p12", "--type", "pkcs12", "--alias", "mule-client",
+                 "--jwt", "--consumer-key", "3MVG9key", "--principal", "integration@acme.example",
+                 "--audience", "https://login.salesforce.com", "-o", str(tmp_path / "config.xml"))
+    assert result.exit_code == 0, result.output
+    xml = (tmp_path / "config.xml").read_text()
+    assert names_used(xml, SALESFORCE_NS)["jwt-connection"] == salesforce_names()["jwt-connection"]
+
+
+def test_mule_config_jwt_needs_its_three_values():
+    result = run("mule-config", "--keystore", "keystore.jks", "--type", "jks", "--alias", "mule-client",
+                 "--jwt", "--consumer-key", "3MVG9key")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("Error: --jwt needs --consumer-key, --principal and --audience "
+                                  "(missing: --principal, --audience)\n")
+    result = run("mule-config", "--keystore", "keystore.jks", "--type", "jks", "--alias", "mule-client",
+                 "--principal", "x@y")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("Error: --principal go(es) with --jwt\n")
+
+
+def test_mule_config_checks_the_type_of_an_existing_store(client, tmp_path):
+    path = tmp_path / "keystore.p12"
+    path.write_bytes(build_keystore("pkcs12", client.key, client.chain, alias="mule-client", storepass=STOREPASS))
+    result = run("mule-config", "--keystore", str(path), "--type", "jks", "--alias", "mule-client")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"Error: {path} is a PKCS12 keystore, not JKS; pass --type pkcs12\n"
+
+
+def test_mule_config_warns_about_jceks_for_jwt():
+    result = run("mule-config", "--keystore", "keystore.jceks", "--type", "jceks", "--alias", "mule-client",
+                 "--jwt", "--consumer-key", "k", "--principal", "p@x", "--audience", "https://login.salesforce.com")
+    assert result.exit_code == 0
+    assert result.stderr == ("Warning: the Salesforce connector documents JKS and PKCS12 keystores for its "
+                             "JWT connection, not JCEKS; prefer a JKS keystore there\n")
