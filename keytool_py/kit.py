@@ -279,4 +279,4 @@ def readme_text(*, ca: CA, new_ca: bool, client: issue.LeafCert, alias: str,
         f"  ktpy probe MYDOMAIN.my.salesforce.com:8443 --keystore {mule_file} --storepass file:PASSWORD_FILE",
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
