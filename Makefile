@@ -60,3 +60,11 @@ lint: $(VENV)/.installed-test
 clean:
 	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Benchmarks (scripts, not tests; about 15 minutes, most of it the OpenSSL + keytool batch loop).
+# Results: bench/RESULTS.md. One at a time: $(BIN)/python bench/bench_kit.py (see bench/README.md).
+.PHONY: bench
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench_startup.py
+	$(BIN)/python bench/bench_kit.py
+	$(BIN)/python bench/bench_batch.py

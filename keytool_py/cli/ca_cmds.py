@@ -83,7 +83,7 @@ def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, p
 @click.option("--ca", "ca_dir", required=True, type=click.Path(file_okay=False),
               help="The CA folder made by create-ca.")
 @click.option("--ca-password", metavar="SRC", help="Password of ca.key. " + SECRET_HELP)
-@click.option("--subject", required=True, help='The client\'s name, e.g. "CN=mule-client,O=Acme".')
+@click.option("--subject", help='The client\'s name, e.g. "CN=mule-client,O=Acme" (not with --batch).')
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--name", help="Base name of the files (default: from the CN, e.g. mule-client).")
 @click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa2048", show_default=True,
@@ -92,19 +92,59 @@ def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, p
               help="Validity in days (cut to the CA's own end).")
 @click.option("--san", multiple=True, metavar="TYPE:VALUE",
               help="Subject alternative name: email:..., dns:..., uri:... or ip:... (repeatable).")
+@click.option("--batch", "batch_file", type=click.Path(dir_okay=False),
+              help="CSV file with one client per row, under the header subject,name,sans,alias.")
+@click.option("--types", "types_text", metavar="TYPES",
+              help="With --batch: keystore types per client, comma-separated: jks, pkcs12, jceks.  [default: jks]")
+@click.option("--storepass", metavar="SRC",
+              help="With --batch: the password of every keystore (and their keys). " + SECRET_HELP)
+@click.option("--generate-passwords", is_flag=True,
+              help="With --batch, instead of --storepass: a new random password per client, written to "
+                   "OUT/NAME-storepass.txt (mode 0600).")
 @force_option
-def issue_client_cmd(ca_dir, ca_password, subject, out_dir, name, key_type, days, san, force):
-    """Issue a client certificate (clientAuth only) signed by the CA.
+def issue_client_cmd(ca_dir, ca_password, subject, out_dir, name, key_type, days, san, batch_file,
+                     types_text, storepass, generate_passwords, force):
+    """Issue a client certificate (clientAuth only) signed by the CA, or one per row of a CSV.
 
     Writes OUT/NAME.pem (the certificate), OUT/NAME.key (its private key, PKCS#8, mode 0600)
     and OUT/NAME-chain.pem (the certificate, then each issuer up to the root).
+
+    With --batch FILE.csv, does that for each row, and also writes the keystores of --types
+    (OUT/NAME.jks, NAME.p12, NAME.jceks; key password = store password). The header row is
+    subject,name,sans,alias; only subject is needed (quote it: it holds commas). name defaults to
+    the CN, alias to the name, sans takes several TYPE:VALUE separated by ';' or spaces. Clients
+    are made on every core. Each row's files are written together or not at all; a row whose
+    files all exist is skipped, so a stopped or partly failed batch is finished by running the
+    same command again. A bad row fails alone; the exit code is then 1.
 
     \b
     EXAMPLES
       ktpy issue-client --ca ca --subject "CN=mule-client,O=Acme" --out-dir client
       ktpy issue-client --ca ca --ca-password env:CA_PASS --subject "CN=sfdc,O=Acme" \\
           --out-dir client --name sfdc --san email:integration@acme.com
+      ktpy issue-client --ca ca --ca-password env:CA_PASS --batch clients.csv \\
+          --types jks,pkcs12 --storepass env:STOREPASS --out-dir clients
+
+    \b
+    clients.csv:
+      subject,name,sans,alias
+      "CN=orders-api,O=Acme",orders-api,email:orders@acme.com,orders
+      "CN=billing,O=Acme",,dns:billing.acme.com;email:billing@acme.com,
     """
+    if batch_file is not None:
+        if subject or name or san:
+            raise click.UsageError("--batch takes the subjects, names and SANs from the file; "
+                                   "leave out --subject, --name and --san")
+        _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, types_text or "jks",
+                     storepass, generate_passwords, force)
+        return
+    if subject is None:
+        raise click.UsageError("give --subject (one client) or --batch FILE.csv (one per row)")
+    given = [o for o, v in (("--types", types_text), ("--storepass", storepass),
+                            ("--generate-passwords", generate_passwords)) if v]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} go(es) with --batch; for one client, make keystores "
+                               "with build-keystore")
     from .. import certs, files, keys, names
 
     subject_name = names.parse_subject(subject)
@@ -129,6 +169,134 @@ def issue_client_cmd(ca_dir, ca_password, subject, out_dir, name, key_type, days
     note(f"  {folder / base}.pem        certificate: upload it to Salesforce (Mutual Authentication)")
     note(f"  {folder / base}.key        private key, mode 0600")
     note(f"  {folder / base}-chain.pem  certificate and its issuers, for keystores")
+
+
+def _stderr_is_terminal() -> bool:
+    import sys
+
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, types_text, storepass,
+                 generate_passwords, force):
+    """issue-client --batch: read and check every row, skip the rows already done, issue the rest
+    on every core, write each row with one write_all, and report the failed rows at the end."""
+    import contextlib
+    import secrets as _random
+    import sys
+
+    from .. import batch, files, keystore
+    from ..errors import KtpyError
+    from ..secrets import GENERATED_BYTES
+
+    if generate_passwords and storepass:
+        raise click.UsageError("give --storepass or --generate-passwords, not both")
+    if not generate_passwords and not storepass:
+        raise click.UsageError("--batch needs --storepass SRC (one password for every keystore) "
+                               "or --generate-passwords (one per client)")
+    try:
+        store_types = batch.parse_types(types_text)
+    except KtpyError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--types'") from None
+    text = files.read(batch_file, what="batch file")
+    try:
+        rows = batch.parse_csv(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise KtpyError(f"batch file {batch_file} is not UTF-8 text") from None
+    if not rows:
+        raise KtpyError(f"batch file {batch_file} holds no clients, only its header")
+    folder = Path(out_dir)
+    suffixes = [*batch.PEM_FILES, *((t.suffix, True) for t in store_types)]
+    if generate_passwords:
+        suffixes.append((batch.PASSWORD_FILE, True))
+
+    def outputs_of(row, found=None):
+        return [files.Output(folder / f"{row.name}{suffix}", (found or {}).get(suffix, b""), secret=secret)
+                for suffix, secret in suffixes]
+
+    failed = {row.line: (row, row.error) for row in rows if row.error}
+    lowered = [str(row.line) for row in rows if row.alias_lowered]
+    if lowered:
+        note(f"Notice: the aliases on line {', '.join(lowered)} are stored in lowercase (Java lowercases "
+             "aliases and Mule matches them exactly; use the lowercase form in Mule)")
+    todo, skipped = [], 0
+    for row in rows:
+        if row.error:
+            continue
+        paths = [o.path for o in outputs_of(row)]
+        if not force and all(p.exists() for p in paths):
+            skipped += 1
+            continue
+        try:
+            files.check_writable(outputs_of(row), force=force)
+        except KtpyError as exc:
+            failed[row.line] = (row, str(exc))
+            continue
+        todo.append(row)
+
+    jobs, by_line, issuer = [], {}, None
+    if todo:
+        issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
+        if generate_passwords:
+            passwords = {row.line: _random.token_urlsafe(GENERATED_BYTES) for row in todo}
+            store_pw = None
+        else:
+            store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
+            for store_type in store_types:  # refused once, before any key is made
+                keystore.check_password(store_pw.value, what="store password", store_type=store_type)
+            if store_pw.generated_file is not None:
+                files.write_all(secret_outputs(store_pw))  # the keystores written below need it kept
+            passwords = {row.line: store_pw.value for row in todo}
+        for row in todo:
+            by_line[row.line] = row
+            jobs.append(batch.Job(line=row.line, subject=row.subject, sans=row.sans, alias=row.alias,
+                                  storepass=passwords[row.line]))
+
+    issued, expiry = 0, None
+    show_bar = bool(jobs) and _stderr_is_terminal()
+    bar = (click.progressbar(length=len(jobs), label="Issuing", file=sys.stderr)
+           if show_bar else contextlib.nullcontext())
+    with bar:
+        for done in batch.issue_all(issuer, jobs, store_types=store_types,
+                                    key_type=key_type, days=days, now=None):
+            row = by_line[done.line]
+            if done.error is None:
+                found = dict(done.files)
+                if generate_passwords:
+                    found[batch.PASSWORD_FILE] = (passwords[row.line] + "\n").encode()
+                try:
+                    files.write_all(outputs_of(row, found), force=force)
+                    issued += 1
+                    expiry = min(expiry, done.not_after) if expiry else done.not_after
+                except KtpyError as exc:
+                    failed[row.line] = (row, str(exc))
+            else:
+                failed[row.line] = (row, done.error)
+            if show_bar:
+                bar.update(1)
+
+    per_client = ", ".join(f"NAME{suffix}" for suffix, _ in suffixes)
+    if issued:
+        note(f"Issued {issued} client certificate(s) ({key_type}) signed by "
+             f"{issuer.cert.subject.rfc4514_string()}, valid until {expiry:%Y-%m-%d}, into {folder}/: "
+             f"{per_client} for each")
+        note("  keystores: key password = store password; " + (
+            f"each client's in NAME{batch.PASSWORD_FILE} (mode 0600)" if generate_passwords
+            else "the one given by --storepass"))
+    if skipped:
+        note(f"Skipped {skipped} row(s) already done (all their files exist in {folder}/)")
+    if failed:
+        for line in sorted(failed):
+            row, why = failed[line]
+            note(f"Error: line {line}{f' ({row.name})' if row.name else ''}: {why}")
+        lines = ", ".join(str(line) for line in sorted(failed))
+        raise KtpyError(f"{len(failed)} of {len(rows)} row(s) failed (line {lines}); fix them and run the "
+                        "same command again: the rows already done are skipped")
+    if not issued:
+        note("Nothing to do: every row is already done")
 
 
 # --- create-csr ------------------------------------------------------------------------------

@@ -85,9 +85,37 @@ def _upload_warnings(cert):
 
 # --- build-keystore --------------------------------------------------------------------------
 
+def _store_types(ctx, param, value):
+    """--type jks, or several: jks,pkcs12,jceks (in the order given, duplicates dropped)."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    unknown = [item for item in items if item not in STORE_TYPES]
+    if unknown or not items:
+        raise click.BadParameter(f"{(unknown or [value])[0]!r} is not one of 'jks', 'pkcs12', 'jceks' "
+                                 "(several may be given separated by commas)")
+    return list(dict.fromkeys(items))
+
+
+def _keystore_paths(out: str, store_types: list[str]) -> list[Path]:
+    """One type: -o is the file. Several: -o is a stem (OUT.jks, OUT.p12, OUT.jceks) or a folder
+    (an existing one, or a name ending in '/': DIR/keystore.jks...)."""
+    from ..keystore import StoreType
+
+    suffixes = [StoreType(t).suffix for t in store_types]
+    if len(store_types) == 1:
+        return [Path(out)]
+    if out.endswith(("/", "\\")) or Path(out).is_dir():
+        return [Path(out) / f"keystore{suffix}" for suffix in suffixes]
+    known = {".jks", ".p12", ".pfx", ".jceks"}
+    if Path(out).suffix.lower() in known:
+        raise click.UsageError(f"with several --type values, -o is a stem or a folder, not a file name: "
+                               f"-o {Path(out).with_suffix('')} writes "
+                               f"{', '.join(str(Path(out).with_suffix(s)) for s in suffixes)}")
+    return [Path(out + suffix) for suffix in suffixes]
+
+
 @cli.command("build-keystore", epilog=EXIT_CODES)
-@click.option("--type", "store_type", required=True, type=click.Choice(STORE_TYPES),
-              help="Keystore type.")
+@click.option("--type", "store_types", required=True, callback=_store_types, metavar="TYPE[,TYPE...]",
+              help="Keystore type: jks, pkcs12 or jceks; several separated by commas write one of each.")
 @click.option("--key", "key_path", required=True, type=click.Path(dir_okay=True),
               help="Private key (PEM or DER; PKCS#8, PKCS#1 or SEC1).")
 @click.option("--key-password", metavar="SRC", help="Password of an encrypted --key. " + SECRET_HELP)
@@ -102,12 +130,15 @@ def _upload_warnings(cert):
                    "Salesforce connector's JWT setup requires.")
 @click.option("--compat", type=click.Choice(["java8"]),
               help="PKCS12 readable by Java 8 before 8u301 (PBES1 SHA1/3DES, SHA-1 MAC).")
-@click.option("-o", "--out", required=True, type=click.Path(), help="Keystore file to write.")
+@click.option("-o", "--out", required=True, type=click.Path(),
+              help="Keystore file to write. With several types: a stem (OUT.jks, OUT.p12, OUT.jceks) "
+                   "or a folder (an existing one, or ending in '/': DIR/keystore.jks ...).")
 @force_option
-def build_keystore_cmd(store_type, key_path, key_password, cert_path, chain_paths, alias,
+def build_keystore_cmd(store_types, key_path, key_password, cert_path, chain_paths, alias,
                        storepass, keypass, compat, out, force):
     """Package a private key and its certificate chain into a JKS, PKCS12 or JCEKS keystore
-    for Mule's TLS context and the Salesforce connector.
+    for Mule's TLS context and the Salesforce connector; with --type jks,pkcs12,jceks, one of
+    each in one run (all written, or none).
 
     The keystore holds the leaf and every issuer given: Salesforce's port 8443 needs the
     client to send each intermediate. Aliases are stored in lowercase, because Java lowercases
@@ -120,11 +151,14 @@ def build_keystore_cmd(store_type, key_path, key_password, cert_path, chain_path
           --storepass env:STOREPASS -o keystore.jks
       ktpy build-keystore --type pkcs12 --compat java8 --key c.key --cert c.pem --chain ca.pem \\
           --alias mule-client --storepass file:pass.txt -o keystore.p12
+      ktpy build-keystore --type jks,pkcs12,jceks --key c.key --cert c-chain.pem \\
+          --alias mule-client --storepass env:STOREPASS -o stores/
     """
     from .. import certs, files, keys, keystore
     from ..errors import MismatchError
 
-    files.check_writable([files.Output(Path(out), b"")], force=force)
+    paths = _keystore_paths(out, store_types)
+    files.check_writable([files.Output(p, b"") for p in paths], force=force)
     key_data = files.read(key_path, what="key")
     key_pw = (secret(key_password, "--key-password", label="password of the key file").value
               if keys.is_encrypted(key_data) else None)
@@ -142,13 +176,23 @@ def build_keystore_cmd(store_type, key_path, key_password, cert_path, chain_path
               "Mule matches them exactly; use the lowercase form in Mule)")
     store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
     key_pw_new = secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
-    data = keystore.build(store_type, key, chain, alias=lowered, storepass=store_pw.value,
-                          keypass=key_pw_new.value if key_pw_new else None, compat=compat)
-    files.write_all([files.Output(Path(out), data, secret=True)]
+    # JCEKS last: its key protection is the slow part, and a refusal by another type comes first.
+    order = sorted(range(len(store_types)), key=lambda i: store_types[i] == "jceks")
+    data = {}
+    for i in order:
+        data[i] = keystore.build(store_types[i], key, chain, alias=lowered, storepass=store_pw.value,
+                                 keypass=key_pw_new.value if key_pw_new else None, compat=compat)
+    files.write_all([files.Output(paths[i], data[i], secret=True) for i in range(len(paths))]
                     + secret_outputs(store_pw, key_pw_new), force=force)
     names = ", ".join(c.subject.rfc4514_string() for c in chain)
-    note(f"Wrote {out} ({store_type.upper()}{', Java 8 compatible' if compat else ''}, mode 0600): "
-          f"alias {lowered!r}, chain of {len(chain)}: {names}")
+    java8 = ", Java 8 compatible" if compat and "pkcs12" in store_types else ""
+    if len(paths) == 1:
+        note(f"Wrote {out} ({store_types[0].upper()}{java8}, mode 0600): "
+              f"alias {lowered!r}, chain of {len(chain)}: {names}")
+    else:
+        written = ", ".join(f"{p} ({t.upper()})" for p, t in zip(paths, store_types, strict=True))
+        note(f"Wrote {written}{java8 and ' (PKCS12' + java8 + ')'}, mode 0600: "
+             f"alias {lowered!r}, chain of {len(chain)}: {names}")
     note("  key password: " + ("its own (given by --keypass)" if key_pw_new else "the store password"))
     if len(chain) == 1 and not certs.is_self_issued(leaf):
         note("Warning: the keystore holds no issuer certificate; if the CA is an intermediate, "
