@@ -44,11 +44,17 @@ def mode(path):
 
 
 def test_every_command_has_help_with_examples_and_exit_codes():
-    for name, command in cli.commands.items():
+    import click
+
+    ctx = click.Context(cli)
+    names = cli.list_commands(ctx)
+    assert len(names) == 14
+    for name in names:
         result = run(name, "--help")
         assert "EXAMPLES" in result.output, name
         assert "EXIT CODES" in result.output, name
-        assert command.help, name
+        assert cli.get_command(ctx, name).help, name
+    assert sorted(cli.commands) == names  # every module registers exactly the commands mapped to it
 
 
 def test_version_and_usage():

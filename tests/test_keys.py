@@ -85,3 +85,14 @@ def test_dsa_key_is_refused():
 def test_types_are_the_ones_java_and_salesforce_take(key_pool):
     assert isinstance(key_pool(KeyType.RSA2048), rsa.RSAPrivateKey)
     assert isinstance(key_pool(KeyType.EC_P256).curve, ec.SECP256R1)
+
+
+def test_inconsistent_rsa_key_is_refused(key_pool):
+    """Keys load without cryptography's slow validation; a self-test catches broken ones."""
+    numbers = key_pool(KeyType.RSA2048).private_numbers()
+    broken = rsa.RSAPrivateNumbers(numbers.p, numbers.q, numbers.d + 2, numbers.dmp1 + 2, numbers.dmq1, numbers.iqmp,
+                                   numbers.public_numbers).private_key(unsafe_skip_rsa_key_validation=True)
+    pem = broken.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                               serialization.NoEncryption())
+    with pytest.raises(BadInputError, match="^key.pem is damaged: its RSA parts do not fit together$"):
+        load_private_key(pem, what="key.pem")

@@ -201,3 +201,33 @@ def test_altered_store_is_told_from_a_wrong_password(stores, kind):
         load_keystore(bytes(data), STOREPASS)
     with pytest.raises(WrongPasswordError, match="wrong store password"):
         load_keystore(bytes(data), "not-the-password")
+
+
+def test_jks_key_protection_is_what_pyjks_decrypts(client):
+    """Our JKS key protection, checked by an independent implementation (pyjks's Sun KeyProtector)."""
+    from jks import sun_crypto
+    from pyasn1.codec.der import decoder
+    from pyasn1_modules import rfc5208
+
+    from keytool_py.keys import private_key_to_der
+    from keytool_py.keystore import jks
+
+    plain = private_key_to_der(client.key)
+    info = decoder.decode(jks.protect_key(plain, "key-pass-1"), asn1Spec=rfc5208.EncryptedPrivateKeyInfo())[0]
+    assert str(info["encryptionAlgorithm"]["algorithm"]) == "1.3.6.1.4.1.42.2.17.1.1"
+    assert sun_crypto.jks_pkey_decrypt(info["encryptedData"].asOctets(), "key-pass-1") == plain
+    with pytest.raises(Exception, match="(?i)hash"):
+        sun_crypto.jks_pkey_decrypt(info["encryptedData"].asOctets(), "other-pass")
+
+
+def test_writing_a_jks_does_not_import_pyjks(client):
+    import subprocess
+    import sys
+
+    code = ("import sys; from keytool_py import create_ca, build_keystore;"
+            "ca = create_ca('CN=t', key_type='ec-p256'); c = ca.issue_client('CN=c', key_type='ec-p256');"
+            "build_keystore('jks', c.key, c.chain, alias='a', storepass='changeit');"
+            "build_keystore('jceks', c.key, c.chain, alias='a', storepass='changeit');"
+            "print('jks' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr

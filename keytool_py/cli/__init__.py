@@ -4,8 +4,7 @@ Each command reads its inputs, calls the library, and hands its outputs to files
 Library errors become one line `Error: ...` on stderr; tracebacks only with --debug.
 """
 
-from . import ca_cmds, check_cmds, mule_cmds, store_cmds  # noqa: F401 - importing registers the commands
-from ._common import cli
+from ._common import cli  # commands are loaded on demand: see _common.COMMAND_MODULES
 
 
 def main() -> None:

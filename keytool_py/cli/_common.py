@@ -37,8 +37,28 @@ def _debug_enabled() -> bool:
     return bool(os.environ.get("KTPY_DEBUG") == "1" or (root and root.params.get("debug")))
 
 
+# Which module defines each command. A command's module is imported only when that command
+# runs (or when the full help lists them all), so each run loads only what it uses.
+COMMAND_MODULES = {
+    "create-ca": "ca_cmds", "issue-client": "ca_cmds", "create-csr": "ca_cmds", "sign-csr": "ca_cmds",
+    "export-pem": "store_cmds", "build-keystore": "store_cmds", "convert": "store_cmds",
+    "build-truststore": "store_cmds", "inspect": "check_cmds", "verify": "check_cmds",
+    "kit": "mule_cmds", "mule-config": "mule_cmds", "sign-jwt": "mule_cmds", "probe": "mule_cmds",
+}
+
+
 class _Group(click.Group):
-    """Turns library errors into one line on stderr and an exit code."""
+    """Loads commands on demand; turns library errors into one line on stderr and an exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in self.commands and name in COMMAND_MODULES:
+            import importlib
+
+            importlib.import_module(f"{__package__}.{COMMAND_MODULES[name]}")
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         from ..secrets import MissingSecretError

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,16 +16,12 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
-from .. import certs
-from ..keys import private_key_to_der
-from . import Entry, java_millis
+from . import Entry, javaks
 
 MAGIC = b"\xce\xce\xce\xce"
-VERSION = 2
 # Java 17 writes 200000 iterations (jdk.jceks.iterationCount) and reads up to 5000000.
 ITERATIONS = 200_000
 PBE_MD5_3DES_OID = "1.3.6.1.4.1.42.2.19.1"
-WHITENING = b"Mighty Aphrodite"
 
 
 def _md5_constructor():
@@ -89,77 +84,19 @@ def protect_key(pkcs8: bytes, protection: Protection) -> bytes:
     plain = padder.update(pkcs8) + padder.finalize()
     encryptor = Cipher(TripleDES(protection.key), modes.CBC(protection.iv)).encryptor()
     encrypted = encryptor.update(plain) + encryptor.finalize()
-    params = _seq(_octets(protection.salt) + _integer(protection.iterations))
-    algorithm = _seq(_oid(PBE_MD5_3DES_OID) + params)
-    return _seq(algorithm + _octets(encrypted))
+    params = javaks.seq(javaks.octets(protection.salt) + javaks.integer(protection.iterations))
+    algorithm = javaks.seq(javaks.oid(PBE_MD5_3DES_OID) + params)
+    return javaks.seq(algorithm + javaks.octets(encrypted))
 
 
 def build(entries: Sequence[Entry], storepass: str, keypass: str, *, iterations: int = ITERATIONS,
           protection: Protection | None = None) -> bytes:
     """A JCEKS keystore. `protection`, derived ahead with prepare(keypass), serves a store of one
     key entry; otherwise each key gets its own salt. (`iterations` is lowered only by tests.)"""
-    keyed = [e for e in entries if e.is_key_entry]
-    if protection is not None and len(keyed) != 1:
+    if protection is not None and sum(e.is_key_entry for e in entries) != 1:
         raise ValueError("a prepared protection serves exactly one key entry")
-    body = MAGIC + struct.pack(">II", VERSION, len(entries))
-    for entry in entries:
-        millis = struct.pack(">q", java_millis(entry.timestamp))
-        if entry.is_key_entry:
-            entry_protection = protection or prepare(keypass, iterations=iterations)
-            protected = protect_key(private_key_to_der(entry.key), entry_protection)
-            body += struct.pack(">I", 1) + _utf(entry.alias) + millis + _data(protected)
-            body += struct.pack(">I", len(entry.chain))
-            for cert in entry.chain:
-                body += _utf("X.509") + _data(certs.to_der(cert))
-        else:
-            body += struct.pack(">I", 2) + _utf(entry.alias) + millis
-            body += _utf("X.509") + _data(certs.to_der(entry.chain[0]))
-    # Integrity: SHA-1 over the password as UTF-16BE, the whitening bytes, then the body.
-    return body + hashlib.sha1(storepass.encode("utf-16-be") + WHITENING + body).digest()
 
+    def protect(pkcs8: bytes) -> bytes:
+        return protect_key(pkcs8, protection or prepare(keypass, iterations=iterations))
 
-def _utf(text: str) -> bytes:
-    # DataOutputStream.writeUTF; modified UTF-8 equals UTF-8 for the BMP without NUL
-    raw = text.encode("utf-8")
-    return struct.pack(">H", len(raw)) + raw
-
-
-def _data(raw: bytes) -> bytes:
-    return struct.pack(">I", len(raw)) + raw
-
-
-# --- the few DER encodings needed for an EncryptedPrivateKeyInfo ---
-
-def _tlv(tag: int, value: bytes) -> bytes:
-    n = len(value)
-    if n < 0x80:
-        length = bytes([n])
-    else:
-        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-        length = bytes([0x80 | len(raw)]) + raw
-    return bytes([tag]) + length + value
-
-
-def _seq(value: bytes) -> bytes:
-    return _tlv(0x30, value)
-
-
-def _octets(value: bytes) -> bytes:
-    return _tlv(0x04, value)
-
-
-def _integer(value: int) -> bytes:
-    return _tlv(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
-
-
-def _oid(dotted: str) -> bytes:
-    parts = [int(p) for p in dotted.split(".")]
-    raw = bytes([40 * parts[0] + parts[1]])
-    for part in parts[2:]:
-        chunk = [part & 0x7F]
-        part >>= 7
-        while part:
-            chunk.append(0x80 | (part & 0x7F))
-            part >>= 7
-        raw += bytes(reversed(chunk))
-    return _tlv(0x06, raw)
+    return javaks.encode(MAGIC, entries, storepass, protect)
