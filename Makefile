@@ -20,31 +20,18 @@ $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 # A throwaway kit: demo/ is replaced on every run. Passwords are generated into 0600 files.
+# `ktpy kit` is the one-shot form of create-ca, issue-client, export-pem and build-keystore x3
+# (the README shows those steps one by one).
 demo: $(VENV)/.installed
 	rm -rf $(DEMO)
-	$(KTPY) create-ca --dir $(DEMO)/ca --subject "CN=ktpy Demo Root CA,O=Demo" \
-	    --password generate:$(DEMO)/ca/ca-password.txt
-	$(KTPY) issue-client --ca $(DEMO)/ca --ca-password file:$(DEMO)/ca/ca-password.txt \
-	    --subject "CN=mule-client,O=Demo" --out-dir $(DEMO)/client --name mule-client
-	$(KTPY) export-pem $(DEMO)/client/mule-client-chain.pem -o $(DEMO)/salesforce-upload.pem
-	$(KTPY) export-pem $(DEMO)/client/mule-client-chain.pem --with-chain \
-	    -o $(DEMO)/salesforce-upload-chain.pem
-	$(KTPY) build-keystore --type jks --key $(DEMO)/client/mule-client.key \
-	    --cert $(DEMO)/client/mule-client-chain.pem --alias mule-client \
-	    --storepass generate:$(DEMO)/storepass.txt -o $(DEMO)/keystore.jks
-	$(KTPY) build-keystore --type pkcs12 --key $(DEMO)/client/mule-client.key \
-	    --cert $(DEMO)/client/mule-client-chain.pem --alias mule-client \
-	    --storepass file:$(DEMO)/storepass.txt -o $(DEMO)/keystore.p12
-	$(KTPY) build-keystore --type jceks --key $(DEMO)/client/mule-client.key \
-	    --cert $(DEMO)/client/mule-client-chain.pem --alias mule-client \
-	    --storepass file:$(DEMO)/storepass.txt -o $(DEMO)/keystore.jceks
+	$(KTPY) kit --out-dir $(DEMO) --subject "CN=mule-client,O=Demo" \
+	    --storepass generate:$(DEMO)/storepass.txt
 	@echo
 	@echo "The demo kit is in $(DEMO)/:"
 	@cd $(DEMO) && find . -type f | sort | sed 's/^\.\//  /'
 	@echo
-	@echo "Upload $(DEMO)/salesforce-upload.pem in Salesforce (Setup > Certificate and Key Management)."
-	@echo "Keystores: alias mule-client; store and key password in $(DEMO)/storepass.txt (mode 0600)."
-	@echo "Check one: keytool -list -v -keystore $(DEMO)/keystore.jks -storepass:file $(DEMO)/storepass.txt"
+	@echo "Read $(DEMO)/README.txt: what to upload to Salesforce, what goes into the Mule project."
+	@echo "Check a store: keytool -list -v -keystore $(DEMO)/keystore.jks -storepass:file $(DEMO)/storepass.txt"
 
 # KTPY_REQUIRE_INTEROP=1 (set by .ci/run) turns a skipped Java/OpenSSL test into a failure.
 test: $(VENV)/.installed-test
