@@ -127,6 +127,20 @@ def secret_outputs(*passwords):
             for p in passwords if p is not None and p.generated_file is not None]
 
 
+def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | None = None, *,
+                  label: str = "store password"):
+    """(keystore with its keys decrypted, store password) for a keystore file; keys are decrypted
+    with the --keypass password when given, else with the store password."""
+    from .. import files, keystore
+
+    data = files.read(path, what="keystore")
+    if keystore.detect_type(data) is None:
+        raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
+    store_pw = secret(storepass_spec, "--storepass", label=label)
+    key_pw = secret(keypass_spec, "--keypass", label="key password") if keypass_spec else None
+    return keystore.load(data, store_pw.value, keypass=key_pw.value if key_pw else None), store_pw
+
+
 def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):
     """A CA from its folder: ca.pem, ca.key and, for an intermediate, ca-chain.pem."""
     from .. import ca as ca_mod

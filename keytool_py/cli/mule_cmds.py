@@ -17,6 +17,7 @@ from ._common import (
     force_option,
     load_ca_dir,
     note,
+    open_keystore,
     secret,
     secret_outputs,
 )
@@ -276,14 +277,7 @@ def _exp_seconds_option(ctx, param, value):
 
 def _open_key_entry(store_path, storepass, keypass, alias):
     """The key entry of a keystore file, its key decrypted."""
-    from .. import files, keystore
-
-    data = files.read(store_path, what="keystore")
-    if keystore.detect_type(data) is None:
-        raise KtpyError(f"{store_path} is not a JKS, JCEKS or PKCS12 keystore")
-    store_pw = secret(storepass, "--storepass", label="store password")
-    key_pw = secret(keypass, "--keypass", label="key password") if keypass else None
-    store = keystore.load(data, store_pw.value, keypass=key_pw.value if key_pw else None)
+    store, _ = open_keystore(store_path, storepass, keypass)
     entry = store.entry(alias)
     if not entry.is_key_entry or entry.key is None:
         raise KtpyError(f"entry {entry.alias!r} in {store_path} is a trusted certificate, not a key entry")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import KtpyError
 from ._common import (
     EXIT_CODES,
     SECRET_HELP,
@@ -14,6 +13,7 @@ from ._common import (
     cli,
     force_option,
     note,
+    open_keystore,
     secret,
     secret_outputs,
 )
@@ -225,12 +225,7 @@ def convert_cmd(source, dest_type, storepass, dest_storepass, keypass, dest_keyp
     from .. import files, keystore
 
     files.check_writable([files.Output(Path(out), b"")], force=force)
-    data = files.read(source, what="keystore")
-    if keystore.detect_type(data) is None:
-        raise KtpyError(f"{source} is not a JKS, JCEKS or PKCS12 keystore")
-    src_pw = secret(storepass, "--storepass", label="source store password")
-    key_pw = secret(keypass, "--keypass", label="source key password") if keypass else None
-    store = keystore.load(data, src_pw.value, keypass=key_pw.value if key_pw else None)
+    store, src_pw = open_keystore(source, storepass, keypass, label="source store password")
     dest_pw = secret(dest_storepass, "--dest-storepass", confirm=True) if dest_storepass else src_pw
     dest_key_pw = secret(dest_keypass, "--dest-keypass", confirm=True) if dest_keypass else None
     result = keystore.build_store(dest_type, store.entries, storepass=dest_pw.value,
