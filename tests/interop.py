@@ -243,12 +243,14 @@ class MtlsServer:
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(self.io_timeout)
+        raw = conn.dup()  # the plain socket, to close gently after a refused handshake
         tls = self._context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
         try:
             try:
                 tls.do_handshake()
             except (ssl.SSLError, OSError) as exc:
                 self._record(Outcome(accepted=False, error=f"{type(exc).__name__}: {exc}"))
+                self._drain(raw)
                 return
             der = tls.getpeercert(binary_form=True)
             subject = x509.load_der_x509_certificate(der).subject.rfc4514_string() if der else None
@@ -270,6 +272,19 @@ class MtlsServer:
                 pass  # the client may already have closed the connection
         finally:
             tls.close()
+            raw.close()
+
+    @staticmethod
+    def _drain(raw: socket.socket) -> None:
+        """After the alert: stop writing and read what the client still sends until it closes.
+        Closing with unread data would send a reset, which can overtake the alert at the client."""
+        try:
+            raw.shutdown(socket.SHUT_WR)
+            raw.settimeout(2.0)
+            while raw.recv(4096):
+                pass
+        except OSError:
+            pass
 
     @staticmethod
     def _read_line(tls: ssl.SSLSocket, limit: int = 1024) -> bytes:
