@@ -142,3 +142,20 @@ def test_sign_jwt_unknown_alias(stores):
                  "--alias", "other", "--iss", ISS, "--sub", SUB, "--aud", AUD)
     assert result.exit_code == 1
     assert result.stderr == "Error: no entry with alias 'other' in the keystore (aliases: mule-client)\n"
+
+
+def test_sign_jwt_picks_its_key_in_a_store_whose_keys_have_different_passwords(clients, tmp_path, now):
+    from keytool_py.keystore import Entry, javaks, jks
+
+    passwords = iter(["ec-key-pass", "rsa-key-pass"])
+    entries = [Entry(alias="ec", chain=clients[KeyType.EC_P256].chain, key=clients[KeyType.EC_P256].key,
+                     timestamp=now),
+               Entry(alias="rsa", chain=clients[KeyType.RSA2048].chain, key=clients[KeyType.RSA2048].key,
+                     timestamp=now)]
+    path = tmp_path / "two-keys.jks"
+    path.write_bytes(javaks.encode(jks.MAGIC, entries, STOREPASS, lambda pkcs8: jks.protect_key(pkcs8, next(passwords))))
+    result = CliRunner(env={**ENV, "KTPY_KEY_PW": "rsa-key-pass"}).invoke(cli, [
+        "sign-jwt", "--keystore", str(path), "--storepass", "env:KTPY_STORE_PW", "--keypass", "env:KTPY_KEY_PW",
+        "--alias", "rsa", "--iss", ISS, "--sub", SUB, "--aud", AUD])
+    assert result.exit_code == 0, result.output
+    assert_signed_by(result.stdout.strip(), clients[KeyType.RSA2048].cert)

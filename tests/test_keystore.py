@@ -231,3 +231,20 @@ def test_writing_a_jks_does_not_import_pyjks(client):
             "print('jks' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_keys_with_different_passwords_in_one_store(clients, now):
+    """keytool lets each key entry have its own password: picking an alias decrypts only that key."""
+    from keytool_py.keystore import Entry, javaks, jks
+
+    passwords = iter(["first-pass", "second-pass"])
+    entries = [Entry(alias="one", chain=clients[KeyType.EC_P256].chain, key=clients[KeyType.EC_P256].key,
+                     timestamp=now),
+               Entry(alias="two", chain=clients[KeyType.RSA2048].chain, key=clients[KeyType.RSA2048].key,
+                     timestamp=now)]
+    data = javaks.encode(jks.MAGIC, entries, STOREPASS, lambda pkcs8: jks.protect_key(pkcs8, next(passwords)))
+    with pytest.raises(WrongPasswordError, match="entry 'two'"):
+        load_keystore(data, STOREPASS, keypass="first-pass")
+    store = load_keystore(data, STOREPASS, keypass="second-pass", alias="TWO")
+    assert store.entry("two").key.private_numbers() == clients[KeyType.RSA2048].key.private_numbers()
+    assert store.entry("one").key is None

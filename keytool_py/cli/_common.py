@@ -128,9 +128,10 @@ def secret_outputs(*passwords):
 
 
 def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | None = None, *,
-                  label: str = "store password"):
+                  label: str = "store password", alias: str | None = None):
     """(keystore with its keys decrypted, store password) for a keystore file; keys are decrypted
-    with the --keypass password when given, else with the store password."""
+    with the --keypass password when given, else with the store password (with `alias`, only
+    that entry's key)."""
     from .. import files, keystore
 
     data = files.read(path, what="keystore")
@@ -138,7 +139,8 @@ def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | Non
         raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
     store_pw = secret(storepass_spec, "--storepass", label=label)
     key_pw = secret(keypass_spec, "--keypass", label="key password") if keypass_spec else None
-    return keystore.load(data, store_pw.value, keypass=key_pw.value if key_pw else None), store_pw
+    store = keystore.load(data, store_pw.value, keypass=key_pw.value if key_pw else None, alias=alias)
+    return store, store_pw
 
 
 def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):

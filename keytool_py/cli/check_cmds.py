@@ -90,7 +90,7 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
         if entry.is_key_entry and key is None:
             key_pw = secret(keypass, "--keypass", label="key password").value if keypass else None
             try:
-                key = keystore.load(data, store_pw, keypass=key_pw).entry(entry.alias).key
+                key = keystore.load(data, store_pw, keypass=key_pw, alias=entry.alias).entry(entry.alias).key
             except WrongPasswordError:
                 notes.append(Finding("key-not-checked", "the key's password differs from the store password; "
                                                         "pass --keypass to check the key", warning=True))

@@ -277,7 +277,7 @@ def _exp_seconds_option(ctx, param, value):
 
 def _open_key_entry(store_path, storepass, keypass, alias):
     """The key entry of a keystore file, its key decrypted."""
-    store, _ = open_keystore(store_path, storepass, keypass)
+    store, _ = open_keystore(store_path, storepass, keypass, alias=alias)
     entry = store.entry(alias)
     if not entry.is_key_entry or entry.key is None:
         raise KtpyError(f"entry {entry.alias!r} in {store_path} is a trusted certificate, not a key entry")

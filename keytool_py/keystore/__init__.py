@@ -226,9 +226,11 @@ def _looks_like_pfx(data: bytes) -> bool:
 
 
 def load(data: bytes, storepass: str, *, keypass: str | None = None,
-         decrypt_keys: bool = True, store_type: StoreType | str | None = None) -> Keystore:
+         decrypt_keys: bool = True, store_type: StoreType | str | None = None,
+         alias: str | None = None) -> Keystore:
     """Read a JKS, JCEKS or PKCS12 keystore. Keys are decrypted with keypass (default: the
-    store password) unless decrypt_keys is False; certificates never need the key password."""
+    store password) unless decrypt_keys is False; certificates never need the key password.
+    With `alias`, only that entry's key is decrypted: other keys may have other passwords."""
     detected = detect_type(data)
     if store_type is not None:
         store_type = StoreType.parse(store_type)
@@ -246,4 +248,4 @@ def load(data: bytes, storepass: str, *, keypass: str | None = None,
         return pkcs12.load(data, storepass, decrypt_keys=decrypt_keys)
     from . import jks
 
-    return jks.load(data, storepass, keypass if decrypt_keys else None)
+    return jks.load(data, storepass, keypass if decrypt_keys else None, only=alias)

@@ -44,8 +44,9 @@ def build(entries: Sequence[Entry], storepass: str, keypass: str) -> bytes:
     return javaks.encode(MAGIC, entries, storepass, lambda pkcs8: protect_key(pkcs8, keypass))
 
 
-def load(data: bytes, storepass: str, keypass: str | None) -> Keystore:
-    """Read a JKS or JCEKS keystore; decrypt each key with keypass unless it is None."""
+def load(data: bytes, storepass: str, keypass: str | None, *, only: str | None = None) -> Keystore:
+    """Read a JKS or JCEKS keystore; decrypt each key (or only the entry `only`, by Java's
+    case-insensitive alias) with keypass, unless keypass is None."""
     import jks as pyjks
 
     kind = "JCEKS" if data[:4] == b"\xce\xce\xce\xce" else "JKS"
@@ -61,7 +62,8 @@ def load(data: bytes, storepass: str, keypass: str | None) -> Keystore:
             when = dt.datetime.fromtimestamp(item.timestamp / 1000, dt.timezone.utc)
             if isinstance(item, pyjks.PrivateKeyEntry):
                 chain = tuple(_cert(der) for _, der in item.cert_chain)
-                key = _decrypt(item, keypass, kind) if keypass is not None else None
+                wanted = keypass is not None and (only is None or alias.lower() == only.lower())
+                key = _decrypt(item, keypass, kind) if wanted else None
                 entries.append(Entry(alias=alias, chain=chain, key=key, timestamp=when))
             elif isinstance(item, pyjks.TrustedCertEntry):
                 entries.append(Entry(alias=alias, chain=(_cert(item.cert),), is_key_entry=False,
