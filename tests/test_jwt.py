@@ -153,7 +153,8 @@ def test_sign_jwt_picks_its_key_in_a_store_whose_keys_have_different_passwords(c
                Entry(alias="rsa", chain=clients[KeyType.RSA2048].chain, key=clients[KeyType.RSA2048].key,
                      timestamp=now)]
     path = tmp_path / "two-keys.jks"
-    path.write_bytes(javaks.encode(jks.MAGIC, entries, STOREPASS, lambda pkcs8: jks.protect_key(pkcs8, next(passwords))))
+    data = javaks.encode(jks.MAGIC, entries, STOREPASS, lambda pkcs8: jks.protect_key(pkcs8, next(passwords)))
+    path.write_bytes(data)
     result = CliRunner(env={**ENV, "KTPY_KEY_PW": "rsa-key-pass"}).invoke(cli, [
         "sign-jwt", "--keystore", str(path), "--storepass", "env:KTPY_STORE_PW", "--keypass", "env:KTPY_KEY_PW",
         "--alias", "rsa", "--iss", ISS, "--sub", SUB, "--aud", AUD])
