@@ -7,8 +7,8 @@ certificate, the PEMs to upload, a keystore of each type, the Mule XML and a REA
 Speed (a kit is something people wait for): the slow parts do not depend on each other, so
 they run at the same time, in threads.
 - RSA key generation runs in OpenSSL without the GIL: the CA key (RSA 3072: 0.1 to 0.6 s, it
-  varies with the primes found) and the client key are made together, and the main thread imports
-  the keystore writers meanwhile (pyjks alone takes about 0.15 s to import).
+  varies with the primes found) and the client key are made together. The keystore writers are
+  ktpy's own and light to import (pyjks, 0.15 s to import, is only used to read).
 - The JCEKS key protection (2 x 200000 MD5 rounds in Python, holding the GIL) needs only the key
   password and a salt, so it is derived first, in parallel with the rest, and the key is
   encrypted with it at the end. It uses CPython's built-in MD5, which costs a third of
@@ -131,7 +131,6 @@ def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None =
         jceks_protection = pool.submit(_prepare_jceks, keypass) if StoreType.JCEKS in types else None
         ca_key = pool.submit(generate_key, CA_KEY_TYPE) if ca is None else None
         client_key = pool.submit(generate_key, key_type)
-        _import_writers(types)  # while the keys are made
         if ca is None:
             ca = create_ca(new_ca_name, key=ca_key.result(), now=now)
         client = ca.issue_client(name, key=client_key.result(), days=days, now=now)
@@ -162,16 +161,6 @@ def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None =
     files.append(KitFile("README.txt", readme.encode("utf-8")))
     return Kit(ca=ca, new_ca=new_ca_name is not None, client=client, alias=lowered, store_types=types,
                mule_store=mule_store, files=tuple(files))
-
-
-def _import_writers(types: Sequence[StoreType]) -> None:
-    """Import the keystore writers needed, now (pyjks alone takes about 0.15 s), while the keys are made."""
-    if StoreType.JCEKS in types:
-        from .keystore import jceks  # noqa: F401
-    if StoreType.JKS in types:
-        from .keystore import jks  # noqa: F401
-    if StoreType.PKCS12 in types:
-        from .keystore import pkcs12  # noqa: F401
 
 
 def _prepare_jceks(keypass: str):
