@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from . import certs, issue, mule, names
+from . import certs, issue, mule, names, upload
 from .ca import CA, CA_KEY_TYPE, CLIENT_KEY_TYPE, create_ca
 from .errors import BadInputError, UnsupportedError
 from .keys import KeyType, generate_key, private_key_to_pem
@@ -149,8 +149,7 @@ def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None =
         KitFile("client.key", private_key_to_pem(client.key), secret=True),
         KitFile("client.pem", certs.to_pem([client.cert])),
         KitFile("client-chain.pem", certs.to_pem(client.chain)),
-        KitFile("salesforce-upload.pem", certs.to_pem([client.cert])),
-        KitFile("salesforce-upload-chain.pem", certs.to_pem(client.chain)),
+        KitFile("salesforce-upload.pem", upload.upload_pem(client.chain)),
     ]
     files += [KitFile(STORE_FILES[t], stores[t], secret=True) for t in types]
     files.append(KitFile("mule-config.xml", xml.encode("utf-8")))
@@ -187,6 +186,7 @@ def readme_text(*, ca: CA, new_ca: bool, client: issue.LeafCert, alias: str,
     days_left = (expires - now).days
     stores = ", ".join(STORE_FILES[t] for t in types)
     mule_file = STORE_FILES[mule_store]
+    n_inter = len(upload.upload_chain(client.chain)) - 1
     lines = [
         f"ktpy kit for {leaf.subject.rfc4514_string()}",
         f"Made {now:%Y-%m-%d %H:%M} UTC.",
@@ -202,9 +202,13 @@ def readme_text(*, ca: CA, new_ca: bool, client: issue.LeafCert, alias: str,
         "WHAT GOES WHERE",
         "  salesforce-upload.pem",
         "      Salesforce, mutual TLS: Setup > Certificate and Key Management > Upload Mutual",
-        "      Authentication Certificate. The client certificate alone (one PEM block).",
-        "  salesforce-upload-chain.pem",
-        "      The same certificate followed by its issuers, for an org that asks for the chain.",
+        "      Authentication Certificate. This is the file to upload: "
+        + ("the client certificate, then" if n_inter else "the client certificate alone"),
+        (f"      {n_inter} intermediate CA certificate(s) in order, without the root." if n_inter
+         else "      (its CA is the root, and the root is left out)."),
+        "      Why: Salesforce Help (\"Configure Your API Client to Use Mutual Authentication\") asks for",
+        "      the chain in one PEM, client certificate first, then the certificate that signed it, then",
+        "      each further intermediate; the root is optional and generally not included.",
         "  client.pem",
         "      Salesforce, JWT bearer flow: the connected app's certificate (Use digital signatures).",
         f"  {stores}",

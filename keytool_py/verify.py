@@ -178,11 +178,75 @@ def _private_root_warning(path, trusted_public) -> list[Finding]:
                                     "added that root", warning=True)]
 
 
+# --- the file uploaded to Salesforce, and the 2026 clientAuth rule ---
+# Salesforce Help, "Configure Your API Client to Use Mutual Authentication": the chain in one PEM,
+# client certificate first, then the certificate that signed it, then each further intermediate;
+# the root optional and generally not included. From June 2026 public CAs no longer issue
+# certificates with both clientAuth and serverAuth (Chrome Root Program policy 1.7).
+
+def upload_findings(upload: Sequence[x509.Certificate], path: Sequence[x509.Certificate]) -> list[Finding]:
+    """The PEM meant for upload (`upload`, as given) against the leaf's path: order, every
+    intermediate present, root left out."""
+    out = []
+    for cert, after in zip(upload, upload[1:], strict=False):
+        if not certs.issued_by(cert, after):
+            out.append(Finding("upload-order", f"the file is not in order: {_name(cert)} is not signed by "
+                                               f"{_name(after)}, the certificate after it; Salesforce wants the "
+                                               "client certificate first, then the certificate that signed it, "
+                                               "then each further intermediate (ktpy export-pem --with-chain "
+                                               "writes them in order)"))
+            break
+    for cert in path[1:]:
+        if not certs.is_self_issued(cert) and cert not in upload:
+            out.append(Finding("missing-intermediate", f"the file lacks the intermediate {_name(cert)}: "
+                                                       "Salesforce needs the client certificate followed by "
+                                                       "every intermediate"))
+    roots = [c for c in upload[1:] if certs.is_self_issued(c)]
+    if roots:
+        out.append(Finding("upload-holds-root", f"the file holds the root {_name(roots[0])}: Salesforce calls "
+                                                "the root optional and generally not included (ktpy "
+                                                "export-pem --with-chain leaves it out)", warning=True))
+    return out
+
+
+def _is_public(cert: x509.Certificate, trusted_public: Sequence[x509.Certificate]) -> bool:
+    return any(r.subject == cert.subject and same_public_key(r.public_key(), cert.public_key())
+               for r in trusted_public)
+
+
+def _from_public_ca(path: Sequence[x509.Certificate], trusted_public: Sequence[x509.Certificate]) -> bool:
+    """The path ends at a public root, or at a certificate a public root signed."""
+    top = path[-1]
+    return _is_public(top, trusted_public) or any(certs.issued_by(top, r) for r in trusted_public
+                                                  if r.subject == top.issuer)
+
+
+def server_and_client_auth(leaf: x509.Certificate, public: bool) -> list[Finding]:
+    """serverAuth beside clientAuth: a problem from a public CA (the June 2026 rule), a warning
+    from a private one."""
+    try:
+        eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return []
+    if ExtendedKeyUsageOID.CLIENT_AUTH not in eku or ExtendedKeyUsageOID.SERVER_AUTH not in eku:
+        return []
+    if public:
+        return [Finding("server-and-client-auth", f"{_name(leaf)} has serverAuth as well as clientAuth, from a "
+                                                  "public CA: since June 2026 public CAs no longer issue such "
+                                                  "certificates; ask the CA for a clientAuth-only certificate")]
+    return [Finding("server-and-client-auth", f"{_name(leaf)} has serverAuth as well as clientAuth: public CAs "
+                                              "no longer issue such certificates since June 2026; issue client "
+                                              "certificates with clientAuth only (ktpy issue-client does)",
+                    warning=True)]
+
+
 def verify(leaf: x509.Certificate, *, intermediates: Sequence[x509.Certificate] = (),
            roots: Sequence[x509.Certificate] = (), key: PrivateKey | None = None,
            profile: VerifyProfile | str | None = None, now: dt.datetime | None = None,
-           trusted_public: Sequence[x509.Certificate] | None = None) -> Report:
-    """Every check that applies, as findings: chain to a root, dates, key match, profile rules."""
+           trusted_public: Sequence[x509.Certificate] | None = None,
+           upload: Sequence[x509.Certificate] | None = None) -> Report:
+    """Every check that applies, as findings: chain to a root, dates, key match, profile rules.
+    `upload` is a PEM meant for Salesforce's upload, as given, checked with salesforce-mtls."""
     profile = VerifyProfile.parse(profile)
     now = now or utcnow()
     path, findings = build_path(leaf, intermediates, roots)
@@ -197,8 +261,11 @@ def verify(leaf: x509.Certificate, *, intermediates: Sequence[x509.Certificate] 
             findings.append(Finding("self-signed", f"{_name(leaf)} is self-signed: Salesforce refuses "
                                                    "self-signed mutual authentication certificates"))
         findings += _key_strength(leaf)
+        trusted = public_roots() if trusted_public is None else trusted_public
+        findings += server_and_client_auth(leaf, _from_public_ca(path, trusted))
+        if upload is not None and not any(f.check == "missing-intermediate" for f in findings):
+            findings += upload_findings(upload, path)
         if not any(f.check in ("missing-intermediate", "wrong-root") for f in findings):
-            trusted = public_roots() if trusted_public is None else trusted_public
             findings += _private_root_warning(path, trusted)
     if profile is VerifyProfile.SALESFORCE_JWT and not isinstance(leaf.public_key(), rsa.RSAPublicKey):
         findings.append(Finding("not-rsa", f"{_name(leaf)} has a {describe_key(leaf.public_key())} key; the JWT "

@@ -111,8 +111,13 @@ def test_export_pem_is_one_certificate_without_key(kit, tmp_path):
 
 
 def test_export_pem_with_chain_to_stdout(kit):
+    # issue 14: --with-chain leaves the root out (the leaf here is signed by the root itself);
+    # --with-root adds it
+    chain = load_certificates((kit / "client" / "mule-client-chain.pem").read_bytes())
     result = run("export-pem", str(kit / "client" / "mule-client-chain.pem"), "--with-chain")
-    assert result.stdout.count("-----BEGIN CERTIFICATE-----") == 2
+    assert load_certificates(result.stdout.encode()) == chain[:1]
+    result = run("export-pem", str(kit / "client" / "mule-client-chain.pem"), "--with-chain", "--with-root")
+    assert load_certificates(result.stdout.encode()) == chain and len(chain) == 2
 
 
 @pytest.mark.parametrize("store_type", ["jks", "pkcs12", "jceks"])

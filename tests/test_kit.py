@@ -27,7 +27,7 @@ ENV = {"KTPY_STORE_PW": STORE_PW, "KTPY_CA_PW": CA_PW, "KTPY_KEY_PW": "kit-key-p
 STORES = {"jks": ("keystore.jks", "JKS"), "pkcs12": ("keystore.p12", "PKCS12"), "jceks": ("keystore.jceks", "JCEKS")}
 KIT_FILES = {"README.txt", "ca/ca-password.txt", "ca/ca.key", "ca/ca.pem", "client-chain.pem", "client.key",
              "client.pem", "keystore.jceks", "keystore.jks", "keystore.p12", "mule-config.xml",
-             "salesforce-upload-chain.pem", "salesforce-upload.pem"}
+             "salesforce-upload.pem"}
 SECRET_FILES = {"ca/ca-password.txt", "ca/ca.key", "client.key", "keystore.jceks", "keystore.jks", "keystore.p12"}
 
 
@@ -88,7 +88,6 @@ def test_kit_upload_pem_is_one_certificate_signed_by_the_ca(made):
     leaf = load_certificates(upload)[0]
     ca_cert = load_certificates((folder / "ca" / "ca.pem").read_bytes())[0]
     assert_is_client(leaf, ca_cert)  # includes verify_directly_issued_by
-    assert load_certificates((folder / "salesforce-upload-chain.pem").read_bytes()) == [leaf, ca_cert]
     assert load_certificates((folder / "client-chain.pem").read_bytes()) == [leaf, ca_cert]
     assert (folder / "client.pem").read_bytes() == upload
     assert (folder / "ca" / "ca.key").read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
@@ -181,7 +180,7 @@ def test_kit_from_an_intermediate_ca(made_from_intermediate, kind):
     leaf = load_certificates((folder / "salesforce-upload.pem").read_bytes())[0]
     assert leaf.issuer == inter.subject
     leaf.verify_directly_issued_by(inter)
-    chain = load_certificates((folder / "salesforce-upload-chain.pem").read_bytes())
+    chain = load_certificates((folder / "client-chain.pem").read_bytes())
     assert [c.subject.rfc4514_string() for c in chain] == [
         "CN=mule-client,O=Acme", "CN=Kit Intermediate,O=Acme", "CN=Kit Root,O=Acme"]
     name, keytool_type = STORES[kind]

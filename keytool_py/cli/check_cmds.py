@@ -62,7 +62,10 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
       client           clientAuth extended key usage, not a CA
       salesforce-mtls  client rules, not self-signed, RSA >= 2048 or EC, chain up to the root;
                        warns when the root is not publicly trusted (Salesforce production
-                       refuses private roots unless support added them)
+                       refuses private roots unless support added them); serverAuth beside
+                       clientAuth fails from a public CA (June 2026 rule), warns from a private
+                       one; a PEM is checked as the file to upload: in order, every
+                       intermediate, the root left out (a warning)
       salesforce-jwt   an RSA key (RS256); self-signed is allowed
 
     \b
@@ -72,6 +75,7 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
     """
     from .. import certs, files, keys, keystore
     from ..errors import WrongPasswordError
+    from ..upload import find_leaf
     from ..verify import Finding, verify
 
     data = files.read(path, what="file")
@@ -83,6 +87,7 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
         key_pw = secret(key_password, "--key-password").value if keys.is_encrypted(key_data) else None
         key = keys.load_private_key(key_data, key_pw, what=f"the key {key_path}")
     notes: list[Finding] = []
+    upload = None  # a PEM file is checked as the file to upload to Salesforce (salesforce-mtls)
     if keystore.detect_type(data) is not None:
         store_pw = secret(storepass, "--storepass", label="store password").value
         entry = keystore.load(data, store_pw, decrypt_keys=False).entry(alias)
@@ -96,8 +101,9 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
                                                         "pass --keypass to check the key", warning=True))
     else:
         found = certs.load_certificates(data, what=path)
-        leaf, intermediates = found[0], [*found[1:], *extra]
-    report = verify(leaf, intermediates=intermediates, roots=roots, key=key, profile=profile)
+        leaf = find_leaf(found)  # a bundle out of order still starts at its leaf
+        intermediates, upload = [*(c for c in found if c is not leaf), *extra], found
+    report = verify(leaf, intermediates=intermediates, roots=roots, key=key, profile=profile, upload=upload)
     findings = [*report.findings, *notes]
     if as_json:
         click.echo(json.dumps({

@@ -129,8 +129,8 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
     Writes into OUT:
       ca/ca.pem, ca/ca.key, ca/ca-password.txt   a new root CA (not with --ca)
       client.key, client.pem, client-chain.pem    the client key (0600) and certificate
-      salesforce-upload.pem                       the certificate alone, to upload to Salesforce
-      salesforce-upload-chain.pem                 the certificate and its issuers
+      salesforce-upload.pem                       to upload to Salesforce: the certificate, then
+                                                  each intermediate in order, no root
       keystore.jks, keystore.p12, keystore.jceks  for src/main/resources (0600)
       mule-config.xml, README.txt
 
@@ -158,7 +158,7 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
     planned = ([] if ca_dir else ["ca/ca.pem", "ca/ca.key"]) + (
         [kit.CA_PASSWORD_FILE] if generate_ca_password else [])
     planned += ["client.key", "client.pem", "client-chain.pem", "salesforce-upload.pem",
-                "salesforce-upload-chain.pem", *(kit.STORE_FILES[t] for t in store_types),
+                *(kit.STORE_FILES[t] for t in store_types),
                 "mule-config.xml", "README.txt"]
     files.check_writable([files.Output(folder / name, b"") for name in planned], force=force)
     issuer = load_ca_dir(ca_dir, ca_password, "--ca-password") if ca_dir else None

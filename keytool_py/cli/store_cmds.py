@@ -22,45 +22,52 @@ from ._common import (
 
 @cli.command("export-pem", epilog=EXIT_CODES)
 @click.argument("source", type=click.Path(dir_okay=True))
-@click.option("-o", "--out", default="-", show_default=True, help="Output file, or - for stdout.")
-@click.option("--with-chain", is_flag=True, help="Add each issuer after the certificate.")
+@click.option("-o", "--out", default="-", show_default=True, type=click.Path(),
+              help="Output file, or - for stdout.")
+@click.option("--with-chain", is_flag=True,
+              help="Add each issuer after the certificate, in order, without the root (what Salesforce asks for).")
+@click.option("--with-root", is_flag=True, help="With --with-chain: add the root as well.")
 @click.option("--storepass", metavar="SRC", help="Store password when SOURCE is a keystore. " + SECRET_HELP)
 @click.option("--alias", help="Which keystore entry (default: the only key entry).")
 @force_option
-def export_pem_cmd(source, out, with_chain, storepass, alias, force):
+def export_pem_cmd(source, out, with_chain, with_root, storepass, alias, force):
     """Export the certificate to upload to Salesforce as PEM: exactly one CERTIFICATE
-    block by default (the leaf), the leaf then its issuers with --with-chain. Never a key.
+    block by default (the leaf); with --with-chain the leaf, then the certificate that signed
+    it, then each further intermediate, without the root (--with-root adds it). A bundle given
+    out of order is written in order. Never a key.
 
     SOURCE is a PEM or DER certificate or chain, or a JKS, JCEKS or PKCS12 keystore (the type
     is read from the content). Upload the result in Setup > Certificate and Key Management >
-    Upload Mutual Authentication Certificate.
+    Upload Mutual Authentication Certificate: Salesforce's help asks for the chain (client
+    certificate first, then each intermediate; the root optional, generally left out).
 
     \b
     EXAMPLES
-      ktpy export-pem client/mule-client-chain.pem -o salesforce-upload.pem
+      ktpy export-pem client/mule-client-chain.pem --with-chain -o salesforce-upload.pem
       ktpy export-pem keystore.jks --storepass env:STOREPASS --alias mule-client -o upload.pem
       ktpy export-pem keystore.p12 --storepass file:pass.txt --with-chain
     """
-    from .. import certs, files, keystore
+    from .. import certs, files, keystore, upload
 
+    if with_root and not with_chain:
+        raise click.UsageError("--with-root goes with --with-chain")
     data = files.read(source, what="source")
     store_type = keystore.detect_type(data)
     if store_type is not None:
         password = secret(storepass, "--storepass", label="store password")
         store = keystore.load(data, password.value, decrypt_keys=False)
-        chain = store.entry(alias).chain
+        found = store.entry(alias).chain
     else:
         found = certs.load_certificates(data, what=source)
         if alias:
             raise click.UsageError("--alias applies to keystores only")
-        chain = certs.order_chain(found[0], found[1:])
-    pem = certs.to_pem(chain if with_chain else chain[:1])
+    chain = upload.upload_chain(found, with_root=with_root) if with_chain else (upload.find_leaf(found),)
+    pem = certs.to_pem(chain)
     if out == "-":
         click.echo(pem.decode("ascii"), nl=False)
     else:
         files.write_all([files.Output(Path(out), pem)], force=force)
-        count = len(chain) if with_chain else 1
-        note(f"Wrote {out}: {count} certificate(s), {chain[0].subject.rfc4514_string()}, "
+        note(f"Wrote {out}: {len(chain)} certificate(s), {chain[0].subject.rfc4514_string()}, "
               f"valid until {chain[0].not_valid_after_utc:%Y-%m-%d}")
     for warning in _upload_warnings(chain[0]):
         note(f"Warning: {warning}")
