@@ -43,6 +43,22 @@ fuzz: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory typecheck
+
+# The API reference: keytool_py.__all__ from the docstrings (pdoc), into build/docs/index.html.
+# Any warning fails it (CI runs it).
+.PHONY: docs
+docs: $(VENV)/.installed-test
+	rm -rf build/docs && mkdir -p build
+	$(BIN)/python -W error -m pdoc keytool_py -o build/docs 2> build/docs-warnings.txt \
+	    || { cat build/docs-warnings.txt; exit 1; }
+	@if [ -s build/docs-warnings.txt ]; then cat build/docs-warnings.txt; echo "docs: warnings above"; exit 1; fi
+	@echo "API reference: build/docs/index.html"
+
+# mypy --strict over keytool_py/ (mypy.ini lists each relaxation and why).
+.PHONY: typecheck
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

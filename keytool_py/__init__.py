@@ -11,6 +11,7 @@ The names below are imported on first use, so that `ktpy --help` does not load c
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -24,10 +25,32 @@ _EXPORTS = {
     "UnsupportedError": "errors", "VerificationError": "errors", "WrongPasswordError": "errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [  # the names of _EXPORTS, written out for type checkers and linters
+    "BadInputError", "CA", "Compat", "Entry", "KeyType", "Keystore", "KtpyError", "LeafCert",
+    "MismatchError", "OutputExistsError", "Profile", "StoreType", "UnsupportedError",
+    "VerificationError", "WrongPasswordError", "build_keystore", "create_ca", "generate_key",
+    "load_ca", "load_keystore", "load_private_key",
+]
+
+if TYPE_CHECKING:  # what type checkers and pdoc see; at run time __getattr__ imports on first use
+    from .ca import CA, create_ca, load_ca
+    from .errors import (
+        BadInputError,
+        KtpyError,
+        MismatchError,
+        OutputExistsError,
+        UnsupportedError,
+        VerificationError,
+        WrongPasswordError,
+    )
+    from .issue import LeafCert, Profile
+    from .keys import KeyType, generate_key, load_private_key
+    from .keystore import Compat, Entry, Keystore, StoreType
+    from .keystore import build as build_keystore
+    from .keystore import load as load_keystore
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     target = _EXPORTS.get(name)
     if target is None:
         raise AttributeError(f"module 'keytool_py' has no attribute {name!r}")
@@ -37,5 +60,5 @@ def __getattr__(name: str):
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])

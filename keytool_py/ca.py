@@ -64,14 +64,16 @@ class CA:
                  now: dt.datetime | None = None) -> issue.LeafCert:
         """Certify a request's subject and key. Extensions come from the profile; of the request's
         own extensions only the subject alternative names are copied."""
-        from .csr import requested_sans
+        from .csr import check_supported_public, requested_sans
 
         profile = issue.Profile(profile) if isinstance(profile, str) else profile
-        cert = self.certify(csr.subject, csr.public_key(), profile=profile, days=days,
+        cert = self.certify(csr.subject, check_supported_public(csr.public_key()), profile=profile, days=days,
                             sans=requested_sans(csr), now=now)
         return issue.LeafCert(key=None, cert=cert, chain=(cert, *self.chain))
 
-    def _issue_leaf(self, profile, subject, key, key_type, days, sans, now) -> issue.LeafCert:
+    def _issue_leaf(self, profile: issue.Profile, subject: str | x509.Name, key: PrivateKey | None,
+                    key_type: KeyType | str, days: int, sans: Sequence[str | x509.GeneralName],
+                    now: dt.datetime | None) -> issue.LeafCert:
         name = names.parse_subject(subject) if isinstance(subject, str) else subject
         general_names = [names.parse_san(s) if isinstance(s, str) else s for s in sans]
         key = key or generate_key(key_type)

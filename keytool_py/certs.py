@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -41,7 +41,7 @@ def _load_certificates(data: bytes, what: str) -> list[x509.Certificate]:
                      what)]
 
 
-def _parse(loader, data: bytes, what: str, problem: str) -> x509.Certificate:
+def _parse(loader: Callable[[bytes], x509.Certificate], data: bytes, what: str, problem: str) -> x509.Certificate:
     try:
         return loader(data)
     except (ValueError, x509.InvalidVersion):
@@ -87,10 +87,11 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
-def split_chain(leaf: x509.Certificate, others: Sequence[x509.Certificate]):
+def split_chain(leaf: x509.Certificate, others: Sequence[x509.Certificate],
+                ) -> tuple[tuple[x509.Certificate, ...], list[x509.Certificate]]:
     """(chain, leftovers): the leaf, then its issuer, then that one's issuer... taken from
     `others`; and the certificates that are not on that path. Duplicates are dropped."""
-    pool = []
+    pool: list[x509.Certificate] = []
     for cert in others:
         if cert != leaf and cert not in pool:
             pool.append(cert)

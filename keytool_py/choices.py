@@ -4,8 +4,11 @@ the accepted values."""
 from __future__ import annotations
 
 import enum
+from typing import TypeVar
 
 from .errors import BadInputError
+
+_C = TypeVar("_C", bound="Choice")
 
 
 class Choice(enum.Enum):
@@ -20,15 +23,16 @@ class Choice(enum.Enum):
         return {}
 
     @classmethod
-    def _default(cls):
+    def _default(cls: type[_C]) -> _C | None:
         return None
 
     @classmethod
-    def parse(cls, text):
+    def parse(cls: type[_C], text: object) -> _C:
         if isinstance(text, cls):
             return text
-        if text is None and cls._default() is not None:
-            return cls._default()
+        default = cls._default() if text is None else None
+        if default is not None:
+            return default
         key = str(text).lower()
         try:
             return cls(cls._aliases().get(key, key))

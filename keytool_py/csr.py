@@ -9,7 +9,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from . import names
 from .errors import BadInputError
-from .keys import PrivateKey, check_supported, signature_hash
+from .keys import PrivateKey, PublicKey, check_supported, signature_hash
 
 # What a CA copies from a request: the subject and these name types. Everything else a CSR asks
 # for (CA:TRUE, key usages, other EKUs) is decided by the signing profile, not by the requester.
@@ -46,13 +46,14 @@ def load_csr(data: bytes, *, what: str = "the CSR") -> x509.CertificateSigningRe
     return csr
 
 
-def check_supported_public(public_key) -> None:
+def check_supported_public(public_key: object) -> PublicKey:
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
     if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
         raise BadInputError("the CSR's key is neither RSA nor EC, which Java keystores and Salesforce need")
     if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < 2048:
         raise BadInputError(f"the CSR's RSA key has {public_key.key_size} bits; at least 2048 are needed")
+    return public_key
 
 
 def requested_sans(csr: x509.CertificateSigningRequest) -> list[x509.GeneralName]:

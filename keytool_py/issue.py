@@ -26,6 +26,10 @@ CLIENT_DAYS = 365  # public CAs issue client certificates for at most about a ye
 CA_DAYS = 3650  # ten years: a development CA outlives many client certificates
 
 
+# (extension, critical) pairs, in the order they are added
+Extensions = Sequence[tuple[x509.ExtensionType, bool]]
+
+
 class Profile(enum.Enum):
     CLIENT = "client"
     SERVER = "server"
@@ -51,7 +55,7 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def validity(now: dt.datetime | None, days: int, issuer: x509.Certificate | None):
+def validity(now: dt.datetime | None, days: int, issuer: x509.Certificate | None) -> tuple[dt.datetime, dt.datetime]:
     """(not_before, not_after) for a certificate of `days` days, cut to the issuer's end."""
     if days < 1:
         raise BadInputError(f"validity must be at least 1 day, not {days}")
@@ -75,7 +79,7 @@ def _key_usage(**flags: bool) -> x509.KeyUsage:
 
 
 def _extensions(public_key: PublicKey, *, ca: bool, path_length: int | None = None,
-                profile: Profile | None = None, sans: Sequence[x509.GeneralName] = ()):
+                profile: Profile | None = None, sans: Sequence[x509.GeneralName] = ()) -> Extensions:
     """(extension, critical) pairs for a CA or a leaf of the given profile."""
     out: list[tuple[x509.ExtensionType, bool]] = [
         (x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), True)
@@ -87,6 +91,7 @@ def _extensions(public_key: PublicKey, *, ca: bool, path_length: int | None = No
         out.append((_key_usage(digital_signature=True,
                                key_encipherment=isinstance(public_key, rsa.RSAPublicKey)), True))
         # One purpose per certificate: public CAs stopped issuing clientAuth+serverAuth in 2026.
+        assert profile is not None, "a leaf needs a profile"
         out.append((x509.ExtendedKeyUsage([_EKU[profile]]), False))
     if sans:
         out.append((x509.SubjectAlternativeName(list(sans)), False))
@@ -96,7 +101,7 @@ def _extensions(public_key: PublicKey, *, ca: bool, path_length: int | None = No
 
 def sign(*, subject: x509.Name, public_key: PublicKey, issuer_name: x509.Name,
          issuer_key: PrivateKey, issuer_cert: x509.Certificate | None, days: int,
-         now: dt.datetime | None, extensions) -> x509.Certificate:
+         now: dt.datetime | None, extensions: Extensions) -> x509.Certificate:
     if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
         raise BadInputError("only RSA and EC public keys can be certified")
     not_before, not_after = validity(now, days, issuer_cert)
@@ -111,16 +116,16 @@ def sign(*, subject: x509.Name, public_key: PublicKey, issuer_name: x509.Name,
     )
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical=critical)
-    aki_source = issuer_cert.public_key() if issuer_cert is not None else issuer_key.public_key()
+    aki_source = issuer_key.public_key()  # the issuer certificate's key (the two belong together)
     builder = builder.add_extension(
         x509.AuthorityKeyIdentifier.from_issuer_public_key(aki_source), critical=False
     )
     return builder.sign(issuer_key, signature_hash(issuer_key))
 
 
-def ca_extensions(public_key: PublicKey, path_length: int | None):
+def ca_extensions(public_key: PublicKey, path_length: int | None) -> Extensions:
     return _extensions(public_key, ca=True, path_length=path_length)
 
 
-def leaf_extensions(public_key: PublicKey, profile: Profile, sans: Sequence[x509.GeneralName]):
+def leaf_extensions(public_key: PublicKey, profile: Profile, sans: Sequence[x509.GeneralName]) -> Extensions:
     return _extensions(public_key, ca=False, profile=profile, sans=sans)

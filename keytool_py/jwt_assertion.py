@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -43,12 +44,12 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _json_part(value: dict) -> str:
+def _json_part(value: dict[str, Any]) -> str:
     return b64url(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
 def claims(*, issuer: str, subject: str, audience: str, exp_seconds: int = DEFAULT_EXP_SECONDS,
-           now: dt.datetime | None = None) -> dict:
+           now: dt.datetime | None = None) -> dict[str, Any]:
     """The claims Salesforce reads: iss (consumer key), sub (username), aud (login URL), exp."""
     check_exp_seconds(exp_seconds)
     for label, value in (("issuer (the connected app's consumer key)", issuer),

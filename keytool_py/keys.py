@@ -5,6 +5,7 @@ from __future__ import annotations
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from .choices import Choice
 from .errors import BadInputError, UnsupportedError, WrongPasswordError
@@ -44,7 +45,7 @@ def generate_key(key_type: KeyType | str = KeyType.RSA2048) -> PrivateKey:
     return ec.generate_private_key(_CURVES[key_type]())
 
 
-def describe_key(key: PrivateKey | PublicKey) -> str:
+def describe_key(key: PrivateKeyTypes | PublicKeyTypes) -> str:
     """'RSA 2048' or 'EC P-256': what a user needs to know about a key, never its value."""
     if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         return f"RSA {key.key_size}"
@@ -63,14 +64,14 @@ def check_supported(key: object) -> PrivateKey:
     return key
 
 
-def signature_hash(key: PrivateKey) -> hashes.HashAlgorithm:
+def signature_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384:
     """SHA-256, or SHA-384 for a P-384 key so the hash is as strong as the curve."""
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 384:
         return hashes.SHA384()
     return hashes.SHA256()
 
 
-def same_public_key(a: PublicKey, b: PublicKey) -> bool:
+def same_public_key(a: PublicKeyTypes, b: PublicKeyTypes) -> bool:
     der = serialization.Encoding.DER
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     return a.public_bytes(der, spki) == b.public_bytes(der, spki)
@@ -149,7 +150,7 @@ def _self_test(key: PrivateKey, what: str) -> None:
         raise BadInputError(f"{what} is damaged: its RSA parts do not fit together") from None
 
 
-def _load_der(data: bytes, secret: bytes | None):
+def _load_der(data: bytes, secret: bytes | None) -> PrivateKeyTypes:
     try:
         return serialization.load_der_private_key(data, secret, unsafe_skip_rsa_key_validation=True)
     except TypeError:

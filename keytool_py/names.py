@@ -39,7 +39,7 @@ def parse_subject(text: str) -> x509.Name:
         if not str(attribute.value).strip():
             raise BadInputError(f"subject {text!r} has an empty value")
         if attribute.oid == NameOID.COUNTRY_NAME and len(str(attribute.value)) != 2:
-            raise BadInputError(f"country C={attribute.value} must be a two-letter code such as US")
+            raise BadInputError(f"country C={attribute.value!s} must be a two-letter code such as US")
     return name
 
 
