@@ -87,6 +87,14 @@ class _Group(click.Group):
             ctx.exit(EXIT_ERROR)
 
 
+def complete_store_types(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a comma-separated list of store types: 'jks,p' -> 'jks,pkcs12'."""
+    done, _, last = incomplete.rpartition(",")
+    given = done.split(",") if done else []
+    prefix = done + "," if done else ""
+    return [prefix + t for t in STORE_TYPES if t.startswith(last) and t not in given]
+
+
 def note(message: str) -> None:
     click.echo(message, err=True)
 

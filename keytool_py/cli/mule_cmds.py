@@ -14,6 +14,7 @@ from ._common import (
     SECRET_HELP,
     STORE_TYPES,
     cli,
+    complete_store_types,
     force_option,
     load_ca_dir,
     note,
@@ -110,7 +111,8 @@ def _password_hint(password, spec: str | None, option: str) -> str:
                    "Salesforce JWT connection need.")
 @click.option("--alias", default="mule-client", show_default=True, help="Entry name; stored in lowercase.")
 @click.option("--types", "store_types", default="jks,pkcs12,jceks", show_default=True,
-              callback=_types_option, help="Keystore types to write, comma-separated.")
+              callback=_types_option, shell_complete=complete_store_types,
+              help="Keystore types to write, comma-separated.")
 @click.option("--compat", type=click.Choice(["java8"]),
               help="PKCS12 readable by Java 8 before 8u301 (PBES1 SHA1/3DES, SHA-1 MAC).")
 @click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa2048", show_default=True,

@@ -11,6 +11,7 @@ from ._common import (
     SECRET_HELP,
     STORE_TYPES,
     cli,
+    complete_store_types,
     force_option,
     note,
     open_keystore,
@@ -122,6 +123,7 @@ def _keystore_paths(out: str, store_types: list[str]) -> list[Path]:
 
 @cli.command("build-keystore", epilog=EXIT_CODES)
 @click.option("--type", "store_types", required=True, callback=_store_types, metavar="TYPE[,TYPE...]",
+              shell_complete=complete_store_types,
               help="Keystore type: jks, pkcs12 or jceks; several separated by commas write one of each.")
 @click.option("--key", "key_path", required=True, type=click.Path(dir_okay=True),
               help="Private key (PEM or DER; PKCS#8, PKCS#1 or SEC1).")
