@@ -31,6 +31,8 @@ Extensions = Sequence[tuple[x509.ExtensionType, bool]]
 
 
 class Profile(enum.Enum):
+    """What a leaf certificate is for: its one extended key usage (clientAuth or serverAuth)."""
+
     CLIENT = "client"
     SERVER = "server"
 

@@ -59,6 +59,16 @@ def installed(dist, tmp_path_factory) -> Path:
     return venv
 
 
+def test_public_names_are_listed_and_documented():
+    """__all__ is what the API reference (make docs) shows: each name resolves and has a docstring."""
+    assert keytool_py.__all__ == sorted(keytool_py._EXPORTS)
+
+    def own_doc(obj: object) -> str | None:  # a class's own docstring, not one it inherits
+        return vars(obj).get("__doc__") if isinstance(obj, type) else obj.__doc__
+
+    assert [name for name in keytool_py.__all__ if not own_doc(getattr(keytool_py, name))] == []
+
+
 def test_build_makes_an_sdist_and_a_wheel_holding_what_runs(dist):
     names = sorted(p.name for p in dist.iterdir())
     version = keytool_py.__version__

@@ -24,6 +24,8 @@ MIN_PASSWORD_LENGTH = 6
 
 
 class StoreType(Choice):
+    """The keystore formats ktpy writes and reads: JKS, PKCS12 and JCEKS (Mule's three)."""
+
     JKS = "jks"
     PKCS12 = "pkcs12"
     JCEKS = "jceks"
@@ -71,6 +73,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Keystore:
+    """A keystore read by load_keystore: its type and its entries, in the file's order."""
+
     type: StoreType
     entries: tuple[Entry, ...]
 
