@@ -221,6 +221,18 @@ def _from_public_ca(path: Sequence[x509.Certificate], trusted_public: Sequence[x
                                                   if r.subject == top.issuer)
 
 
+def end_at_public_root(path: tuple[x509.Certificate, ...], findings: list[Finding],
+                       trusted_public: Sequence[x509.Certificate],
+                       ) -> tuple[tuple[x509.Certificate, ...], list[Finding]]:
+    """A path that stops below a public root (the upload file leaves the root out, as Salesforce
+    advises) ends at that root, found in the public trust bundle, instead of missing it."""
+    top = path[-1]
+    root = next((r for r in trusted_public if r.subject == top.issuer and certs.issued_by(top, r)), None)
+    if root is None or [f.check for f in findings] != ["missing-intermediate"]:
+        return path, findings
+    return (*path, root), []
+
+
 def server_and_client_auth(leaf: x509.Certificate, public: bool) -> list[Finding]:
     """serverAuth beside clientAuth: a problem from a public CA (the June 2026 rule), a warning
     from a private one."""
@@ -250,6 +262,11 @@ def verify(leaf: x509.Certificate, *, intermediates: Sequence[x509.Certificate] 
     profile = VerifyProfile.parse(profile)
     now = now or utcnow()
     path, findings = build_path(leaf, intermediates, roots)
+    trusted: Sequence[x509.Certificate] = ()
+    if profile is VerifyProfile.SALESFORCE_MTLS:
+        trusted = public_roots() if trusted_public is None else trusted_public
+        if not roots:
+            path, findings = end_at_public_root(path, findings, trusted)
     findings += _dates(path, now)
     findings += _issuers_are_cas(path)
     if key is not None and not same_public_key(key.public_key(), leaf.public_key()):
@@ -261,7 +278,6 @@ def verify(leaf: x509.Certificate, *, intermediates: Sequence[x509.Certificate] 
             findings.append(Finding("self-signed", f"{_name(leaf)} is self-signed: Salesforce refuses "
                                                    "self-signed mutual authentication certificates"))
         findings += _key_strength(leaf)
-        trusted = public_roots() if trusted_public is None else trusted_public
         findings += server_and_client_auth(leaf, _from_public_ca(path, trusted))
         if upload is not None and not any(f.check == "missing-intermediate" for f in findings):
             findings += upload_findings(upload, path)

@@ -233,6 +233,19 @@ def test_verify_server_and_client_auth_fails_from_a_public_ca(cas):
     assert private.ok
 
 
+def test_verify_upload_from_a_public_ca_needs_no_root_given(three):
+    """The upload file leaves the root out; a public root is found in the trust bundle."""
+    leaf, issuing, mid, root = three
+    report = verify(leaf, intermediates=[issuing, mid], profile="salesforce-mtls", now=NOW,
+                    trusted_public=[root], upload=[leaf, issuing, mid])
+    assert report.findings == () and report.chain == (leaf, issuing, mid, root)
+    # a private root is not found there: the chain stops, as before, and --ca is the way
+    private = verify(leaf, intermediates=[issuing, mid], profile="salesforce-mtls", now=NOW,
+                     trusted_public=[], upload=[leaf, issuing, mid])
+    assert [(f.check, f.message) for f in private.findings] == [
+        ("missing-intermediate", "no certificate for CN=Up Root, the issuer of CN=Up Mid; add it with --chain")]
+
+
 def test_verify_server_and_client_auth_warns_from_a_private_ca(cas, tmp_path):
     issuing = cas["three-level"]
     leaf = _dual_auth_leaf(issuing)

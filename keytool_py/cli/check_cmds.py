@@ -60,7 +60,8 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
     \b
     Profiles:
       client           clientAuth extended key usage, not a CA
-      salesforce-mtls  client rules, not self-signed, RSA >= 2048 or EC, chain up to the root;
+      salesforce-mtls  client rules, not self-signed, RSA >= 2048 or EC, chain up to the root
+                       (--ca, or a public root from the system trust bundle);
                        warns when the root is not publicly trusted (Salesforce production
                        refuses private roots unless support added them); serverAuth beside
                        clientAuth fails from a public CA (June 2026 rule), warns from a private
@@ -70,7 +71,7 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
 
     \b
     EXAMPLES
-      ktpy verify client/mule-client-chain.pem --ca ca/ca.pem --profile salesforce-mtls
+      ktpy verify kit/salesforce-upload.pem --ca kit/ca/ca.pem --profile salesforce-mtls
       ktpy verify keystore.jks --storepass env:STOREPASS --ca ca/ca.pem --profile salesforce-jwt
     """
     from .. import certs, files, keys, keystore
