@@ -102,7 +102,7 @@ def build_path(leaf: x509.Certificate, intermediates: Sequence[x509.Certificate]
                                                              f"{_name(current)}; add it with --chain")]
 
 
-def _dates(path, now) -> list[Finding]:
+def _dates(path: Sequence[x509.Certificate], now: dt.datetime) -> list[Finding]:
     out = []
     for cert in path:
         if cert.not_valid_after_utc < now:
@@ -113,14 +113,14 @@ def _dates(path, now) -> list[Finding]:
     return out
 
 
-def _constraints(cert):
+def _constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
     try:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
         return None
 
 
-def _issuers_are_cas(path) -> list[Finding]:
+def _issuers_are_cas(path: Sequence[x509.Certificate]) -> list[Finding]:
     out = []
     for cert in path[1:]:
         bc = _constraints(cert)
@@ -129,7 +129,7 @@ def _issuers_are_cas(path) -> list[Finding]:
     return out
 
 
-def _client_rules(leaf) -> list[Finding]:
+def _client_rules(leaf: x509.Certificate) -> list[Finding]:
     out = []
     try:
         eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
@@ -144,7 +144,7 @@ def _client_rules(leaf) -> list[Finding]:
     return out
 
 
-def _key_strength(leaf) -> list[Finding]:
+def _key_strength(leaf: x509.Certificate) -> list[Finding]:
     public = leaf.public_key()
     if isinstance(public, rsa.RSAPublicKey) and public.key_size < 2048:
         return [Finding("weak-key", f"{_name(leaf)} has an RSA key of {public.key_size} bits; 2048 is the minimum")]
@@ -167,7 +167,8 @@ def public_roots(bundle: Path | None = None) -> list[x509.Certificate]:
         return []
 
 
-def _private_root_warning(path, trusted_public) -> list[Finding]:
+def _private_root_warning(path: Sequence[x509.Certificate],
+                          trusted_public: Sequence[x509.Certificate]) -> list[Finding]:
     top = path[-1]
     if not certs.is_self_issued(top):
         return []
