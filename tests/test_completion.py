@@ -40,6 +40,7 @@ CASES = [
     ("ktpy build-keystore --type ''", ["jks", "pkcs12", "jceks"]),
     ("ktpy build-keystore --type jks,p", ["jks,pkcs12"]),
     ("ktpy kit --types jks,", ["jks,pkcs12", "jks,jceks"]),
+    ("ktpy issue-client --types pkcs12,j", ["pkcs12,jks", "pkcs12,jceks"]),
     ("ktpy b", ["build-keystore", "build-truststore"]),
     ("ktpy ''", sorted(COMMAND_MODULES)),
     ("ktpy export-pem --with", ["--with-chain", "--with-root"]),
@@ -63,7 +64,7 @@ def test_bash_completes_commands_options_and_store_types(tmp_path):
 
 
 @pytest.mark.parametrize("words", ["ktpy export-pem ", "ktpy build-keystore --key ", "ktpy inspect ",
-                                   "ktpy kit --out-dir "])
+                                   "ktpy kit --out-dir ", "ktpy mule-config -o "])
 def test_paths_are_completed_as_files(words, tmp_path):
     """click answers 'file' (or 'dir'), and the bash script then lets bash complete paths."""
     proc = subprocess.run([KTPY], env=_env(_KTPY_COMPLETE="bash_complete", COMP_WORDS=words,

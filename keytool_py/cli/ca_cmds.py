@@ -11,6 +11,7 @@ from ._common import (
     KEY_TYPES,
     SECRET_HELP,
     cli,
+    complete_store_types,
     force_option,
     load_ca_dir,
     note,
@@ -94,7 +95,7 @@ def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, p
               help="Subject alternative name: email:..., dns:..., uri:... or ip:... (repeatable).")
 @click.option("--batch", "batch_file", type=click.Path(dir_okay=False),
               help="CSV file with one client per row, under the header subject,name,sans,alias.")
-@click.option("--types", "types_text", metavar="TYPES",
+@click.option("--types", "types_text", metavar="TYPES", shell_complete=complete_store_types,
               help="With --batch: keystore types per client, comma-separated: jks, pkcs12, jceks.  [default: jks]")
 @click.option("--storepass", metavar="SRC",
               help="With --batch: the password of every keystore (and their keys). " + SECRET_HELP)

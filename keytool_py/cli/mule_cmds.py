@@ -230,7 +230,7 @@ def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
 @_jwt_options
 @click.option("--token-endpoint", metavar="URL",
               help="With --jwt: the token URL (default: the audience + /services/oauth2/token).")
-@click.option("-o", "--out", default="-", show_default=True, help="Output file, or - for stdout.")
+@click.option("-o", "--out", default="-", show_default=True, type=click.Path(), help="Output file, or - for stdout.")
 @force_option
 def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal, audience,
                     token_endpoint, out, force):
