@@ -28,7 +28,8 @@ EXIT CODES
   0  the server accepted the client certificate
   1  error: could not connect, the server did not verify, a bad keystore or password
   2  usage error (a missing or unknown option, no password source)
-  3  the server rejected the client certificate (or did not ask for one)
+  3  the server rejected the client certificate, did not ask for one, or gave no verdict
+     (answered nothing that says whether it accepts it)
 """
 
 
@@ -431,6 +432,12 @@ def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout):
     chain, the CA names the server asked for, the chain sent, and whether the server accepted
     the client certificate. For Salesforce, HOST:PORT is your My Domain on port 8443, which asks
     for a client certificate with no CA names, so the keystore must hold every intermediate.
+
+    After the handshake the probe sends GET / and judges the answer: a TLS alert, or an HTTP
+    answer refusing the certificate (nginx's 400 "The SSL certificate error", 495, 496) is
+    REJECTED; any other HTTP answer is ACCEPTED; no answer is NO VERDICT, never ACCEPTED. When
+    the server names CAs and none issued the chain, the report says that Java (and so Mule)
+    would send no certificate at all.
 
     \b
     EXAMPLES
