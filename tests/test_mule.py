@@ -286,3 +286,26 @@ def test_mule_config_writes_secure_properties(tmp_path, monkeypatch):
                 "--storepass", "env:SP")
     assert again.exit_code == 2
     assert again.stderr.endswith("Error: --storepass, --keypass and --secure-key go with --secure-properties\n")
+
+
+JWT_KEY_PASSWORD_FAIL = ("FAIL key-password-differs: the key's password differs from the store password; the "
+                         "Salesforce connector's JWT connection has no key password field and cannot open this key")
+
+
+@pytest.mark.parametrize("store, alias, extra, failed", [
+    ("keytool-keypass.jks", "distinct", [], True),  # keytool: key password keypass1, store changeit
+    ("keytool-keypass.jks", "distinct", ["--keypass", "env:KP"], True),
+    ("keytool-keypass.jceks", "distinct", ["--keypass", "env:KP"], True),
+    ("keytool-rsa.jks", "rsa-client", [], False),  # keytool: key password = store password
+])
+def test_verify_salesforce_jwt_fails_a_key_password_of_its_own(store, alias, extra, failed):
+    result = CliRunner(env={"SP": "changeit", "KP": "keypass1"}).invoke(cli, [
+        "verify", str(FIXTURES / store), "--storepass", "env:SP", "--alias", alias, *extra,
+        "--profile", "salesforce-jwt"])
+    assert "Traceback" not in result.output
+    assert (JWT_KEY_PASSWORD_FAIL in result.stdout.splitlines()) == failed, result.output
+    assert result.exit_code == (3 if failed else 0), result.output
+    # only the JWT profile needs the two passwords equal
+    other = CliRunner(env={"SP": "changeit", "KP": "keypass1"}).invoke(cli, [
+        "verify", str(FIXTURES / store), "--storepass", "env:SP", "--alias", alias, *extra])
+    assert "key-password-differs" not in other.stdout
