@@ -102,9 +102,12 @@ def key_bytes(key: str, settings: Settings) -> bytes:
     raw = key.encode("ascii")
     allowed = KEY_LENGTHS[settings.algorithm]
     if len(raw) not in allowed:
-        lengths = (f"{allowed[0]} to {allowed[-1]}" if len(allowed) > 3
-                   else " or ".join(str(n) for n in allowed))
-        raise BadInputError(f"a {settings.algorithm} key must be {lengths} characters long, "
+        if len(allowed) > 3:
+            lengths = f"{allowed[0]} to {allowed[-1]}"
+        else:
+            lengths = " or ".join(", ".join(str(n) for n in allowed).rsplit(", ", 1))
+        article = "an" if settings.algorithm[0] in "AEIOU" else "a"
+        raise BadInputError(f"{article} {settings.algorithm} key must be {lengths} characters long, "
                             f"not {len(raw)}")
     return raw
 

@@ -289,7 +289,7 @@ def test_kit_secure_properties_with_a_given_key(made_from_intermediate):
 def test_kit_refuses_a_secure_key_of_the_wrong_length(tmp_path):
     result = run("kit", "--out-dir", tmp_path / "kit", "--subject", "CN=mule-client", "--storepass",
                  "env:KTPY_STORE_PW", "--secure-key", "env:KTPY_STORE_PW", code=1)
-    assert result.stderr == "Error: a AES key must be 16 or 24 or 32 characters long, not 14\n"
+    assert result.stderr == "Error: an AES key must be 16, 24 or 32 characters long, not 14\n"
     assert not (tmp_path / "kit").exists()
 
 
@@ -306,3 +306,14 @@ def test_java_decrypts_the_kits_secure_yaml(made, tmp_path):
     found = dict(item.split("=", 1) for item in proc.stdout.split())
     assert {name: base64.b64decode(v).decode() for name, v in found.items()} == {
         "password": STORE_PW, "keyPassword": STORE_PW}
+
+
+def test_kit_jwt_with_my_domain_goes_to_port_8443(tmp_path):
+    folder = tmp_path / "kit"
+    run("kit", "--out-dir", folder, "--subject", "CN=mule-client,O=Acme", "--storepass", "env:KTPY_STORE_PW",
+        "--types", "jks", "--jwt", "--consumer-key", "3MVG9key", "--principal", "integration@acme.example",
+        "--audience", "https://acme.my.salesforce.com", "--my-domain", "acme.my.salesforce.com")
+    xml = ET.parse(folder / "mule-config.xml").getroot()
+    connection = xml.find(f"{{{SALESFORCE_NS}}}sfdc-config/{{{SALESFORCE_NS}}}jwt-connection")
+    assert connection.get("tokenEndpoint") == "https://acme.my.salesforce.com:8443/services/oauth2/token"
+    assert connection.get("tlsContext") == xml.find(f"{{{TLS_NS}}}context").get("name")

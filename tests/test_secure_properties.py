@@ -123,7 +123,7 @@ def test_defaults_for_what_ktpy_creates():
 
 
 @pytest.mark.parametrize("algorithm, key, message", [
-    ("AES", "short", "a AES key must be 16 or 24 or 32 characters long, not 5"),
+    ("AES", "short", "an AES key must be 16, 24 or 32 characters long, not 5"),
     ("DESede", "0123456789abcdef", "a DESede key must be 24 characters long, not 16"),
     ("Blowfish", "x" * 57, "a Blowfish key must be 1 to 56 characters long, not 57"),
 ])
