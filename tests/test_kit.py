@@ -317,3 +317,23 @@ def test_kit_jwt_with_my_domain_goes_to_port_8443(tmp_path):
     connection = xml.find(f"{{{SALESFORCE_NS}}}sfdc-config/{{{SALESFORCE_NS}}}jwt-connection")
     assert connection.get("tokenEndpoint") == "https://acme.my.salesforce.com:8443/services/oauth2/token"
     assert connection.get("tlsContext") == xml.find(f"{{{TLS_NS}}}context").get("name")
+
+
+@pytest.mark.parametrize("which", ["made", "made_from_intermediate"])
+def test_kit_mule_config_names_are_in_the_schemas(which, request):
+    """Every element and attribute of the kit's mule-config.xml, checked against the fixture excerpts
+    of the Mule schemas it uses (TLS, secure properties, the Salesforce JWT connection)."""
+    from test_mule import names_used, salesforce_names, secure_schema, tls_schema
+
+    made = request.getfixturevalue(which)
+    folder = made[0] if which == "made" else made[0] / "kit"
+    xml = (folder / "mule-config.xml").read_text()
+    schemas = {TLS_NS: tls_schema(), SECURE_NS: secure_schema(), SALESFORCE_NS: salesforce_names()}
+    seen = set()
+    for namespace, schema in schemas.items():
+        for element, attributes in names_used(xml, namespace).items():
+            seen.add(namespace)
+            assert attributes <= schema[element], (element, attributes - schema[element])
+    assert seen == ({TLS_NS, SECURE_NS, SALESFORCE_NS} if which != "made" else {TLS_NS, SECURE_NS})
+    namespaces = {el.tag.split("}")[0][1:] for el in ET.fromstring(xml).iter()}
+    assert namespaces <= {*schemas, "http://www.mulesoft.org/schema/mule/core"}

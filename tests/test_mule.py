@@ -309,3 +309,33 @@ def test_verify_salesforce_jwt_fails_a_key_password_of_its_own(store, alias, ext
     other = CliRunner(env={"SP": "changeit", "KP": "keypass1"}).invoke(cli, [
         "verify", str(FIXTURES / store), "--storepass", "env:SP", "--alias", alias, *extra])
     assert "key-password-differs" not in other.stdout
+
+
+@pytest.mark.parametrize("store, alias, storepass, extra, message", [
+    ("keytool-rsa.jks", "rsa-client", "wrong", [],
+     "Error: wrong store password for the JKS keystore (or the file was altered: its integrity hash does not match)\n"),
+    ("keytool-keypass.jks", "distinct", "changeit", [], "Error: wrong key password for entry 'distinct' in the JKS "
+                                                        "keystore\n"),
+])
+def test_mule_config_never_encrypts_a_password_that_does_not_open_the_store(tmp_path, monkeypatch, store, alias,
+                                                                             storepass, extra, message):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(env={"SP": storepass}).invoke(cli, [
+        "mule-config", "--keystore", str(FIXTURES / store), "--type", "jks", "--alias", alias,
+        "--secure-properties", "secure.yaml", "--storepass", "env:SP", *extra])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == message
+    assert list(tmp_path.iterdir()) == []  # neither secure.yaml nor secure.key
+
+
+def test_mule_config_secure_properties_for_a_keytool_store(tmp_path, monkeypatch):
+    from keytool_py import secure_properties as sp
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(env={"SP": "changeit", "KP": "keypass1", "SK": "sixteen-byte-key"}).invoke(cli, [
+        "mule-config", "--keystore", str(FIXTURES / "keytool-keypass.jks"), "--type", "jks", "--alias", "distinct",
+        "--secure-properties", "secure.yaml", "--storepass", "env:SP", "--keypass", "env:KP", "--secure-key", "env:SK"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "secure.key").exists()  # the key was given
+    plain = sp.decrypt_file((tmp_path / "secure.yaml").read_bytes(), "yaml", "sixteen-byte-key", sp.Settings())[0]
+    assert "  password: changeit  #" in plain.decode() and "  keyPassword: keypass1  #" in plain.decode()

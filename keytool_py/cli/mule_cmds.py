@@ -309,14 +309,16 @@ def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal,
     if not secure_path and (storepass or keypass or secure_key):
         raise click.UsageError("--storepass, --keypass and --secure-key go with --secure-properties")
     path = Path(store_path)
-    if path.is_file():
-        detected = keystore.detect_type(files.read(path, what="keystore"))
+    store_data = files.read(path, what="keystore") if path.is_file() else None
+    if store_data is not None:
+        detected = keystore.detect_type(store_data)
         if detected is not None and detected.value != store_type:
             raise KtpyError(f"{store_path} is a {detected.value.upper()} keystore, not {store_type.upper()}; "
                             f"pass --type {detected.value}")
     if connection is not None and (warning := mule.jwt_store_warning(store_type)):
         note(f"Warning: {warning}")
-    secure_outputs, secure_config = _secure_properties(secure_path, storepass, keypass, secure_key, force)
+    secure_outputs, secure_config = _secure_properties(secure_path, storepass, keypass, secure_key, force,
+                                                       store_data=store_data, alias=alias)
     xml = mule.render(store_type=store_type, path=store_path, alias=_lowered_alias(alias), jwt=connection,
                       secure_config=secure_config)
     if out == "-":
@@ -331,11 +333,12 @@ def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal,
         note("Give Mule the key at deploy time as the runtime property secure.key (-M-Dsecure.key=...)")
 
 
-def _secure_properties(secure_path, storepass, keypass, secure_key, force):
-    """([secure.yaml, secure.key] outputs, the SecureConfig), or ([], None) without a path."""
+def _secure_properties(secure_path, storepass, keypass, secure_key, force, *, store_data=None, alias=None):
+    """([secure.yaml, secure.key] outputs, the SecureConfig), or ([], None) without a path. When
+    the keystore exists, the passwords must open it and its key: never encrypt a wrong password."""
     if not secure_path:
         return [], None
-    from .. import files, kit, secure_properties
+    from .. import files, keystore, kit, secure_properties
 
     secure_properties.file_kind(secure_path)
     if not secure_path.lower().endswith((".yaml", ".yml")):
@@ -347,6 +350,8 @@ def _secure_properties(secure_path, storepass, keypass, secure_key, force):
     key = _secure_key(secure_key)
     store_pw = secret(storepass, "--storepass", label="store password")
     key_pw = secret(keypass, "--keypass", label="key password") if keypass else store_pw
+    if store_data is not None and keystore.detect_type(store_data) is not None:
+        keystore.load(store_data, store_pw.value, keypass=key_pw.value, alias=keystore.normalize_alias(alias))
     made, config = kit.secure_properties_files(store_pw.value, key_pw.value, key.value if key else None,
                                                name=secure_path, key_name=str(key_path))
     outputs = [files.Output(Path(f.name), f.data, secret=f.secret) for f in made]
