@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import STOREPASS, require_tool
-from interop import describe
+from interop import JVM_FAST_START, describe
 from interop import run as run_tool
 
 from keytool_py import KeyType, build_keystore, create_ca
@@ -171,7 +171,9 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 events {{ worker_connections 64; }}
 http {{
-    access_log off;
+    # what nginx made of each client certificate: NONE (none sent), SUCCESS or FAILED:reason
+    log_format verdict '$server_port $ssl_client_verify "$ssl_client_s_dn" "$request"';
+    access_log {dir}/access.log verdict;
     default_type text/plain;
     client_body_temp_path {dir}/body;
     proxy_temp_path {dir}/proxy;
@@ -259,7 +261,8 @@ def write_server_files(folder: Path, server_pki, client_root) -> None:
 
 @pytest.fixture(scope="module")
 def nginx(server_pki, ca, tmp_path_factory):
-    """One nginx for the module, serving both configurations: {"names": port, "no-names": port}."""
+    """One nginx for the module, serving both configurations: {"names": port, "no-names": port,
+    "log": its access log, which says what it made of each client certificate}."""
     binary = find_nginx()
     folder = tmp_path_factory.mktemp("nginx")
     write_server_files(folder, server_pki, ca.root)
@@ -271,7 +274,7 @@ def nginx(server_pki, ca, tmp_path_factory):
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         wait_for_ports(proc, [names_port, no_names_port], log)
-        yield {"names": names_port, "no-names": no_names_port}
+        yield {"names": names_port, "no-names": no_names_port, "log": folder / "access.log"}
     finally:
         stop(proc)
 
@@ -311,6 +314,7 @@ JAVA_NOTE = "  Java would send NO certificate here: none of the CA names the ser
 @pytest.mark.parametrize("config", ["names", "no-names"])
 @pytest.mark.parametrize("chain", CHAINS)
 def test_probe_against_nginx(nginx, stores, server_root_pem, ca, config, chain, store_type):
+    start = nginx["log"].stat().st_size
     result = probe(f"localhost:{nginx[config]}", "--keystore", stores[chain, store_type],
                    "--storepass", "env:KTPY_STORE_PW", "--ca", server_root_pem, "--timeout", "5")
     out = result.stdout.splitlines()
@@ -329,6 +333,10 @@ def test_probe_against_nginx(nginx, stores, server_root_pem, ca, config, chain, 
         assert "  server answered: HTTP/1.1 400 Bad Request" in out
         # with CA names, neither chain has a certificate issued by a named CA: Java would send nothing
         assert (JAVA_NOTE in out) == (config == "names")
+    # nginx's own verdict on the certificate the probe sent, from its access log
+    (line,) = log_lines_after(nginx["log"], start)
+    verdict = line.split(" ")[1]
+    assert (verdict == "SUCCESS") == (chain == "good") and verdict != "NONE", line
 
 
 @pytest.fixture(scope="module")
@@ -401,3 +409,38 @@ def test_java_sends_no_certificate_when_no_named_ca_issued_the_chain(chains, ca,
     assert not result([ca.root.subject]).java_sends_no_certificate  # the root issued the intermediate
     assert result([other_ca.root.subject]).java_sends_no_certificate
     assert result([ca.root.subject], sent=chain[:1]).java_sends_no_certificate  # leaf only: its issuer is not named
+
+
+def log_lines_after(log: Path, start: int, timeout: float = 5.0) -> list[str]:
+    """The access log's lines past byte `start`, once there is one: nginx writes the line just
+    after sending its answer, so the client may have read the answer first."""
+    deadline = time.monotonic() + timeout
+    while log.stat().st_size <= start and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return log.read_bytes()[start:].decode("utf-8").splitlines()
+
+
+@pytest.mark.interop
+def test_java_sends_no_certificate_where_the_probe_says_so(nginx, stores, java_classes, server_root_pem):
+    """The report's claim, checked with real Java: against nginx naming the client CA, the Java
+    client (tests/java/MtlsClient.java, SunX509 key manager, as Mule) sends no certificate for the
+    kit from another CA, where the probe sends its chain; for the good kit, Java sends it."""
+    log = nginx["log"]
+    seen = {}
+    for chain in ("other-ca", "good"):
+        start = log.stat().st_size
+        proc = run_tool(["java", *JVM_FAST_START, "-cp", java_classes, "MtlsClient", "JKS",
+                         stores[chain, "jks"], STOREPASS, STOREPASS, server_root_pem, "localhost",
+                         str(nginx["names"])])
+        # MtlsClient sends "ping", which nginx answers as a bad request after the handshake
+        assert proc.returncode == 4 and "BAD-REPLY HTTP/1.1 400 Bad Request" in proc.stdout, describe(proc)
+        seen[chain] = log_lines_after(log, start)
+    port = nginx["names"]
+    assert seen["other-ca"] == [f'{port} NONE "-" "ping"']  # Java sent no certificate
+    assert seen["good"] == [f'{port} SUCCESS "CN=probe-client,O=Acme" "ping"']
+    start = log.stat().st_size
+    result = probe(f"localhost:{port}", "--keystore", stores["other-ca", "jks"],
+                   "--storepass", "env:KTPY_STORE_PW", "--ca", server_root_pem, "--timeout", "5")
+    assert JAVA_NOTE in result.stdout.splitlines()
+    (line,) = log_lines_after(log, start)  # the probe sent its chain, which nginx refused
+    assert line.startswith(f"{port} FAILED:") and line.endswith('"CN=stranger,O=Elsewhere" "GET / HTTP/1.1"')
