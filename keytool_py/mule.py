@@ -1,7 +1,8 @@
 """The Mule 4 XML that points at a keystore: a TLS context and, optionally, the Salesforce
 connector's JWT connection using the same store.
 
-    render(store_type="jks", path="keystore.jks", alias="mule-client", jwt=JwtConnection(...)) -> str
+    render(store_type="jks", path="keystore.jks", alias="mule-client", jwt=JwtConnection(...),
+           secure_config=SecureConfig(file="secure.yaml")) -> str
 
 Passwords are never written here: the XML holds ${secure::...} placeholders, and the values go
 into Mule's secure properties.

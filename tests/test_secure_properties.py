@@ -218,7 +218,8 @@ def test_cli_generates_an_aes256_key_and_round_trips(tmp_path):
     key_file = tmp_path / "secure.key"
     result = cli_run("encrypt", "--key", f"generate:{key_file}", "s3cret")
     assert result.exit_code == 0, result.output
-    assert result.stderr == f"Wrote the new key to {key_file} (mode 0600)\n"
+    assert result.stderr == ("Warning: a VALUE on the command line shows in the process list and shell history; "
+                             f"pass - to read it from stdin\nWrote the new key to {key_file} (mode 0600)\n")
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     key = key_file.read_text().rstrip("\n")
     assert len(key) == 32
@@ -231,11 +232,13 @@ def test_cli_generates_an_aes256_key_and_round_trips(tmp_path):
 def test_cli_value_from_stdin(tmp_path):
     result = cli_run("encrypt", "--key", "env:K", "-", input="from stdin\n", env={"K": KEYS["AES"]})
     assert result.exit_code == 0, result.output
+    assert result.stderr == ""
     assert sp.decrypt_value(result.stdout.strip(), KEYS["AES"], Settings()) == b"from stdin"
 
 
 def test_cli_warns_on_ecb_and_des():
-    result = cli_run("encrypt", "--key", "env:K", "--algorithm", "des", "--mode", "ecb", "x", env={"K": "8bytekey"})
+    result = cli_run("encrypt", "--key", "env:K", "--algorithm", "des", "--mode", "ecb", "-", input="x",
+                     env={"K": "8bytekey"})
     assert result.exit_code == 0, result.output
     assert result.stderr == ("Warning: ECB mode uses no IV and encrypts equal blocks to equal ciphertext; prefer CBC\n"
                              "Warning: DES has a 56-bit key, which can be found by exhaustive search; prefer AES\n")
@@ -371,3 +374,27 @@ def test_java_decrypts_the_files(java_check, kind, plain):
 def test_java_decrypts_the_file_level_file(java_check):
     results, _ = java_check
     assert base64.b64decode(results["file-level"]) == YAML.encode()
+
+
+@pytest.mark.parametrize("args, setup, message", [
+    (["decrypt", "--key", "env:K", "--in", "{tmp}/missing.yaml", "--out", "{tmp}/out.yaml"], None,
+     "Error: input file {tmp}/missing.yaml does not exist\n"),
+    (["encrypt", "--key", "env:K", "--in", "{tmp}/app.txt", "--out", "{tmp}/out.txt"], b"a: b\n",
+     "Error: {tmp}/app.txt is neither .yaml nor .properties; Mule's secure properties come in those two\n"),
+    (["encrypt", "--key", "env:K", "--in", "{tmp}/app.yaml", "--out", "{tmp}/out.yaml"], b"a: \xff\n",
+     "Error: the yaml file is not UTF-8 text\n"),
+    (["decrypt", "--key", "env:K", "--in", "{tmp}/app.yaml", "--out", "{tmp}/out.yaml", "--file-level"],
+     b"not base64 at all!\n", "Error: the file is not one Base64 line, as file-level encryption writes it\n"),
+    (["decrypt", "--key", "env:K", "![%%%]"], None,
+     "Error: the encrypted value is not Base64 (expected ![...] as Mule writes it)\n"),
+])
+def test_cli_bad_input_is_one_clear_error_and_writes_nothing(tmp_path, args, setup, message):
+    if setup is not None:
+        name = next(a for a in args if a.startswith("{tmp}/app")).replace("{tmp}/", "")
+        (tmp_path / name).write_bytes(setup)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = cli_run(*[a.replace("{tmp}", str(tmp_path)) for a in args], env={"K": KEYS["AES"]})
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert result.stderr == message.replace("{tmp}", str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -108,6 +108,9 @@ def _run(encrypt: bool, value, key_spec, algorithm, mode, random_iv, in_path, ou
     key = _key(key_spec, settings, creating=encrypt)
     extra = secret_outputs(key)
     if in_path is None:
+        if encrypt and value != "-":
+            note("Warning: a VALUE on the command line shows in the process list and shell history; "
+                 "pass - to read it from stdin")
         text = _read_value(value)
         if encrypt:
             result = sp.encrypt_value(text, key.value, settings)
