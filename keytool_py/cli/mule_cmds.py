@@ -338,9 +338,8 @@ def _secure_properties(secure_path, storepass, keypass, secure_key, force, *, st
     the keystore exists, the passwords must open it and its key: never encrypt a wrong password."""
     if not secure_path:
         return [], None
-    from .. import files, keystore, kit, secure_properties
+    from .. import files, keystore, kit
 
-    secure_properties.file_kind(secure_path)
     if not secure_path.lower().endswith((".yaml", ".yml")):
         raise click.UsageError("--secure-properties writes YAML: name a .yaml file")
     path = Path(secure_path)
