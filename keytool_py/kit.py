@@ -21,6 +21,7 @@ they run at the same time, in threads.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +42,10 @@ STORE_FILES = {StoreType.JKS: "keystore.jks", StoreType.PKCS12: "keystore.p12",
 # The store mule-config.xml points at: JKS first, the type the Salesforce connector calls safest.
 MULE_PREFERENCE = (StoreType.JKS, StoreType.PKCS12, StoreType.JCEKS)
 CA_PASSWORD_FILE = "ca/ca-password.txt"
+# Mule's secure properties: the encrypted store and key passwords, and the key that opens them
+# (generated unless given: AES-256, CBC, random IVs, see secure_properties.py).
+SECURE_FILE = "secure.yaml"
+SECURE_KEY_FILE = "secure.key"
 
 
 @dataclass(frozen=True)
@@ -90,13 +95,14 @@ def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None =
               compat: Compat | str | None = None, key_type: KeyType | str = CLIENT_KEY_TYPE,
               days: int = issue.CLIENT_DAYS, jwt: mule.JwtConnection | None = None,
               password_hint: str | None = None, ca_password_hint: str | None = None,
-              now: dt.datetime | None = None) -> Kit:
+              secure_key: str | None = None, now: dt.datetime | None = None) -> Kit:
     """A new client key and certificate from `ca` (or from a new root CA, whose key is encrypted
     with ca_password, or left plain when it is None), packaged every way Mule and Salesforce take.
 
     keypass defaults to storepass (PKCS12 and the Salesforce JWT connection need them equal).
     password_hint and ca_password_hint say in README.txt where the store password and the new CA's
     key password are kept ("in storepass.txt"); never the passwords themselves.
+    secure_key encrypts the passwords in secure.yaml; without it a new key goes into secure.key.
     """
     now = now or issue.utcnow()
     name = names.parse_subject(subject) if isinstance(subject, str) else subject
@@ -143,7 +149,9 @@ def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None =
 
             stores[StoreType.JCEKS] = jceks.build([entry], storepass, keypass, protection=jceks_protection.result())
 
-    xml = mule.render(store_type=mule_store, path=STORE_FILES[mule_store], alias=lowered, jwt=jwt)
+    secure_files, secure_config = secure_properties_files(storepass, keypass, secure_key)
+    xml = mule.render(store_type=mule_store, path=STORE_FILES[mule_store], alias=lowered, jwt=jwt,
+                      secure_config=secure_config)
     files = [KitFile(f"ca/{n}", data, secret=n.endswith(".key")) for n, data in ca_files.items()]
     files += [
         KitFile("client.key", private_key_to_pem(client.key), secret=True),
@@ -153,13 +161,41 @@ def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None =
     ]
     files += [KitFile(STORE_FILES[t], stores[t], secret=True) for t in types]
     files.append(KitFile("mule-config.xml", xml.encode("utf-8")))
+    files += secure_files
     readme = readme_text(ca=ca, new_ca=new_ca_name is not None, client=client, alias=lowered,
                          types=types, mule_store=mule_store, own_keypass=keypass != storepass,
                          jwt=jwt, compat=compat, ca_encrypted=ca_password is not None,
-                         password_hint=password_hint, ca_password_hint=ca_password_hint, now=now)
+                         password_hint=password_hint, ca_password_hint=ca_password_hint, now=now,
+                         secure_key_file=SECURE_KEY_FILE if secure_key is None else None)
     files.append(KitFile("README.txt", readme.encode("utf-8")))
     return Kit(ca=ca, new_ca=new_ca_name is not None, client=client, alias=lowered, store_types=types,
                mule_store=mule_store, files=tuple(files))
+
+
+def secure_properties_files(storepass: str, keypass: str, key: str | None, *, name: str = SECURE_FILE,
+                            key_name: str = SECURE_KEY_FILE) -> tuple[list[KitFile], mule.SecureConfig]:
+    """secure.yaml with keystore.password and keystore.keyPassword encrypted (and, without `key`,
+    a new key in secure.key, mode 0600), and the secure-properties config that reads it."""
+    from . import secure_properties as sp
+
+    settings = sp.Settings()  # AES, CBC, random IVs: ktpy's defaults for what it creates
+    files = []
+    if key is None:
+        key = sp.generate_key(settings.algorithm)
+        files.append(KitFile(key_name, (key + "\n").encode("ascii"), secret=True))
+    plain = "\n".join([
+        "# Mule secure properties written by ktpy: AES/CBC/PKCS5Padding with random IVs, as",
+        "# the <secure-properties:encrypt> element of the Mule XML says. The key is not in this file: Mule gets it",
+        f"# as the runtime property {mule.SECURE_KEY_PROPERTY}.",
+        "keystore:",
+        f"  password: {json.dumps(storepass)}  # the store password",
+        f"  keyPassword: {json.dumps(keypass)}  # the key password (Mule requires it, even when equal)",
+        "",
+    ])
+    encrypted, _ = sp.encrypt_file(plain.encode("utf-8"), "yaml", key, settings)
+    config = mule.SecureConfig(file=name, algorithm=settings.algorithm, mode=settings.mode,
+                               random_iv=settings.random_iv)
+    return [KitFile(name, encrypted), *files], config
 
 
 def _prepare_jceks(keypass: str):
@@ -179,7 +215,8 @@ def _build_store(store_type, entry, storepass, keypass, compat, now) -> bytes:
 def readme_text(*, ca: CA, new_ca: bool, client: issue.LeafCert, alias: str,
                 types: Sequence[StoreType], mule_store: StoreType, own_keypass: bool,
                 jwt: mule.JwtConnection | None, compat: Compat, ca_encrypted: bool,
-                password_hint: str | None, ca_password_hint: str | None, now: dt.datetime) -> str:
+                password_hint: str | None, ca_password_hint: str | None, now: dt.datetime,
+                secure_key_file: str | None = None) -> str:
     """What goes where, in plain text. Never holds a password."""
     leaf = client.cert
     expires = leaf.not_valid_after_utc
@@ -222,6 +259,18 @@ def readme_text(*, ca: CA, new_ca: bool, client: issue.LeafCert, alias: str,
         "  mule-config.xml",
         f"      Mule: the tls:context{' and the Salesforce JWT connection' if jwt else ''} pointing at "
         f"{mule_file}.",
+        f"  {SECURE_FILE}",
+        f"      Mule: copy into src/main/resources/ next to the keystore. {mule.STOREPASS_PROPERTY} and",
+        f"      {mule.KEYPASS_PROPERTY}, encrypted (AES-256, CBC, random IVs) for mule-config.xml's",
+        "      secure-properties:config.",
+    ]
+    if secure_key_file:
+        lines += [
+            f"  {secure_key_file}",
+            "      The key that decrypts it (mode 0600). Keep it out of the Mule project and out of",
+            "      version control: Mule gets it at deploy time (see SECURE PROPERTIES).",
+        ]
+    lines += [
         "  client.key, client-chain.pem",
         "      The private key (PKCS#8, mode 0600) and the certificate chain in PEM, for other tools.",
     ]
@@ -258,7 +307,18 @@ def readme_text(*, ca: CA, new_ca: bool, client: issue.LeafCert, alias: str,
         ]
     if password_hint:
         lines.append(f"  The store password: {password_hint}.")
+    key_from = f"the contents of {secure_key_file}" if secure_key_file else "the key given with --secure-key"
     lines += [
+        "",
+        "SECURE PROPERTIES",
+        f"  mule-config.xml reads {SECURE_FILE} with key=\"${{{mule.SECURE_KEY_PROPERTY}}}\": the key is a runtime",
+        f"  property, {key_from}, given when the app is deployed, never packaged with it:",
+        f"    standalone runtime:  mule -M-D{mule.SECURE_KEY_PROPERTY}=\"$(cat {secure_key_file or 'secure.key'})\"",
+        f"    Anypoint Studio:     Run Configurations > Arguments: -M-D{mule.SECURE_KEY_PROPERTY}=...",
+        f"    Runtime Manager:     Properties tab: {mule.SECURE_KEY_PROPERTY} = ..., and list",
+        f"                         \"{mule.SECURE_KEY_PROPERTY}\" under secureProperties in mule-artifact.json so that",
+        "                         it stays hidden.",
+        f"  To change a value: ktpy secure-props encrypt --key file:{secure_key_file or 'secure.key'} \"NEW VALUE\"",
         "",
         "PRODUCTION ORGS",
         "  Salesforce checks the client chain against its own trusted roots (the list at /cacerts.jsp",

@@ -9,12 +9,21 @@ The server is verified against the CA certificates given, or the system trust st
 
 Why the probe writes and reads after the handshake: in TLS 1.3 the client's handshake ends before
 the server has looked at the client certificate, so a refusal arrives only as an alert at the first
-read. In TLS 1.2 it arrives during the handshake.
+read. In TLS 1.2 it arrives during the handshake. And many servers finish the handshake whatever
+the certificate and refuse it in their answer: nginx answers "400 The SSL certificate error" (its
+internal codes 495 and 496), Salesforce refuses an unknown certificate as an HTTP answer. So the
+probe sends a real HTTP request and judges the answer; a server that answers nothing has given no
+verdict, and the probe says exactly that instead of calling it accepted.
+
+Java sends no certificate at all when the server names CAs and none of them issued a certificate
+of the key's chain (SunX509KeyManagerImpl.chooseClientAlias matches each chain certificate's issuer
+against the names); this probe sends its chain anyway, so it says when a Mule app would not.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import select
 import socket
 import time
@@ -27,11 +36,21 @@ from .errors import BadInputError, KtpyError
 from .keys import PrivateKey
 
 DEFAULT_TIMEOUT = 10.0
-# HTTP, since port 8443 is an HTTPS endpoint; any server that accepted the certificate either
-# answers or closes the connection cleanly.
-REQUEST = "HEAD / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-# How long to listen for a TLS 1.3 refusal before writing the request (see _run).
+# A real HTTP request, since port 8443 is an HTTPS endpoint: GET, not HEAD, because the refusal
+# is often only in the body (nginx: "400 Bad Request" with "The SSL certificate error").
+REQUEST = "GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ktpy-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+# How long to listen for a TLS 1.3 refusal before writing the request (see _run); cut short when
+# the server sends a session ticket, which it does only after accepting the handshake.
 SETTLE = 0.3
+# Read at most this much of the answer: the status line, headers and the start of the body.
+ANSWER_LIMIT = 16384
+# HTTP statuses by which a server says it refused the client certificate: nginx's own codes for
+# "The SSL certificate error" (495) and "No required SSL certificate was sent" (496), which it
+# normally sends as 400 with that text in the body.
+CERTIFICATE_STATUSES = {495, 496}
+CERTIFICATE_WORDS = re.compile(rb"SSL certificate|client certificate|certificate (?:error|required|verify)", re.I)
+
+ACCEPTED, REJECTED, NO_VERDICT = "accepted", "rejected", "no verdict"
 
 # TLS alert descriptions (RFC 8446 section 6, RFC 5246 section 7.2)
 ALERTS = {
@@ -76,9 +95,41 @@ class ProbeResult:
     asked_for_certificate: bool
     ca_names: tuple[x509.Name, ...]  # the CA names in the server's certificate request
     sent_chain: tuple[x509.Certificate, ...]  # empty when no certificate was sent
-    accepted: bool
+    accepted: bool  # True only when the server showed that it accepted (verdict ACCEPTED)
     reason: str  # why accepted or refused, one phrase
     response: str | None = None  # the first line the server answered, if any
+    verdict: str | None = None  # ACCEPTED, REJECTED or NO_VERDICT (default: from `accepted`)
+    # the keystore's chain: what Java's key manager chooses from
+    chain: tuple[x509.Certificate, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.verdict is None:
+            object.__setattr__(self, "verdict", ACCEPTED if self.accepted else REJECTED)
+
+    @property
+    def java_sends_no_certificate(self) -> bool:
+        """True when the server named CAs and none issued a certificate of the chain: Java's key
+        manager then sends no certificate, where this probe sent its chain."""
+        if not self.asked_for_certificate or not self.ca_names:
+            return False
+        names = set(self.ca_names)
+        return not any(cert.issuer in names for cert in (self.chain or self.sent_chain))
+
+
+def judge_answer(data: bytes) -> tuple[str, str, str | None]:
+    """(verdict, reason, first line) for what an HTTP server answered after the handshake."""
+    first_line = data.split(b"\n", 1)[0].strip().decode("latin-1") or None
+    status = re.match(rb"HTTP/\d(?:\.\d)? (\d{3})", data)
+    if status is None:
+        return NO_VERDICT, ("the server answered, but not in HTTP, so its answer says nothing about "
+                            "the client certificate"), first_line
+    code = int(status[1])
+    head, _, body = data.partition(b"\r\n\r\n")
+    words = CERTIFICATE_WORDS.search(body) or CERTIFICATE_WORDS.search(head.split(b"\n", 1)[0])
+    if code in CERTIFICATE_STATUSES or (code in (400, 401, 403) and words):
+        said = f" ({words[0].decode('latin-1')!r} in the answer)" if words else ""
+        return REJECTED, f"the server answered {first_line}{said}", first_line
+    return ACCEPTED, f"the server answered {first_line} after the handshake", first_line
 
 
 def parse_target(text: str) -> tuple[str, int]:
@@ -258,7 +309,7 @@ def _run(conn, sock, host, port, sni, chain, recorder, deadline, trusted_by, tim
 
     where = _where(host, port)
 
-    def result(accepted: bool, reason: str, response: str | None = None) -> ProbeResult:
+    def result(accepted: bool, reason: str, response: str | None = None, verdict: str | None = None) -> ProbeResult:
         sent = chain if recorder.saw("write client certificate") else ()
         return ProbeResult(
             host=host, port=port, sni=sni, protocol=conn.get_protocol_version_name() or None,
@@ -267,7 +318,8 @@ def _run(conn, sock, host, port, sni, chain, recorder, deadline, trusted_by, tim
             verified_chain=tuple(conn.get_verified_chain(as_cryptography=True) or ()),
             asked_for_certificate=recorder.saw("certificate request"),
             ca_names=tuple(conn.get_client_ca_list(as_cryptography=True)),
-            sent_chain=sent, accepted=accepted, reason=reason, response=response,
+            sent_chain=sent, accepted=accepted, reason=reason, response=response, verdict=verdict,
+            chain=chain,
         )
 
     def refused(exc: Exception | None) -> ProbeResult | None:
@@ -299,35 +351,86 @@ def _run(conn, sock, host, port, sni, chain, recorder, deadline, trusted_by, tim
     if not recorder.saw("certificate request"):
         return result(False, "the server did not ask for a client certificate")
     request = REQUEST.format(host=sni or host).encode("ascii")
+    data = b""
     try:
-        data = None
         if conn.get_protocol_version_name() == "TLSv1.3":
             # Listen first: a refusal is on its way now, and writing into a connection the server is
             # closing makes its TCP stack answer with a reset that can overtake the alert.
-            try:
-                data = _io(conn, sock, lambda: conn.recv(4096), min(deadline, time.monotonic() + SETTLE))
-            except TimeoutError:
-                pass  # nothing but session tickets: the server waits for a request
-        if data is None:
+            data = _settle(conn, sock, recorder, min(deadline, time.monotonic() + SETTLE))
+        if not data:
             _io(conn, sock, lambda: conn.sendall(request), deadline)
-            data = _io(conn, sock, lambda: conn.recv(4096), deadline)
+        data = _read_answer(conn, sock, data, deadline)
     except TimeoutError:
-        return result(True, f"no refusal within {timeout:g} s after the handshake (the server sent nothing)")
+        if not data:
+            return result(False, f"the server sent nothing within {timeout:g} s after the request, so "
+                                 "it did not say whether it accepts the client certificate", verdict=NO_VERDICT)
     except SSL.ZeroReturnError:
-        return result(True, "the server closed the connection cleanly without refusing")
+        if not data:
+            return result(False, "the server closed the connection cleanly without answering the request, "
+                                 "so it did not say whether it accepts the client certificate",
+                          verdict=NO_VERDICT)
     except SSL.SysCallError as exc:
         outcome = refused(exc)
         if outcome is not None:
             return outcome
-        return result(False, "the server dropped the connection right after the handshake "
-                             f"without answering ({_ssl_reason(exc)})")
+        if not data:
+            return result(False, "the server dropped the connection right after the handshake "
+                                 f"without answering ({_ssl_reason(exc)})")
     except SSL.Error as exc:
         outcome = refused(exc)
         if outcome is not None:
             return outcome
-        raise ProbeError(f"the connection to {where} failed after the handshake: {_ssl_reason(exc)}") from None
-    first_line = data.split(b"\n", 1)[0].strip().decode("latin-1") if data else None
-    return result(True, "the server answered after the handshake", first_line or None)
+        if not data:
+            raise ProbeError(f"the connection to {where} failed after the handshake: {_ssl_reason(exc)}") from None
+    verdict, reason, first_line = judge_answer(data)
+    return result(verdict == ACCEPTED, reason, first_line, verdict=verdict)
+
+
+class _Settled(Exception):
+    """The server sent a session ticket: it accepted the handshake, stop listening."""
+
+
+def _settle(conn, sock, recorder: _Recorder, until: float) -> bytes:
+    """What the server sends unasked before `until`: b"" when it waits for a request (or has
+    sent a session ticket, which means it accepted the handshake)."""
+    def recv():
+        if recorder.saw("session ticket"):
+            raise _Settled
+        return conn.recv(4096)
+
+    try:
+        return _io(conn, sock, recv, until)
+    except (TimeoutError, _Settled):
+        return b""
+
+
+def _read_answer(conn, sock, data: bytes, deadline: float) -> bytes:
+    """Read the HTTP answer: until the server closes, the body is complete, or ANSWER_LIMIT."""
+    from OpenSSL import SSL
+
+    while len(data) < ANSWER_LIMIT and not _complete(data):
+        try:
+            chunk = _io(conn, sock, lambda: conn.recv(4096), deadline)
+        except (SSL.ZeroReturnError, SSL.SysCallError, TimeoutError, SSL.Error):
+            if data:
+                return data  # the answer is in; how the connection ended does not change it
+            raise
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _complete(data: bytes) -> bool:
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    length = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.I)
+    if length:
+        return len(body) >= int(length[1])
+    if re.search(rb"\r\ntransfer-encoding:\s*chunked", head, re.I):
+        return body.endswith(b"0\r\n\r\n")
+    return False
 
 
 def report_lines(result: ProbeResult, *, trusted_by: str | None = None) -> list[str]:
@@ -358,8 +461,16 @@ def report_lines(result: ProbeResult, *, trusted_by: str | None = None) -> list[
         lines.append("  chain sent: none")
     if result.response:
         lines.append(f"  server answered: {result.response}")
-    verdict = "ACCEPTED" if result.accepted else "REJECTED"
+    if result.java_sends_no_certificate:
+        lines += [
+            "  Java would send NO certificate here: none of the CA names the server asked for issued a",
+            "  certificate of this chain, and Java's key manager then sends none (a Mule app would fail",
+            "  where this probe, which sends its chain anyway, got through the handshake).",
+        ]
     if not result.asked_for_certificate:
-        verdict = "NOT CHECKED"
-    lines.append(f"Result: client certificate {verdict}: {result.reason}")
+        lines.append(f"Result: client certificate NOT CHECKED: {result.reason}")
+    elif result.verdict == NO_VERDICT:
+        lines.append(f"Result: NO VERDICT on the client certificate: {result.reason}")
+    else:
+        lines.append(f"Result: client certificate {result.verdict.upper()}: {result.reason}")
     return lines

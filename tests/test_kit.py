@@ -3,6 +3,7 @@ an existing (intermediate) CA, and the all-or-nothing rules."""
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
 import xml.etree.ElementTree as ET
@@ -12,23 +13,27 @@ import pytest
 from click.testing import CliRunner
 from conftest import require_tool
 from helpers import assert_is_client
-from interop import describe, keytool_import_to_pkcs12, run_keytool_list
+from interop import JVM_FAST_START, describe, keytool_import_to_pkcs12, run_keytool_list
+from interop import run as run_tool
 
 from keytool_py import kit as kit_mod
 from keytool_py import load_keystore
+from keytool_py import secure_properties as sp
 from keytool_py.certs import load_certificates
 from keytool_py.cli import cli
 from keytool_py.keystore import Entry, jceks
-from keytool_py.mule import SALESFORCE_NS, TLS_NS
+from keytool_py.mule import SALESFORCE_NS, SECURE_NS, TLS_NS
 
 STORE_PW = "kit-store-pw-1"
 CA_PW = "kit-ca-pw-1"
-ENV = {"KTPY_STORE_PW": STORE_PW, "KTPY_CA_PW": CA_PW, "KTPY_KEY_PW": "kit-key-pw-1"}
+SECURE_KEY = "given-secure-key-of-32-characters"[:32]
+ENV = {"KTPY_STORE_PW": STORE_PW, "KTPY_CA_PW": CA_PW, "KTPY_KEY_PW": "kit-key-pw-1", "KTPY_SECURE_KEY": SECURE_KEY}
 STORES = {"jks": ("keystore.jks", "JKS"), "pkcs12": ("keystore.p12", "PKCS12"), "jceks": ("keystore.jceks", "JCEKS")}
 KIT_FILES = {"README.txt", "ca/ca-password.txt", "ca/ca.key", "ca/ca.pem", "client-chain.pem", "client.key",
              "client.pem", "keystore.jceks", "keystore.jks", "keystore.p12", "mule-config.xml",
-             "salesforce-upload.pem"}
-SECRET_FILES = {"ca/ca-password.txt", "ca/ca.key", "client.key", "keystore.jceks", "keystore.jks", "keystore.p12"}
+             "salesforce-upload.pem", "secure.yaml", "secure.key"}
+SECRET_FILES = {"ca/ca-password.txt", "ca/ca.key", "client.key", "keystore.jceks", "keystore.jks", "keystore.p12",
+                "secure.key"}
 
 
 def run(*args, code=0):
@@ -61,7 +66,8 @@ def made_from_intermediate(tmp_path_factory):
     run("create-ca", "--dir", root / "inter", "--subject", "CN=Kit Intermediate,O=Acme", "--key-type", "ec-p256",
         "--parent", root / "root", "--password", "env:KTPY_CA_PW")
     result = run("kit", "--out-dir", root / "kit", "--subject", "CN=mule-client,O=Acme", "--ca", root / "inter",
-                 "--ca-password", "env:KTPY_CA_PW", "--storepass", "env:KTPY_STORE_PW", "--jwt",
+                 "--ca-password", "env:KTPY_CA_PW", "--storepass", "env:KTPY_STORE_PW",
+                 "--secure-key", "env:KTPY_SECURE_KEY", "--jwt",
                  "--consumer-key", "3MVG9key", "--principal", "integration@acme.example",
                  "--audience", "https://login.salesforce.com")
     return root, result
@@ -199,6 +205,7 @@ def test_kit_mule_config_with_jwt_uses_the_same_store(made_from_intermediate):
     assert connection.get("certificateAlias") == store.get("alias") == "mule-client"
     assert connection.get("storePassword") == store.get("password") == "${secure::keystore.password}"
     assert connection.get("tokenEndpoint") == "https://login.salesforce.com/services/oauth2/token"
+    assert connection.get("tlsContext") == xml.find(f"{{{TLS_NS}}}context").get("name") == "salesforce_mtls"
     text = (root / "kit" / "README.txt").read_text()
     assert "the tls:context and the Salesforce JWT connection pointing at keystore.jks" in text
 
@@ -241,3 +248,91 @@ def test_prepared_jceks_protection_matches_jceks_build(client, monkeypatch, now)
     assert kit_mod._prepare_jceks("store-pw-1").iterations == jceks.ITERATIONS == 200_000
     with pytest.raises(ValueError, match="serves exactly one key entry"):
         jceks.build([entry, entry], "store-pw-1", "store-pw-1", protection=protection)
+
+
+def _secure_values(path: Path, key: str) -> str:
+    plain, count = sp.decrypt_file(path.read_bytes(), "yaml", key, sp.Settings())
+    assert count == 2
+    return plain.decode()
+
+
+def test_kit_secure_properties_with_a_generated_key(made):
+    folder, result = made
+    key = (folder / "secure.key").read_text().rstrip("\n")
+    assert len(key) == 32  # AES-256
+    text = (folder / "secure.yaml").read_text()
+    assert text.count('"![') == 2 and STORE_PW not in text
+    plain = _secure_values(folder / "secure.yaml", key)
+    assert f"keystore:\n  password: {STORE_PW}  # the store password\n" in plain
+    assert f"  keyPassword: {STORE_PW}  # the key password" in plain
+    config = ET.parse(folder / "mule-config.xml").getroot().find(f"{{{SECURE_NS}}}config")
+    assert config.attrib == {"name": "Secure_Properties", "file": "secure.yaml", "key": "${secure.key}"}
+    readme = (folder / "README.txt").read_text()
+    for phrase in ["SECURE PROPERTIES", 'mule -M-Dsecure.key="$(cat secure.key)"',
+                   "Runtime Manager:     Properties tab: secure.key", "under secureProperties in mule-artifact.json",
+                   "  secure.key\n      The key that decrypts it (mode 0600)."]:
+        assert phrase in readme, phrase
+    assert ("  secure.yaml                 the passwords encrypted for Mule's secure properties; key in "
+            "secure.key (mode 0600), given to Mule at deploy time as -M-Dsecure.key=...\n") in result.stderr
+
+
+def test_kit_secure_properties_with_a_given_key(made_from_intermediate):
+    root, result = made_from_intermediate
+    folder = root / "kit"
+    assert not (folder / "secure.key").exists()
+    assert f"  password: {STORE_PW}  # the store password" in _secure_values(folder / "secure.yaml", SECURE_KEY)
+    assert "key as given with --secure-key" in result.stderr
+    assert "the key given with --secure-key" in (folder / "README.txt").read_text()
+
+
+def test_kit_refuses_a_secure_key_of_the_wrong_length(tmp_path):
+    result = run("kit", "--out-dir", tmp_path / "kit", "--subject", "CN=mule-client", "--storepass",
+                 "env:KTPY_STORE_PW", "--secure-key", "env:KTPY_STORE_PW", code=1)
+    assert result.stderr == "Error: an AES key must be 16, 24 or 32 characters long, not 14\n"
+    assert not (tmp_path / "kit").exists()
+
+
+@pytest.mark.interop
+def test_java_decrypts_the_kits_secure_yaml(made, tmp_path):
+    """javax.crypto, as Mule's module does it (tests/java/SecureProps.java), reads the passwords back."""
+    require_tool("java")
+    folder, _ = made
+    key = (folder / "secure.key").read_text().rstrip("\n")
+    cases = tmp_path / "cases.tsv"
+    cases.write_text("\t".join(["Y", "AES", "CBC", "true", key, str(folder / "secure.yaml")]) + "\n")
+    proc = run_tool(["java", *JVM_FAST_START, Path(__file__).parent / "java" / "SecureProps.java", cases])
+    assert proc.returncode == 0, describe(proc)
+    found = dict(item.split("=", 1) for item in proc.stdout.split())
+    assert {name: base64.b64decode(v).decode() for name, v in found.items()} == {
+        "password": STORE_PW, "keyPassword": STORE_PW}
+
+
+def test_kit_jwt_with_my_domain_goes_to_port_8443(tmp_path):
+    folder = tmp_path / "kit"
+    run("kit", "--out-dir", folder, "--subject", "CN=mule-client,O=Acme", "--storepass", "env:KTPY_STORE_PW",
+        "--types", "jks", "--jwt", "--consumer-key", "3MVG9key", "--principal", "integration@acme.example",
+        "--audience", "https://acme.my.salesforce.com", "--my-domain", "acme.my.salesforce.com")
+    xml = ET.parse(folder / "mule-config.xml").getroot()
+    connection = xml.find(f"{{{SALESFORCE_NS}}}sfdc-config/{{{SALESFORCE_NS}}}jwt-connection")
+    assert connection.get("tokenEndpoint") == "https://acme.my.salesforce.com:8443/services/oauth2/token"
+    assert connection.get("tlsContext") == xml.find(f"{{{TLS_NS}}}context").get("name")
+
+
+@pytest.mark.parametrize("which", ["made", "made_from_intermediate"])
+def test_kit_mule_config_names_are_in_the_schemas(which, request):
+    """Every element and attribute of the kit's mule-config.xml, checked against the fixture excerpts
+    of the Mule schemas it uses (TLS, secure properties, the Salesforce JWT connection)."""
+    from test_mule import names_used, salesforce_names, secure_schema, tls_schema
+
+    made = request.getfixturevalue(which)
+    folder = made[0] if which == "made" else made[0] / "kit"
+    xml = (folder / "mule-config.xml").read_text()
+    schemas = {TLS_NS: tls_schema(), SECURE_NS: secure_schema(), SALESFORCE_NS: salesforce_names()}
+    seen = set()
+    for namespace, schema in schemas.items():
+        for element, attributes in names_used(xml, namespace).items():
+            seen.add(namespace)
+            assert attributes <= schema[element], (element, attributes - schema[element])
+    assert seen == ({TLS_NS, SECURE_NS, SALESFORCE_NS} if which != "made" else {TLS_NS, SECURE_NS})
+    namespaces = {el.tag.split("}")[0][1:] for el in ET.fromstring(xml).iter()}
+    assert namespaces <= {*schemas, "http://www.mulesoft.org/schema/mule/core"}

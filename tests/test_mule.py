@@ -12,7 +12,16 @@ from conftest import STOREPASS
 
 from keytool_py import build_keystore
 from keytool_py.cli import cli
-from keytool_py.mule import SALESFORCE_NS, TLS_NS, JwtConnection, render, resource_path
+from keytool_py.mule import (
+    SALESFORCE_NS,
+    SECURE_NS,
+    TLS_NS,
+    JwtConnection,
+    SecureConfig,
+    mtls_token_endpoint,
+    render,
+    resource_path,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 XSD = "{http://www.w3.org/2001/XMLSchema}"
@@ -27,9 +36,10 @@ def run(*args):
     return result
 
 
-def tls_schema() -> dict[str, set[str]]:
-    """{element name: its attribute names} from the fixture excerpt of mule-tls.xsd."""
-    root = ET.parse(FIXTURES / "mule-tls-schema.xsd-excerpt").getroot()
+def tls_schema(name: str = "mule-tls-schema.xsd-excerpt") -> dict[str, set[str]]:
+    """{element name: its attribute names} from the fixture excerpt of mule-tls.xsd (or another
+    schema excerpt)."""
+    root = ET.parse(FIXTURES / name).getroot()
     types = {}
     for complex_type in root.findall(f"{XSD}complexType"):
         types[complex_type.get("name")] = {a.get("name") for a in complex_type.iter(f"{XSD}attribute")}
@@ -96,7 +106,10 @@ def test_document_parses_with_placeholders_and_shared_store():
         "principal": "integration@acme.example",
         "tokenEndpoint": "https://test.salesforce.com/services/oauth2/token",
         "audienceUrl": "https://test.salesforce.com",
+        "tlsContext": "salesforce_mtls",
     }
+    # the JWT connection names the tls:context written above it
+    assert root.find(f"{{{TLS_NS}}}context").get("name") == connection.get("tlsContext")
 
 
 def test_without_jwt_the_salesforce_namespace_is_not_declared():
@@ -172,3 +185,157 @@ def test_mule_config_warns_about_jceks_for_jwt():
     assert result.exit_code == 0
     assert result.stderr == ("Warning: the Salesforce connector documents JKS and PKCS12 keystores for its "
                              "JWT connection, not JCEKS; prefer a JKS keystore there\n")
+
+
+SECURE = SecureConfig(file="/app/src/main/resources/secure.yaml")
+
+
+def secure_schema() -> dict[str, set[str]]:
+    return tls_schema("mule-secure-properties-schema.xsd-excerpt")
+
+
+def test_secure_properties_schema_fixture_is_for_the_module():
+    root = ET.parse(FIXTURES / "mule-secure-properties-schema.xsd-excerpt").getroot()
+    assert root.get("targetNamespace") == SECURE_NS
+    assert secure_schema() == {"config": {"name", "file", "key", "fileLevelEncryption", "encoding"},
+                               "encrypt": {"algorithm", "mode", "useRandomIVs"}}
+
+
+@pytest.mark.parametrize("jwt", [None, JWT], ids=["tls", "tls+jwt"])
+def test_every_secure_properties_name_written_is_in_the_schema_excerpt(jwt):
+    xml = render(store_type="jks", path="keystore.jks", alias="mule-client", jwt=jwt, secure_config=SECURE)
+    used = names_used(xml, SECURE_NS)
+    schema = secure_schema()
+    assert used == {"config": {"name", "file", "key"}, "encrypt": {"algorithm", "mode", "useRandomIVs"}}
+    for element, attributes in used.items():
+        assert attributes <= schema[element], (element, attributes - schema[element])
+    root = ET.fromstring(xml)
+    config = root.find(f"{{{SECURE_NS}}}config")
+    assert config.attrib == {"name": "Secure_Properties", "file": "secure.yaml", "key": "${secure.key}"}
+    assert config.find(f"{{{SECURE_NS}}}encrypt").attrib == {"algorithm": "AES", "mode": "CBC",
+                                                             "useRandomIVs": "true"}
+    assert ("http://www.mulesoft.org/schema/mule/secure-properties "
+            "http://www.mulesoft.org/schema/mule/secure-properties/current/mule-secure-properties.xsd"
+            in " ".join(root.get("{http://www.w3.org/2001/XMLSchema-instance}schemaLocation").split()))
+    # the tls names stay within Mule's TLS schema with the secure config present
+    assert names_used(xml, TLS_NS)["key-store"] <= tls_schema()["key-store"]
+
+
+def test_without_secure_config_the_namespace_is_not_declared():
+    assert SECURE_NS not in render(store_type="jks", path="keystore.jks", alias="mule-client")
+
+
+def test_xml_comments_say_where_names_come_from():
+    xml = render(store_type="jks", path="keystore.jks", alias="mule-client", jwt=JWT, secure_config=SECURE)
+    assert "tlsContext is how the Mule SDK names a connection's TLS parameter" in xml
+    assert "are Mule's TLS module schema\n         (mule-tls.xsd)" in xml
+    assert "Mule's secure-properties module (names: secure-properties:config with file and key," in xml
+    assert "-M-Dsecure.key=..." in xml
+
+
+@pytest.mark.parametrize("given", ["acme.my.salesforce.com", "https://acme.my.salesforce.com/",
+                                   "https://acme.my.salesforce.com:443"])
+def test_my_domain_token_endpoint_on_8443(given):
+    assert mtls_token_endpoint(given) == "https://acme.my.salesforce.com:8443/services/oauth2/token"
+    jwt = JwtConnection(consumer_key="k", principal="p@x", audience="https://login.salesforce.com", my_domain=given)
+    xml = render(store_type="jks", path="keystore.jks", alias="mule-client", jwt=jwt)
+    connection = ET.fromstring(xml).find(f"{{{SALESFORCE_NS}}}sfdc-config/{{{SALESFORCE_NS}}}jwt-connection")
+    assert connection.get("tokenEndpoint") == "https://acme.my.salesforce.com:8443/services/oauth2/token"
+    assert connection.get("audienceUrl") == "https://login.salesforce.com"
+    assert "tokenEndpoint is the My Domain on port 8443" in xml
+
+
+def test_my_domain_option_and_its_conflicts():
+    base = ["mule-config", "--keystore", "keystore.jks", "--type", "jks", "--alias", "mule-client"]
+    jwt = ["--jwt", "--consumer-key", "k", "--principal", "p@x", "--audience", "https://login.salesforce.com"]
+    result = run(*base, *jwt, "--my-domain", "acme.my.salesforce.com")
+    assert result.exit_code == 0, result.output
+    assert 'tokenEndpoint="https://acme.my.salesforce.com:8443/services/oauth2/token"' in result.stdout
+    result = run(*base, *jwt, "--my-domain", "acme.my.salesforce.com", "--token-endpoint", "https://x/y")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("Error: --token-endpoint and --my-domain both set the token endpoint; give one\n")
+    result = run(*base, "--my-domain", "acme.my.salesforce.com")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("Error: --my-domain go(es) with --jwt\n")
+    result = run(*base, *jwt, "--my-domain", "acme my domain")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: 'acme my domain' is not a My Domain host name such as acme.my.salesforce.com\n"
+
+
+def test_mule_config_writes_secure_properties(tmp_path, monkeypatch):
+    from keytool_py import secure_properties as sp
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(env={"SP": "store-pw-1"}).invoke(cli, [
+        "mule-config", "--keystore", "keystore.jks", "--type", "jks", "--alias", "mule-client",
+        "--secure-properties", "src/main/resources/secure.yaml", "--storepass", "env:SP", "-o", "tls.xml"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("Wrote tls.xml\nWrote src/main/resources/secure.yaml\nWrote secure.key (mode 0600)\n"
+                             "Give Mule the key at deploy time as the runtime property secure.key "
+                             "(-M-Dsecure.key=...)\n")
+    key = (tmp_path / "secure.key").read_text().rstrip("\n")
+    assert len(key) == 32 and oct((tmp_path / "secure.key").stat().st_mode & 0o777) == "0o600"
+    plain, count = sp.decrypt_file((tmp_path / "src/main/resources/secure.yaml").read_bytes(), "yaml", key,
+                                   sp.Settings())
+    assert count == 2
+    assert "  password: store-pw-1  # the store password" in plain.decode()
+    assert "  keyPassword: store-pw-1  # the key password" in plain.decode()
+    config = ET.parse(tmp_path / "tls.xml").getroot().find(f"{{{SECURE_NS}}}config")
+    assert config.get("file") == "secure.yaml" and config.get("key") == "${secure.key}"
+    again = run("mule-config", "--keystore", "keystore.jks", "--type", "jks", "--alias", "mule-client",
+                "--storepass", "env:SP")
+    assert again.exit_code == 2
+    assert again.stderr.endswith("Error: --storepass, --keypass and --secure-key go with --secure-properties\n")
+
+
+JWT_KEY_PASSWORD_FAIL = ("FAIL key-password-differs: the key's password differs from the store password; the "
+                         "Salesforce connector's JWT connection has no key password field and cannot open this key")
+
+
+@pytest.mark.parametrize("store, alias, extra, failed", [
+    ("keytool-keypass.jks", "distinct", [], True),  # keytool: key password keypass1, store changeit
+    ("keytool-keypass.jks", "distinct", ["--keypass", "env:KP"], True),
+    ("keytool-keypass.jceks", "distinct", ["--keypass", "env:KP"], True),
+    ("keytool-rsa.jks", "rsa-client", [], False),  # keytool: key password = store password
+])
+def test_verify_salesforce_jwt_fails_a_key_password_of_its_own(store, alias, extra, failed):
+    result = CliRunner(env={"SP": "changeit", "KP": "keypass1"}).invoke(cli, [
+        "verify", str(FIXTURES / store), "--storepass", "env:SP", "--alias", alias, *extra,
+        "--profile", "salesforce-jwt"])
+    assert "Traceback" not in result.output
+    assert (JWT_KEY_PASSWORD_FAIL in result.stdout.splitlines()) == failed, result.output
+    assert result.exit_code == (3 if failed else 0), result.output
+    # only the JWT profile needs the two passwords equal
+    other = CliRunner(env={"SP": "changeit", "KP": "keypass1"}).invoke(cli, [
+        "verify", str(FIXTURES / store), "--storepass", "env:SP", "--alias", alias, *extra])
+    assert "key-password-differs" not in other.stdout
+
+
+@pytest.mark.parametrize("store, alias, storepass, extra, message", [
+    ("keytool-rsa.jks", "rsa-client", "wrong", [],
+     "Error: wrong store password for the JKS keystore (or the file was altered: its integrity hash does not match)\n"),
+    ("keytool-keypass.jks", "distinct", "changeit", [], "Error: wrong key password for entry 'distinct' in the JKS "
+                                                        "keystore\n"),
+])
+def test_mule_config_never_encrypts_a_password_that_does_not_open_the_store(tmp_path, monkeypatch, store, alias,
+                                                                             storepass, extra, message):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(env={"SP": storepass}).invoke(cli, [
+        "mule-config", "--keystore", str(FIXTURES / store), "--type", "jks", "--alias", alias,
+        "--secure-properties", "secure.yaml", "--storepass", "env:SP", *extra])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == message
+    assert list(tmp_path.iterdir()) == []  # neither secure.yaml nor secure.key
+
+
+def test_mule_config_secure_properties_for_a_keytool_store(tmp_path, monkeypatch):
+    from keytool_py import secure_properties as sp
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner(env={"SP": "changeit", "KP": "keypass1", "SK": "sixteen-byte-key"}).invoke(cli, [
+        "mule-config", "--keystore", str(FIXTURES / "keytool-keypass.jks"), "--type", "jks", "--alias", "distinct",
+        "--secure-properties", "secure.yaml", "--storepass", "env:SP", "--keypass", "env:KP", "--secure-key", "env:SK"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "secure.key").exists()  # the key was given
+    plain = sp.decrypt_file((tmp_path / "secure.yaml").read_bytes(), "yaml", "sixteen-byte-key", sp.Settings())[0]
+    assert "  password: changeit  #" in plain.decode() and "  keyPassword: keypass1  #" in plain.decode()

@@ -44,6 +44,7 @@ COMMAND_MODULES = {
     "export-pem": "store_cmds", "build-keystore": "store_cmds", "convert": "store_cmds",
     "build-truststore": "store_cmds", "inspect": "check_cmds", "verify": "check_cmds",
     "kit": "mule_cmds", "mule-config": "mule_cmds", "sign-jwt": "mule_cmds", "probe": "mule_cmds",
+    "secure-props": "secure_cmds",
 }
 
 

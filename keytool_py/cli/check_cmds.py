@@ -100,15 +100,21 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
             except WrongPasswordError:
                 notes.append(Finding("key-not-checked", "the key's password differs from the store password; "
                                                         "pass --keypass to check the key", warning=True))
+                key_pw = key_pw or ""  # (not the store password)
+            if profile == "salesforce-jwt" and key_pw is not None and key_pw != store_pw:
+                notes.append(Finding("key-password-differs", "the key's password differs from the store password; "
+                                     "the Salesforce connector's JWT connection has no key password field and "
+                                     "cannot open this key"))
     else:
         found = certs.load_certificates(data, what=path)
         leaf = find_leaf(found)  # a bundle out of order still starts at its leaf
         intermediates, upload = [*(c for c in found if c is not leaf), *extra], found
     report = verify(leaf, intermediates=intermediates, roots=roots, key=key, profile=profile, upload=upload)
     findings = [*report.findings, *notes]
+    problems = [f for f in findings if not f.warning]
     if as_json:
         click.echo(json.dumps({
-            "format": 1, "ok": report.ok, "profile": report.profile.value,
+            "format": 1, "ok": not problems, "profile": report.profile.value,
             "chain": [c.subject.rfc4514_string() for c in report.chain],
             "problems": [{"check": f.check, "message": f.message} for f in findings if not f.warning],
             "warnings": [{"check": f.check, "message": f.message} for f in findings if f.warning],
@@ -117,7 +123,7 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
         click.echo("Chain: " + " -> ".join(c.subject.rfc4514_string() for c in report.chain))
         for finding in findings:
             click.echo(f"{'WARN' if finding.warning else 'FAIL'} {finding.check}: {finding.message}")
-        click.echo("OK: every check holds" if report.ok else f"{len(report.problems)} problem(s) found")
-    if not report.ok:
-        note(f"Verification found {len(report.problems)} problem(s)")
+        click.echo("OK: every check holds" if not problems else f"{len(problems)} problem(s) found")
+    if problems:
+        note(f"Verification found {len(problems)} problem(s)")
         click.get_current_context().exit(EXIT_PROBLEMS)

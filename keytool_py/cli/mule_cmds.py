@@ -29,7 +29,8 @@ EXIT CODES
   0  the server accepted the client certificate
   1  error: could not connect, the server did not verify, a bad keystore or password
   2  usage error (a missing or unknown option, no password source)
-  3  the server rejected the client certificate (or did not ask for one)
+  3  the server rejected the client certificate, did not ask for one, or gave no verdict
+     (answered nothing that says whether it accepts it)
 """
 
 
@@ -43,13 +44,42 @@ def _jwt_options(f):
                         help="Add the Salesforce connector's JWT connection using the same keystore.")(f)
 
 
-def _jwt_connection(jwt, consumer_key, principal, audience, token_endpoint=None):
+def _my_domain_option(f):
+    return click.option("--my-domain", metavar="HOST",
+                        help="With --jwt: the org's My Domain (acme.my.salesforce.com); the token endpoint "
+                             "becomes https://HOST:8443/services/oauth2/token, for orgs that enforce mutual "
+                             "TLS (the connection presents the tls:context's key).")(f)
+
+
+def _secure_key_option(f):
+    return click.option("--secure-key", metavar="SRC",
+                        help="Key that encrypts the passwords in secure.yaml (AES: 16, 24 or 32 characters); "
+                             "default: a new AES-256 key generated into secure.key. " + SECRET_HELP)(f)
+
+
+def _secure_key(spec):
+    """The secure-properties key given with --secure-key (None: the library generates one);
+    generate:PATH makes an AES-256 key there."""
+    if spec is None:
+        return None
+    from .. import secure_properties
+    from ..secrets import Password
+
+    key = secret(spec, "--secure-key", confirm=True, label="secure properties key")
+    if key.generated_file is not None:
+        key = Password(secure_properties.generate_key("AES"), generated_file=key.generated_file)
+    secure_properties.key_bytes(key.value, secure_properties.Settings())
+    return key
+
+
+def _jwt_connection(jwt, consumer_key, principal, audience, token_endpoint=None, my_domain=None):
     """The JwtConnection the options describe, None without --jwt; usage errors when incomplete."""
     from ..mule import JwtConnection
 
     given = {"--consumer-key": consumer_key, "--principal": principal, "--audience": audience}
     if not jwt:
         extra = [name for name, value in given.items() if value] + (["--token-endpoint"] if token_endpoint else [])
+        extra += ["--my-domain"] if my_domain else []
         if extra:
             raise click.UsageError(f"{', '.join(extra)} go(es) with --jwt")
         return None
@@ -60,8 +90,12 @@ def _jwt_connection(jwt, consumer_key, principal, audience, token_endpoint=None)
     if not audience.startswith("https://"):
         note(f"Warning: the audience {audience!r} is not an https:// URL; Salesforce expects "
              "https://login.salesforce.com, https://test.salesforce.com or the My Domain URL")
-    return JwtConnection(consumer_key=consumer_key, principal=principal, audience=audience,
-                         token_endpoint=token_endpoint)
+    if token_endpoint and my_domain:
+        raise click.UsageError("--token-endpoint and --my-domain both set the token endpoint; give one")
+    connection = JwtConnection(consumer_key=consumer_key, principal=principal, audience=audience,
+                               token_endpoint=token_endpoint, my_domain=my_domain)
+    connection.endpoint  # noqa: B018 - a My Domain that is not a host name fails here, before any work
+    return connection
 
 
 def _lowered_alias(alias: str) -> str:
@@ -119,10 +153,12 @@ def _password_hint(password, spec: str | None, option: str) -> str:
               help="Client key type (RSA for the JWT bearer flow, which signs with RS256).")
 @click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
               help="Client certificate validity in days (cut to the CA's own end).")
+@_secure_key_option
 @_jwt_options
+@_my_domain_option
 @force_option
 def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypass, alias, store_types,
-            compat, key_type, days, jwt, consumer_key, principal, audience, force):
+            compat, key_type, days, secure_key, jwt, consumer_key, principal, audience, my_domain, force):
     """Make everything Mule and Salesforce need in one folder: a CA (or use --ca), the client key
     and certificate, the PEM to upload to Salesforce, a JKS, PKCS12 and JCEKS keystore, the Mule
     XML and a README.txt saying what goes where and when the certificate expires.
@@ -134,6 +170,8 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
       salesforce-upload.pem                       to upload to Salesforce: the certificate, then
                                                   each intermediate in order, no root
       keystore.jks, keystore.p12, keystore.jceks  for src/main/resources (0600)
+      secure.yaml                                 the passwords, encrypted for Mule's secure properties
+      secure.key                                  the key for secure.yaml (0600; not with --secure-key)
       mule-config.xml, README.txt
 
     All files are written together or none; existing ones only with --force. A private CA is
@@ -153,7 +191,7 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
     subject_name = names.parse_subject(subject)  # before any prompt: a typo costs nothing
     if ca_dir and ca_subject:
         raise click.UsageError("--ca-subject names a new CA; it does not go with --ca")
-    connection = _jwt_connection(jwt, consumer_key, principal, audience)
+    connection = _jwt_connection(jwt, consumer_key, principal, audience, my_domain=my_domain)
     lowered = _lowered_alias(alias)
     folder = Path(out_dir)
     generate_ca_password = ca_dir is None and ca_password is None
@@ -161,11 +199,12 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
         [kit.CA_PASSWORD_FILE] if generate_ca_password else [])
     planned += ["client.key", "client.pem", "client-chain.pem", "salesforce-upload.pem",
                 *(kit.STORE_FILES[t] for t in store_types),
-                "mule-config.xml", "README.txt"]
+                "mule-config.xml", "README.txt", kit.SECURE_FILE] + ([] if secure_key else [kit.SECURE_KEY_FILE])
     files.check_writable([files.Output(folder / name, b"") for name in planned], force=force)
     issuer = load_ca_dir(ca_dir, ca_password, "--ca-password") if ca_dir else None
     store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
     key_pw = secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
+    secure_pw = _secure_key(secure_key)
     ca_pw = None
     if issuer is None:
         if generate_ca_password:
@@ -183,9 +222,10 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
         store_types=store_types, compat=compat, key_type=key_type, days=days, jwt=connection,
         password_hint=_password_hint(store_pw, storepass, "--storepass"),
         ca_password_hint=(_password_hint(ca_pw, ca_password, "--ca-password") if ca_pw else None),
+        secure_key=secure_pw.value if secure_pw else None,
     )
     outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in made.files]
-    files.write_all(outputs + secret_outputs(store_pw, key_pw, ca_pw), force=force)
+    files.write_all(outputs + secret_outputs(store_pw, key_pw, ca_pw, secure_pw), force=force)
     _kit_summary(folder, made, store_pw, ca_pw)
 
 
@@ -216,6 +256,10 @@ def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
          "one goes into src/main/resources")
     note(f"  mule-config.xml             tls:context for {kit.STORE_FILES[made.mule_store]}; "
          "README.txt says what goes where")
+    key_note = (f"key in {kit.SECURE_KEY_FILE} (mode 0600)" if any(f.name == kit.SECURE_KEY_FILE for f in made.files)
+                else "key as given with --secure-key")
+    note(f"  {kit.SECURE_FILE}                 the passwords encrypted for Mule's secure properties; {key_note}, "
+         f"given to Mule at deploy time as -M-Dsecure.key=...")
     if store_pw.generated_file is not None:
         note(f"  {store_pw.generated_file}  the generated store password, mode 0600")
 
@@ -230,15 +274,26 @@ def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
 @_jwt_options
 @click.option("--token-endpoint", metavar="URL",
               help="With --jwt: the token URL (default: the audience + /services/oauth2/token).")
+@_my_domain_option
+@click.option("--secure-properties", "secure_path", type=click.Path(dir_okay=False),
+              help="Also write this .yaml with keystore.password and keystore.keyPassword encrypted for "
+                   "Mule's secure properties, and a secure-properties:config reading it.")
+@click.option("--storepass", metavar="SRC", help="With --secure-properties: the store password. " + SECRET_HELP)
+@click.option("--keypass", metavar="SRC",
+              help="With --secure-properties: the key password (default: the store password).")
+@_secure_key_option
 @click.option("-o", "--out", default="-", show_default=True, type=click.Path(), help="Output file, or - for stdout.")
 @force_option
 def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal, audience,
-                    token_endpoint, out, force):
+                    token_endpoint, my_domain, secure_path, storepass, keypass, secure_key, out, force):
     """Print the Mule 4 XML for a keystore: a tls:context with its tls:key-store and, with --jwt,
     the Salesforce connector's JWT connection (salesforce:sfdc-config) using the same store.
 
     Passwords are never written: keyPassword, password and storePassword are ${secure::...}
-    placeholders (keystore.keyPassword, keystore.password) for Mule's secure properties.
+    placeholders (keystore.keyPassword, keystore.password) for Mule's secure properties. With
+    --secure-properties FILE, ktpy writes FILE with those two encrypted (AES-256, CBC, random
+    IVs), the key into secure.key (mode 0600) unless --secure-key is given, and a
+    secure-properties:config whose key is the runtime property ${secure.key}.
 
     \b
     EXAMPLES
@@ -246,24 +301,62 @@ def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal,
       ktpy mule-config --keystore keystore.p12 --type pkcs12 --alias mule-client --jwt \\
           --consumer-key 3MVG9... --principal integration@acme.com \\
           --audience https://login.salesforce.com -o src/main/mule/salesforce-config.xml
+      ktpy mule-config --keystore keystore.jks --type jks --alias mule-client \\
+          --secure-properties src/main/resources/secure.yaml --storepass file:storepass.txt \\
+          --secure-key generate:secure.key -o src/main/mule/tls-config.xml
     """
     from .. import files, keystore, mule
 
-    connection = _jwt_connection(jwt, consumer_key, principal, audience, token_endpoint)
+    connection = _jwt_connection(jwt, consumer_key, principal, audience, token_endpoint, my_domain)
+    if not secure_path and (storepass or keypass or secure_key):
+        raise click.UsageError("--storepass, --keypass and --secure-key go with --secure-properties")
     path = Path(store_path)
-    if path.is_file():
-        detected = keystore.detect_type(files.read(path, what="keystore"))
+    store_data = files.read(path, what="keystore") if path.is_file() else None
+    if store_data is not None:
+        detected = keystore.detect_type(store_data)
         if detected is not None and detected.value != store_type:
             raise KtpyError(f"{store_path} is a {detected.value.upper()} keystore, not {store_type.upper()}; "
                             f"pass --type {detected.value}")
     if connection is not None and (warning := mule.jwt_store_warning(store_type)):
         note(f"Warning: {warning}")
-    xml = mule.render(store_type=store_type, path=store_path, alias=_lowered_alias(alias), jwt=connection)
+    secure_outputs, secure_config = _secure_properties(secure_path, storepass, keypass, secure_key, force,
+                                                       store_data=store_data, alias=alias)
+    xml = mule.render(store_type=store_type, path=store_path, alias=_lowered_alias(alias), jwt=connection,
+                      secure_config=secure_config)
     if out == "-":
+        files.write_all(secure_outputs, force=force)
         click.echo(xml, nl=False)
     else:
-        files.write_all([files.Output(Path(out), xml.encode("utf-8"))], force=force)
+        files.write_all([files.Output(Path(out), xml.encode("utf-8"))] + secure_outputs, force=force)
         note(f"Wrote {out}")
+    for output in secure_outputs:
+        note(f"Wrote {output.path}" + (" (mode 0600)" if output.secret else ""))
+    if secure_outputs:
+        note("Give Mule the key at deploy time as the runtime property secure.key (-M-Dsecure.key=...)")
+
+
+def _secure_properties(secure_path, storepass, keypass, secure_key, force, *, store_data=None, alias=None):
+    """([secure.yaml, secure.key] outputs, the SecureConfig), or ([], None) without a path. When
+    the keystore exists, the passwords must open it and its key: never encrypt a wrong password."""
+    if not secure_path:
+        return [], None
+    from .. import files, keystore, kit
+
+    if not secure_path.lower().endswith((".yaml", ".yml")):
+        raise click.UsageError("--secure-properties writes YAML: name a .yaml file")
+    path = Path(secure_path)
+    key_path = Path(kit.SECURE_KEY_FILE)
+    planned = [files.Output(path, b"")] + ([] if secure_key else [files.Output(key_path, b"")])
+    files.check_writable(planned, force=force)
+    key = _secure_key(secure_key)
+    store_pw = secret(storepass, "--storepass", label="store password")
+    key_pw = secret(keypass, "--keypass", label="key password") if keypass else store_pw
+    if store_data is not None and keystore.detect_type(store_data) is not None:
+        keystore.load(store_data, store_pw.value, keypass=key_pw.value, alias=keystore.normalize_alias(alias))
+    made, config = kit.secure_properties_files(store_pw.value, key_pw.value, key.value if key else None,
+                                               name=secure_path, key_name=str(key_path))
+    outputs = [files.Output(Path(f.name), f.data, secret=f.secret) for f in made]
+    return outputs + secret_outputs(key), config
 
 
 # --- sign-jwt --------------------------------------------------------------------------------
@@ -345,6 +438,12 @@ def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout):
     chain, the CA names the server asked for, the chain sent, and whether the server accepted
     the client certificate. For Salesforce, HOST:PORT is your My Domain on port 8443, which asks
     for a client certificate with no CA names, so the keystore must hold every intermediate.
+
+    After the handshake the probe sends GET / and judges the answer: a TLS alert, or an HTTP
+    answer refusing the certificate (nginx's 400 "The SSL certificate error", 495, 496) is
+    REJECTED; any other HTTP answer is ACCEPTED; no answer is NO VERDICT, never ACCEPTED. When
+    the server names CAs and none issued the chain, the report says that Java (and so Mule)
+    would send no certificate at all.
 
     \b
     EXAMPLES
