@@ -45,6 +45,8 @@ COMMAND_MODULES = {
     "build-truststore": "store_cmds", "inspect": "check_cmds", "verify": "check_cmds",
     "kit": "mule_cmds", "mule-config": "mule_cmds", "sign-jwt": "mule_cmds", "probe": "mule_cmds",
 }
+COMMAND_MODULES.update({"expiry": "lifecycle_cmds", "renew": "lifecycle_cmds", "revoke": "lifecycle_cmds",
+                        "crl": "lifecycle_cmds"})
 
 
 class _Group(click.Group):
@@ -163,3 +165,15 @@ def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):
     if chain_path.exists():
         issuers = certs.load_certificates(files.read(chain_path), what=str(chain_path))[1:]
     return ca_mod.load_ca(cert_list[0], key, issuers, what=f"the CA in {folder}")
+
+
+def record_issued(ca_dir, certificates, *, by: str, renews: int | None = None) -> None:
+    """Record each certificate the CA of ca_dir issued in its ledger (CA_DIR/issued.jsonl),
+    before the certificate's own files are written: a crash between the two leaves a ledger
+    entry for files that never appeared (harmless, revocable), never a certificate it forgot."""
+    from .. import files, issue, ledger
+
+    now = issue.utcnow()
+    for cert in certificates:
+        files.append_record(Path(ca_dir) / ledger.LEDGER_FILE,
+                            ledger.issued_record(cert, by=by, now=now, renews=renews))

@@ -18,6 +18,7 @@ from ._common import (
     load_ca_dir,
     note,
     open_keystore,
+    record_issued,
     secret,
     secret_outputs,
 )
@@ -183,6 +184,13 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
         ca_password_hint=(_password_hint(ca_pw, ca_password, "--ca-password") if ca_pw else None),
     )
     outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in made.files]
+    if ca_dir:
+        record_issued(ca_dir, [made.client.cert], by="kit")
+    else:  # the new CA's ledger starts with the kit's client certificate
+        from .. import issue, ledger
+
+        outputs.append(files.Output(folder / "ca" / ledger.LEDGER_FILE, ledger.issued_record(
+            made.client.cert, by="kit", now=issue.utcnow()) + b"\n"))
     files.write_all(outputs + secret_outputs(store_pw, key_pw, ca_pw), force=force)
     _kit_summary(folder, made, store_pw, ca_pw)
 
