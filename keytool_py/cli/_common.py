@@ -177,3 +177,34 @@ def record_issued(ca_dir, certificates, *, by: str, renews: int | None = None) -
     for cert in certificates:
         files.append_record(Path(ca_dir) / ledger.LEDGER_FILE,
                             ledger.issued_record(cert, by=by, now=now, renews=renews))
+
+
+# --- packaging: warn before expiry, refuse an expired certificate (issue 13) ---
+
+# 30 days: the window `ktpy expiry` watches by default; packaging something that expires
+# sooner is most likely a mistake, or an outage being scheduled.
+PACKAGING_WARN_DAYS = 30
+
+
+def guard_expiry(cert, *, allow_expired: bool, what: str = "the certificate") -> None:
+    """Refuse an expired certificate (unless allow_expired) and warn when it expires soon."""
+    import datetime as dt
+
+    from .. import issue
+
+    now = issue.utcnow()
+    end = cert.not_valid_after_utc
+    name = cert.subject.rfc4514_string()
+    if end < now:
+        if not allow_expired:
+            raise KtpyError(f"{what} {name} expired on {end:%Y-%m-%d %H:%M} UTC; renew it (ktpy renew), "
+                            "or pass --allow-expired to package it anyway")
+        note(f"Warning: {what} {name} expired on {end:%Y-%m-%d %H:%M} UTC (packaged anyway: --allow-expired)")
+    elif end <= now + dt.timedelta(days=PACKAGING_WARN_DAYS):
+        note(f"Warning: {what} {name} expires on {end:%Y-%m-%d %H:%M} UTC, in {(end - now).days} day(s); "
+             "plan its renewal (ktpy renew)")
+
+
+def allow_expired_option(f):
+    return click.option("--allow-expired", is_flag=True,
+                        help="Package an expired certificate anyway (refused by default).")(f)

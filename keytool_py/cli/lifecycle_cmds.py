@@ -16,6 +16,7 @@ from ._common import (
     SECRET_HELP,
     cli,
     force_option,
+    guard_expiry,
     load_ca_dir,
     note,
     secret,
@@ -268,3 +269,122 @@ def lifecycle_findings(report, expires_within: int | None, crl_path: str | None)
     if crl_path:
         extra += revoked(report.chain, load_crl(files.read(crl_path, what="CRL"), what=crl_path), now)
     return dataclasses.replace(report, findings=(*report.findings, *extra))
+
+
+# --- renew -----------------------------------------------------------------------------------
+
+def _kit_shape(folder: Path, storepass_value: str | None):
+    """(store types, alias, compat, mule-config.xml bytes) of an existing kit folder."""
+    from .. import files, renew
+    from ..expiry import read_certificates
+    from ..keystore import Compat
+
+    types, alias, compat = [], None, Compat.CURRENT
+    for store_type, name in renew.STORE_FILES.items():
+        path = folder / name
+        if not path.exists():
+            continue
+        types.append(store_type)
+        data = files.read(path, what="keystore")
+        if store_type.value == "pkcs12":
+            compat = renew.pkcs12_compat(data)
+        if alias is None and (store_type.value != "pkcs12" or storepass_value):
+            found = read_certificates(data, storepass_value)
+            alias = next((a for a, n, _ in found[1] if n == 0 and a), None) if found else None
+    mule_path = folder / "mule-config.xml"
+    mule_config = files.read(mule_path) if mule_path.exists() else None
+    return types, alias, compat, mule_config
+
+
+@cli.command("renew", epilog=EXIT_CODES)
+@click.argument("kit_dir", metavar="[KIT_DIR]", required=False, type=click.Path(file_okay=False))
+@click.option("--cert", "cert_path", type=click.Path(dir_okay=False),
+              help="Without KIT_DIR: the certificate to renew (PEM or DER).")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False),
+              help="With --cert and --reuse-key: the old private key.")
+@click.option("--ca", "ca_dir", type=click.Path(file_okay=False),
+              help="The CA folder that issued it (default with KIT_DIR: KIT_DIR/ca).")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for the renewed files.")
+@click.option("--ca-password", metavar="SRC",
+              help="Password of ca.key (default with KIT_DIR: file:KIT_DIR/ca/ca-password.txt when it exists). "
+                   + SECRET_HELP)
+@click.option("--storepass", metavar="SRC", help="Password of the new keystores (and of the old PKCS12). "
+                                                 + SECRET_HELP)
+@click.option("--reuse-key", is_flag=True, help="Keep the old key (default: a new key of the same type).")
+@click.option("--days", type=click.IntRange(min=1), help="Validity in days (default: the old certificate's).")
+@click.option("--types", "types_text", metavar="TYPES",
+              help="With --cert: keystore types to write too, comma-separated (jks, pkcs12, jceks).")
+@click.option("--alias", help="With --cert and --types: the entry name (default: mule-client).")
+@force_option
+def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storepass, reuse_key, days,
+              types_text, alias, force):
+    """Renew a certificate as it was made: same subject, SANs, profile (clientAuth or
+    serverAuth), key type and validity length, from the same CA; a new key unless --reuse-key.
+    From a kit folder (made by ktpy kit), the new kit has the same keystore types, alias and
+    compatibility, the upload PEMs, the same mule-config.xml, and a README.txt with the rotation
+    order that avoids downtime (upload the new PEM to Salesforce before Mule switches stores).
+    The CA's ledger records the new certificate as renewing the old one.
+
+    \b
+    EXAMPLES
+      ktpy renew kit --out-dir kit-2027 --storepass env:STOREPASS
+      ktpy renew kit --out-dir kit-2027 --storepass env:STOREPASS --reuse-key
+      ktpy renew --cert client/mule-client.pem --ca ca --ca-password env:CA_PASS --out-dir renewed
+    """
+    from .. import certs, files, issue, keys, renew
+    from ..kit import parse_types
+
+    if bool(kit_dir) == bool(cert_path):
+        raise click.UsageError("give a kit folder (KIT_DIR) or --cert OLD.pem, one of them")
+    folder = Path(out_dir)
+    now = issue.utcnow()
+    if kit_dir:
+        kit = Path(kit_dir)
+        if types_text or alias or key_path:
+            raise click.UsageError("--types, --alias and --key go with --cert; a kit keeps its own")
+        old_path = kit / "client.pem"
+        ca_dir = ca_dir or str(kit / "ca")
+        default_pw = kit / "ca" / "ca-password.txt"
+        if ca_password is None and default_pw.exists() and Path(ca_dir) == kit / "ca":
+            ca_password = f"file:{default_pw}"
+        key_path = kit / "client.key" if reuse_key else None
+    else:
+        old_path = Path(cert_path)
+        if ca_dir is None:
+            raise click.UsageError("--cert needs --ca CA_DIR, the CA that issued it")
+        if reuse_key and not key_path:
+            raise click.UsageError("--reuse-key with --cert needs --key OLD.key")
+    old = certs.load_certificates(files.read(old_path, what="certificate"), what=str(old_path))[0]
+    authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
+    key = None
+    if key_path:
+        key_data = files.read(key_path, what="key")
+        if keys.is_encrypted(key_data):
+            raise KtpyError(f"{key_path} is encrypted; --reuse-key reads an unencrypted key (as kit writes it)")
+        key = keys.load_private_key(key_data, what=f"the key {key_path}")
+    if kit_dir:
+        store_pw_value = secret(storepass, "--storepass", label="store password").value if storepass else None
+        types, found_alias, compat, mule_config = _kit_shape(Path(kit_dir), store_pw_value)
+        if types and store_pw_value is None:
+            store_pw_value = secret(storepass, "--storepass", label="new store password").value
+        alias = found_alias or "mule-client"
+    else:
+        types = list(parse_types(types_text)) if types_text else []
+        compat, mule_config = None, None
+        alias = alias or "mule-client"
+        store_pw_value = secret(storepass, "--storepass", label="new store password").value if types else None
+    planned = ["client.key", "client.pem", "client-chain.pem", "salesforce-upload.pem",
+               "salesforce-upload-chain.pem", *(renew.STORE_FILES[t] for t in types), "README.txt"]
+    files.check_writable([files.Output(folder / n, b"") for n in planned], force=force)
+    new = renew.renew_certificate(authority, old, key=key, days=days, now=now)
+    guard_expiry(new.cert, allow_expired=False, what="the renewed certificate")
+    out = renew.package(new, old, alias=alias, store_types=types, storepass=store_pw_value, compat=compat,
+                        mule_config=mule_config, reused_key=key is not None, ca_where=str(ca_dir), now=now)
+    from ._common import record_issued
+
+    record_issued(ca_dir, [new.cert], by="renew", renews=old.serial_number)
+    files.write_all([files.Output(folder / f.name, f.data, secret=f.secret) for f in out], force=force)
+    note(f"Renewed {new.cert.subject.rfc4514_string()}: serial {new.cert.serial_number:X}, valid until "
+         f"{new.cert.not_valid_after_utc:%Y-%m-%d} ({'same key' if key else 'new key'}), into {folder}/")
+    note(f"  Upload {folder / 'salesforce-upload.pem'} to Salesforce BEFORE deploying the new keystore; "
+         f"{folder / 'README.txt'} gives the order")

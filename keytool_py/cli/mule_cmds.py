@@ -13,8 +13,10 @@ from ._common import (
     KEY_TYPES,
     SECRET_HELP,
     STORE_TYPES,
+    allow_expired_option,
     cli,
     force_option,
+    guard_expiry,
     load_ca_dir,
     note,
     open_keystore,
@@ -119,9 +121,10 @@ def _password_hint(password, spec: str | None, option: str) -> str:
 @click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
               help="Client certificate validity in days (cut to the CA's own end).")
 @_jwt_options
+@allow_expired_option
 @force_option
 def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypass, alias, store_types,
-            compat, key_type, days, jwt, consumer_key, principal, audience, force):
+            compat, key_type, days, jwt, consumer_key, principal, audience, force, allow_expired=False):
     """Make everything Mule and Salesforce need in one folder: a CA (or use --ca), the client key
     and certificate, the PEM to upload to Salesforce, a JKS, PKCS12 and JCEKS keystore, the Mule
     XML and a README.txt saying what goes where and when the certificate expires.
@@ -183,6 +186,7 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
         password_hint=_password_hint(store_pw, storepass, "--storepass"),
         ca_password_hint=(_password_hint(ca_pw, ca_password, "--ca-password") if ca_pw else None),
     )
+    guard_expiry(made.client.cert, allow_expired=allow_expired)  # cut short by an old --ca
     outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in made.files]
     if ca_dir:
         record_issued(ca_dir, [made.client.cert], by="kit")

@@ -10,8 +10,10 @@ from ._common import (
     EXIT_CODES,
     SECRET_HELP,
     STORE_TYPES,
+    allow_expired_option,
     cli,
     force_option,
+    guard_expiry,
     note,
     open_keystore,
     secret,
@@ -26,8 +28,9 @@ from ._common import (
 @click.option("--with-chain", is_flag=True, help="Add each issuer after the certificate.")
 @click.option("--storepass", metavar="SRC", help="Store password when SOURCE is a keystore. " + SECRET_HELP)
 @click.option("--alias", help="Which keystore entry (default: the only key entry).")
+@allow_expired_option
 @force_option
-def export_pem_cmd(source, out, with_chain, storepass, alias, force):
+def export_pem_cmd(source, out, with_chain, storepass, alias, force, allow_expired=False):
     """Export the certificate to upload to Salesforce as PEM: exactly one CERTIFICATE
     block by default (the leaf), the leaf then its issuers with --with-chain. Never a key.
 
@@ -54,6 +57,7 @@ def export_pem_cmd(source, out, with_chain, storepass, alias, force):
         if alias:
             raise click.UsageError("--alias applies to keystores only")
         chain = certs.order_chain(found[0], found[1:])
+    guard_expiry(chain[0], allow_expired=allow_expired)
     pem = certs.to_pem(chain if with_chain else chain[:1])
     if out == "-":
         click.echo(pem.decode("ascii"), nl=False)
@@ -133,9 +137,10 @@ def _keystore_paths(out: str, store_types: list[str]) -> list[Path]:
 @click.option("-o", "--out", required=True, type=click.Path(),
               help="Keystore file to write. With several types: a stem (OUT.jks, OUT.p12, OUT.jceks) "
                    "or a folder (an existing one, or ending in '/': DIR/keystore.jks ...).")
+@allow_expired_option
 @force_option
 def build_keystore_cmd(store_types, key_path, key_password, cert_path, chain_paths, alias,
-                       storepass, keypass, compat, out, force):
+                       storepass, keypass, compat, out, force, allow_expired=False):
     """Package a private key and its certificate chain into a JKS, PKCS12 or JCEKS keystore
     for Mule's TLS context and the Salesforce connector; with --type jks,pkcs12,jceks, one of
     each in one run (all written, or none).
@@ -170,6 +175,7 @@ def build_keystore_cmd(store_types, key_path, key_password, cert_path, chain_pat
     if leaf is None:
         raise MismatchError(f"the private key {key_path} does not match the certificate in {cert_path}")
     chain = certs.order_chain(leaf, [c for c in given if c is not leaf])
+    guard_expiry(leaf, allow_expired=allow_expired)
     lowered = keystore.normalize_alias(alias)
     if lowered != alias:
         note(f"Notice: alias {alias!r} is stored as {lowered!r} (Java lowercases aliases and "
