@@ -56,6 +56,7 @@ class Found:
     serial: str  # upper-case hex
     not_before: dt.datetime
     not_after: dt.datetime
+    sha256: str  # as keytool prints it: upper-case hex pairs joined by colons
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,8 @@ def read_certificates(data: bytes, password: str | None = None):
 def _describe(path: str, store_type: str, items) -> list[Found]:
     from cryptography.x509 import Certificate
 
+    from .certs import fingerprint
+
     out, seen = [], set()
     for alias, position, cert in items:
         assert isinstance(cert, Certificate)
@@ -281,7 +284,7 @@ def _describe(path: str, store_type: str, items) -> list[Found]:
         out.append(Found(file=path, store_type=store_type, alias=alias, position=position,
                          subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
                          serial=format(cert.serial_number, "X"), not_before=cert.not_valid_before_utc,
-                         not_after=cert.not_valid_after_utc))
+                         not_after=cert.not_valid_after_utc, sha256=fingerprint(cert)))
     return out
 
 
@@ -420,7 +423,7 @@ def as_json(result: Result, within: dt.timedelta) -> dict:
                     "expiring": states.count("expiring"), "unreadable": len(result.unreadable)},
         "certificates": [
             {"file": f.file, "type": f.store_type, "alias": f.alias, "position": f.position,
-             "subject": f.subject, "issuer": f.issuer, "serial": f.serial,
+             "subject": f.subject, "issuer": f.issuer, "serial": f.serial, "sha256": f.sha256,
              "not_before": _time(f.not_before), "not_after": _time(f.not_after),
              "days_left": result.days_left(f), "state": state}
             for f, state in zip(result.certificates, states, strict=True)
