@@ -95,8 +95,9 @@ class Result:
 @dataclass(frozen=True)
 class PasswordMap:
     """Which password opens which PKCS12: (glob, password) rules, first match wins, then the
-    default. A glob with a '/' is matched against the path as ktpy prints it (`*` crosses
-    folders), one without against the file name."""
+    default. A glob without a '/' is matched against the file name; one with a '/' against the
+    end of the path, on a folder boundary (`prod/*.p12` matches any .../prod/x.p12; `*` crosses
+    folders)."""
 
     rules: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     default: str | None = field(default=None, repr=False)
@@ -104,7 +105,10 @@ class PasswordMap:
     def for_file(self, path: str) -> str | None:
         name = path.rsplit("/", 1)[-1]
         for pattern, password in self.rules:
-            if fnmatch.fnmatchcase(path if "/" in pattern else name, pattern):
+            if "/" not in pattern:
+                if fnmatch.fnmatchcase(name, pattern):
+                    return password
+            elif fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, "*/" + pattern):
                 return password
         return self.default
 
@@ -255,8 +259,9 @@ def read_certificates(data: bytes, password: str | None = None):
         return "pkcs12", _pkcs12(data, password)
     if store_type is not None:
         kind = store_type.value.upper()
+        items = _java_store(data, kind)
         try:
-            return store_type.value, [(a, n, _certificate(der)) for a, n, der in _java_store(data, kind)]
+            return store_type.value, [(a, n, _certificate(der)) for a, n, der in items]
         except ValueError:
             raise BadInputError(f"the {kind} keystore holds a certificate that cannot be read") from None
     if b"CERTIFICATE-----" in data:
