@@ -154,6 +154,7 @@ def main() -> None:
         ktpy_cmd = [c.ktpy(), "expiry", str(work / "stores"), "--passwords", str(work / "passwords.txt")]
         floor_cmd = [c.python(), str(Path(__file__).resolve()), "floor", str(work / "stores"), "--workers", "2"]
         times: dict[str, list[float]] = {"ktpy": [], "loop": [], "floor2": []}
+        machine = c.machine()  # the load average as the rounds start
 
         def timed(argv, ok=(0, 3)) -> float:
             t0 = time.perf_counter()
@@ -179,7 +180,7 @@ def main() -> None:
         med = {k: c.median(v) for k, v in times.items()}
         print(f"\n## Expiry watch (`bench_expiry.py --count {args.count} --rounds {args.rounds} "
               f"--loop-files {args.loop_files}`)\n")
-        print("\n".join(c.machine()))
+        print("\n".join(machine))
         print("\n| variant | median (s) | per file |\n|---|---|---|")
         labels = {"ktpy": "`ktpy expiry` (every core)",
                   "loop": f"keytool -list -v loop (run on {len(sample)} files, scaled to {args.count})",
