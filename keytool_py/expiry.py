@@ -298,11 +298,13 @@ def _describe(path: str, store_type: str, items) -> list[Found]:
 
 def scan_file(path: str, password: str | None = None) -> list[Found] | Unreadable | None:
     """One file: its certificates, why it cannot be read, or None when it holds none."""
+    import stat
     import warnings
 
     try:
-        size = os.stat(path).st_size
-        if size > MAX_FILE_SIZE or size == 0:
+        info = os.stat(path)
+        # only regular files: opening a FIFO or a device would block or read forever
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_SIZE or info.st_size == 0:
             return None
         with open(path, "rb") as handle:
             data = handle.read()

@@ -91,6 +91,8 @@ def issued(tmp_path_factory):
          "--types", "jks", "--storepass", "env:KTPY_STORE_PW")
     ktpy("issue-client", "--ca", ca_dir, "--subject", "CN=soon,O=Acme", "--out-dir", root / "c", "--key-type",
          "ec-p256", "--days", "5")
+    ktpy("create-ca", "--dir", root / "inter", "--subject", "CN=Ledger Intermediate,O=Acme", "--key-type",
+         "ec-p256", "--no-password", "--parent", ca_dir)
     return root
 
 
@@ -104,6 +106,7 @@ def test_every_issuing_command_records_into_the_ledger(issued):
         serial_of(issued / "batch/b2.pem"): "issue-client --batch",
         serial_of(issued / "kit/client.pem"): "kit",
         serial_of(issued / "c/soon.pem"): "issue-client",
+        serial_of(issued / "inter/ca.pem"): "create-ca --parent",
     }
     one = book.find(int(serial_of(issued / "c/one.pem"), 16))
     cert = load_certificates((issued / "c/one.pem").read_bytes())[0]
@@ -148,7 +151,7 @@ def test_revoke_crl_inspect_and_verify(issued, tmp_path):
 
     view = ktpy("inspect", ca_dir).stdout.splitlines()
     assert view[0].startswith(f"CA folder {ca_dir}: CN=Ledger Root,O=Acme, valid until ")
-    assert view[1] == f"Issued: 6 certificate(s) in {ca_dir / 'issued.jsonl'}; last CRL number 2"
+    assert view[1] == f"Issued: 7 certificate(s) in {ca_dir / 'issued.jsonl'}; last CRL number 2"
     line = next(v for v in view if v.startswith(f"  {one}  "))
     assert line.startswith(f"  {one}  REVOKED on {NOW:%Y-%m-%d}"[:len(f"  {one}  REVOKED on 2026-")])
     assert line.endswith("  CN=one,O=Acme  (client, issue-client)")

@@ -63,6 +63,8 @@ def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, p
     password = None if no_password else secret(password_spec, "--password", confirm=True,
                                                 label="new CA key password")
     new_ca = ca_mod.create_ca(subject_name, key_type=key_type, days=days, parent=parent_ca)
+    if parent_ca is not None:  # the parent's ledger records the intermediate it signed
+        record_issued(parent, [new_ca.cert], by="create-ca --parent")
     contents = new_ca.files(password.value if password else None)
     outputs = [files.Output(folder / name, data, secret=name.endswith(".key"))
                for name, data in contents.items()]

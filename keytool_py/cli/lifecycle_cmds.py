@@ -343,6 +343,9 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
         if types_text or alias or key_path:
             raise click.UsageError("--types, --alias and --key go with --cert; a kit keeps its own")
         old_path = kit / "client.pem"
+        if ca_dir is None and not (kit / "ca").is_dir():
+            raise click.UsageError(f"{kit} has no ca/ folder (it was made with kit --ca): give --ca CA_DIR, "
+                                   "the CA that issued it")
         ca_dir = ca_dir or str(kit / "ca")
         default_pw = kit / "ca" / "ca-password.txt"
         if ca_password is None and default_pw.exists() and Path(ca_dir) == kit / "ca":
