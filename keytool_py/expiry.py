@@ -130,10 +130,12 @@ def parse_password_map(text: str, *, what: str = "the password map") -> list[tup
 
 # --- reading one file ---
 
-def _certificate(der: bytes):
-    from cryptography import x509
+def _certificate(der: bytes, what: str = "a certificate in the keystore"):
+    """A DER certificate with every part parsed now (certs.load_certificates), so that damage
+    is a BadInputError here, not a crash while it is described."""
+    from .certs import load_certificates
 
-    return x509.load_der_x509_certificate(der)
+    return load_certificates(der, what=what)[0]
 
 
 class _Truncated(Exception):
@@ -229,7 +231,7 @@ def _pkcs12(data: bytes, password: str | None) -> list[tuple[str | None, int, ob
                             "--passwords line whose glob matches this file") from None
     try:
         cert_bags = [(bag, _certificate(bag.der)) for bag in bags if bag.kind == "cert"]
-    except ValueError:
+    except BadInputError:
         raise BadInputError("the PKCS12 keystore holds a certificate that cannot be read") from None
     key_names = {bag.local_key_id: bag.friendly_name for bag in bags if bag.kind == "key" and bag.local_key_id}
     everything = [cert for _, cert in cert_bags]
@@ -265,14 +267,14 @@ def read_certificates(data: bytes, password: str | None = None):
         items = _java_store(data, kind)
         try:
             return store_type.value, [(a, n, _certificate(der)) for a, n, der in items]
-        except ValueError:
+        except BadInputError:
             raise BadInputError(f"the {kind} keystore holds a certificate that cannot be read") from None
     if b"CERTIFICATE-----" in data:
         return "pem", [(None, n, c) for n, c in enumerate(certs.load_certificates(data, what="the file"))]
     if data[:1] == b"\x30":
         try:
-            return "der", [(None, 0, _certificate(data))]
-        except ValueError:
+            return "der", [(None, 0, _certificate(data, "the file"))]
+        except BadInputError:
             return None  # DER, but not a certificate: a key, a CRL...
     return None
 
