@@ -234,3 +234,21 @@ def test_export_pem_and_kit_warn_within_30_days(dated, tmp_path):
                "--key-type", "ec-p256", "--types", "jks", "--storepass", "env:KTPY_STORE_PW")
     assert "Warning: the certificate CN=cut,O=Acme expires on " in kit.stderr
     assert " UTC, in 9 day(s); plan its renewal (ktpy renew)\n" in kit.stderr
+
+
+def test_renew_of_a_kit_made_with_ca_needs_the_ca_and_keeps_a_generated_password(issued, tmp_path):
+    from keytool_py import load_keystore
+
+    usage = ktpy("renew", issued / "kit", "--out-dir", tmp_path / "new", "--storepass", "env:KTPY_STORE_PW", code=2)
+    assert (f"{issued / 'kit'} has no ca/ folder (it was made with kit --ca): give --ca CA_DIR, the CA that "
+            "issued it") in usage.stderr
+    ktpy("renew", issued / "kit", "--ca", issued / "ca", "--out-dir", tmp_path / "new", "--storepass",
+         f"generate:{tmp_path / 'new/storepass.txt'}")
+    password = (tmp_path / "new/storepass.txt").read_text().strip()
+    assert (tmp_path / "new/storepass.txt").stat().st_mode & 0o777 == 0o600
+    store = load_keystore((tmp_path / "new/keystore.jks").read_bytes(), password)
+    assert [e.alias for e in store.entries] == ["mule-client"]
+    assert store.entries[0].chain[0].subject.rfc4514_string() == "CN=kit,O=Acme"
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == [
+        "README.txt", "client-chain.pem", "client.key", "client.pem", "keystore.jks", "mule-config.xml",
+        "salesforce-upload-chain.pem", "salesforce-upload.pem", "storepass.txt"]

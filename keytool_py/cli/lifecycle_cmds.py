@@ -20,6 +20,7 @@ from ._common import (
     load_ca_dir,
     note,
     secret,
+    secret_outputs,
 )
 
 EXPIRY_EXIT_CODES = """
@@ -289,7 +290,10 @@ def _kit_shape(folder: Path, storepass_value: str | None):
         if store_type.value == "pkcs12":
             compat = renew.pkcs12_compat(data)
         if alias is None and (store_type.value != "pkcs12" or storepass_value):
-            found = read_certificates(data, storepass_value)
+            try:
+                found = read_certificates(data, storepass_value)
+            except KtpyError:  # a PKCS12 the new password does not open: the alias comes from another
+                continue
             alias = next((a for a, n, _ in found[1] if n == 0 and a), None) if found else None
     mule_path = folder / "mule-config.xml"
     mule_config = files.read(mule_path) if mule_path.exists() else None
@@ -366,27 +370,28 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
             raise KtpyError(f"{key_path} is encrypted; --reuse-key reads an unencrypted key (as kit writes it)")
         key = keys.load_private_key(key_data, what=f"the key {key_path}")
     if kit_dir:
-        store_pw_value = secret(storepass, "--storepass", label="store password").value if storepass else None
-        types, found_alias, compat, mule_config = _kit_shape(Path(kit_dir), store_pw_value)
-        if types and store_pw_value is None:
-            store_pw_value = secret(storepass, "--storepass", label="new store password").value
+        types, _, _, _ = _kit_shape(Path(kit_dir), None)
+        store_pw = secret(storepass, "--storepass", confirm=True, label="new store password") if types else None
+        types, found_alias, compat, mule_config = _kit_shape(Path(kit_dir), store_pw.value if store_pw else None)
         alias = found_alias or "mule-client"
     else:
         types = list(parse_types(types_text)) if types_text else []
         compat, mule_config = None, None
         alias = alias or "mule-client"
-        store_pw_value = secret(storepass, "--storepass", label="new store password").value if types else None
+        store_pw = secret(storepass, "--storepass", confirm=True, label="new store password") if types else None
     planned = ["client.key", "client.pem", "client-chain.pem", "salesforce-upload.pem",
                "salesforce-upload-chain.pem", *(renew.STORE_FILES[t] for t in types), "README.txt"]
     files.check_writable([files.Output(folder / n, b"") for n in planned], force=force)
     new = renew.renew_certificate(authority, old, key=key, days=days, now=now)
     guard_expiry(new.cert, allow_expired=False, what="the renewed certificate")
-    out = renew.package(new, old, alias=alias, store_types=types, storepass=store_pw_value, compat=compat,
+    out = renew.package(new, old, alias=alias, store_types=types, storepass=store_pw.value if store_pw else None,
+                        compat=compat,
                         mule_config=mule_config, reused_key=key is not None, ca_where=str(ca_dir), now=now)
     from ._common import record_issued
 
     record_issued(ca_dir, [new.cert], by="renew", renews=old.serial_number)
-    files.write_all([files.Output(folder / f.name, f.data, secret=f.secret) for f in out], force=force)
+    files.write_all([files.Output(folder / f.name, f.data, secret=f.secret) for f in out]
+                    + secret_outputs(store_pw), force=force)
     note(f"Renewed {new.cert.subject.rfc4514_string()}: serial {new.cert.serial_number:X}, valid until "
          f"{new.cert.not_valid_after_utc:%Y-%m-%d} ({'same key' if key else 'new key'}), into {folder}/")
     note(f"  Upload {folder / 'salesforce-upload.pem'} to Salesforce BEFORE deploying the new keystore; "
