@@ -257,3 +257,23 @@ def test_cli_prometheus_output_parses_with_prometheus_client(tree, leaves, tmp_p
     assert again.stderr == f"Error: {out} already exists; pass --force to replace it\n"
     ktpy("expiry", tree / "kits/c", "--prometheus", "-o", out, "--force", code=0)
     assert "kits/c/keystore.jceks" in out.read_text()
+
+
+@pytest.mark.interop
+def test_a_jceks_with_a_secret_key_entry_still_lists_its_certificates(tmp_path):
+    """A secret key entry is a serialized Java object whose length only a parser knows: the
+    reader hands such a store to pyjks. The store: fixtures/keytool.jceks plus an AES key that
+    keytool -genseckey adds."""
+    from conftest import require_tool
+    from interop import describe, run
+
+    require_tool("keytool")
+    path = tmp_path / "secret.jceks"
+    shutil.copy(FIXTURES / "keytool.jceks", path)
+    proc = run(["keytool", "-genseckey", "-alias", "aes-key", "-keyalg", "AES", "-keysize", "128", "-keystore", path,
+                "-storetype", "JCEKS", "-storepass", STOREPASS, "-keypass", STOREPASS])
+    assert proc.returncode == 0, describe(proc)
+    found = expiry.scan_file(str(path))
+    expected = json.loads((FIXTURES / "expected.json").read_text())["keytool.jceks"]["entries"]
+    assert {f.sha256 for f in found} == {s for e in expected for s in e["sha256"]}
+    assert {f.alias for f in found} == {e["alias"] for e in expected}
