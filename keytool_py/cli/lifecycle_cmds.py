@@ -19,6 +19,7 @@ from ._common import (
     guard_expiry,
     load_ca_dir,
     note,
+    record_issued,
     secret,
     secret_outputs,
 )
@@ -385,13 +386,12 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
     new = renew.renew_certificate(authority, old, key=key, days=days, now=now)
     guard_expiry(new.cert, allow_expired=False, what="the renewed certificate")
     out = renew.package(new, old, alias=alias, store_types=types, storepass=store_pw.value if store_pw else None,
-                        compat=compat,
-                        mule_config=mule_config, reused_key=key is not None, ca_where=str(ca_dir), now=now)
-    from ._common import record_issued
-
+                        compat=compat, mule_config=mule_config, reused_key=key is not None,
+                        ca_where=str(ca_dir), now=now)
+    outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in out] + secret_outputs(store_pw)
+    files.check_writable(outputs, force=force)  # before the ledger records it
     record_issued(ca_dir, [new.cert], by="renew", renews=old.serial_number)
-    files.write_all([files.Output(folder / f.name, f.data, secret=f.secret) for f in out]
-                    + secret_outputs(store_pw), force=force)
+    files.write_all(outputs, force=force)
     note(f"Renewed {new.cert.subject.rfc4514_string()}: serial {new.cert.serial_number:X}, valid until "
          f"{new.cert.not_valid_after_utc:%Y-%m-%d} ({'same key' if key else 'new key'}), into {folder}/")
     note(f"  Upload {folder / 'salesforce-upload.pem'} to Salesforce BEFORE deploying the new keystore; "
