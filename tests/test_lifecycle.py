@@ -252,3 +252,17 @@ def test_renew_of_a_kit_made_with_ca_needs_the_ca_and_keeps_a_generated_password
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == [
         "README.txt", "client-chain.pem", "client.key", "client.pem", "keystore.jks", "mule-config.xml",
         "salesforce-upload-chain.pem", "salesforce-upload.pem", "storepass.txt"]
+
+
+def test_a_ca_whose_ledger_cannot_be_written_issues_nothing(issued, tmp_path):
+    import shutil
+
+    ca_dir = tmp_path / "ca"
+    shutil.copytree(issued / "ca", ca_dir)
+    (ca_dir / "issued.jsonl").unlink()
+    (ca_dir / "issued.jsonl").mkdir()  # unwritable even for root, unlike a read-only file
+    result = ktpy("issue-client", "--ca", ca_dir, "--subject", "CN=x,O=Acme", "--out-dir", tmp_path / "x", code=1)
+    assert result.stderr == (f"Error: cannot write {ca_dir / 'issued.jsonl'}: Is a directory; the CA records "
+                             f"every certificate it issues in {ca_dir / 'issued.jsonl'}, so none was issued "
+                             "(make the CA folder writable)\n")
+    assert not (tmp_path / "x").exists()

@@ -174,9 +174,13 @@ def record_issued(ca_dir, certificates, *, by: str, renews: int | None = None) -
     from .. import files, issue, ledger
 
     now = issue.utcnow()
+    path = Path(ca_dir) / ledger.LEDGER_FILE
     for cert in certificates:
-        files.append_record(Path(ca_dir) / ledger.LEDGER_FILE,
-                            ledger.issued_record(cert, by=by, now=now, renews=renews))
+        try:
+            files.append_record(path, ledger.issued_record(cert, by=by, now=now, renews=renews))
+        except KtpyError as exc:
+            raise KtpyError(f"{exc}; the CA records every certificate it issues in {path}, so none was "
+                            "issued (make the CA folder writable)") from None
 
 
 # --- packaging: warn before expiry, refuse an expired certificate (issue 13) ---
