@@ -51,7 +51,7 @@ class Reason(Choice):
     @classmethod
     def _aliases(cls) -> dict[str, str]:
         # RFC 5280's own spelling (keyCompromise), as openssl ca -crl_reason takes it
-        return {m.value.replace("-", ""): m.value for m in cls} | {"cacompromise": "ca-compromise"}
+        return {m.value.replace("-", ""): m.value for m in cls}
 
     @classmethod
     def _default(cls) -> Reason:

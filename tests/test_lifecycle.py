@@ -134,6 +134,8 @@ def test_revoke_crl_inspect_and_verify(issued, tmp_path):
     assert again.stderr.startswith(f"Error: serial {one} (CN=one,O=Acme) was already revoked on ")
     assert again.stderr.endswith(" UTC (key-compromise)\n")
     ktpy("revoke", "--ca", ca_dir, kit_cert, "--reason", "superseded")  # by its file
+    bad = ktpy("revoke", "--ca", ca_dir, "--serial", one, "--reason", "bogus", code=2)
+    assert "unknown revocation reason 'bogus'; choose one of unspecified, key-compromise, " in bad.stderr
     usage = ktpy("revoke", "--ca", ca_dir, code=2)
     assert "name the certificate by --serial HEX or by its file CERT.pem (one of them)" in usage.stderr
 

@@ -142,11 +142,20 @@ def _ledger_of(ca_dir):
     return ledger.parse(data, what=str(path)), path
 
 
+def _reason(ctx, param, value):
+    from ..ledger import Reason
+
+    try:
+        return Reason.parse(value)
+    except KtpyError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command("revoke", epilog=EXIT_CODES)
 @click.argument("cert_path", metavar="[CERT.pem]", required=False, type=click.Path(dir_okay=False))
 @click.option("--ca", "ca_dir", required=True, type=click.Path(file_okay=False), help="The CA folder.")
 @click.option("--serial", metavar="HEX", help="Serial number of the certificate to revoke (as inspect shows it).")
-@click.option("--reason", default="unspecified", show_default=True,
+@click.option("--reason", default="unspecified", show_default=True, callback=_reason,
               help="key-compromise, ca-compromise, affiliation-changed, superseded, cessation-of-operation, "
                    "certificate-hold, privilege-withdrawn or unspecified.")
 @click.option("--ca-password", metavar="SRC", help="Password of ca.key. " + SECRET_HELP)
@@ -166,7 +175,7 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
 
     if bool(serial) == bool(cert_path):
         raise click.UsageError("name the certificate by --serial HEX or by its file CERT.pem (one of them)")
-    reason_value = ledger.Reason.parse(reason)
+    reason_value = reason
     authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
     book, path = _ledger_of(ca_dir)
     now = issue.utcnow()
