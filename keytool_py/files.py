@@ -138,3 +138,52 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# --- append-only records (the CA's ledger) ---
+
+def append_record(path: str | Path, line: bytes) -> None:
+    """Append one record (a line) to a log file under an exclusive lock, so that processes
+    recording at the same time never interleave, and fsync it before returning.
+
+    Crash safety: a record is one write() of a whole line. A crash may leave a last line without
+    its newline (a torn record); readers ignore it, and the next writer cuts it off, under the
+    lock, before appending. Every complete record stays.
+    """
+    import fcntl
+
+    path = Path(path)
+    if b"\n" in line:
+        raise ValueError("a record is one line")
+    try:
+        _make_parents(path.parent, private=False)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, PUBLIC_MODE)
+    except OSError as exc:
+        raise BadInputError(f"cannot write {exc.filename or path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size:
+            keep = _complete_length(fd, size)
+            if keep != size:
+                os.ftruncate(fd, keep)
+        os.write(fd, line + b"\n")
+        os.fsync(fd)
+    except OSError as exc:
+        raise BadInputError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)  # closing releases the lock
+    _fsync_dir(path.parent)
+
+
+def _complete_length(fd: int, size: int) -> int:
+    """The length of the file up to its last newline (what the complete records take)."""
+    position = size
+    while position > 0:
+        start = max(0, position - 4096)
+        chunk = os.pread(fd, position - start, start)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            return start + newline + 1
+        position = start
+    return 0

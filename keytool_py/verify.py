@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from . import certs
@@ -21,6 +21,10 @@ from .choices import Choice
 from .errors import BadInputError
 from .issue import utcnow
 from .keys import PrivateKey, describe_key, same_public_key
+
+# The key types that can sign a CRL (cryptography's is_signature_valid takes these).
+CRL_SIGNER_KEYS = (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, dsa.DSAPublicKey,
+                   ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)
 
 
 class VerifyProfile(Choice):
@@ -288,3 +292,40 @@ def verify(leaf: x509.Certificate, *, intermediates: Sequence[x509.Certificate] 
         findings.append(Finding("not-rsa", f"{_name(leaf)} has a {describe_key(leaf.public_key())} key; the JWT "
                                            "bearer flow signs with RS256 and needs an RSA key"))
     return Report(leaf=leaf, chain=path, profile=profile, findings=tuple(findings))
+
+
+# --- lifecycle checks (verify --expires-within, verify --crl) ---
+
+def expires_soon(path: Sequence[x509.Certificate], now: dt.datetime, days: int) -> list[Finding]:
+    """`expires-soon` for each certificate of the path still valid now that ends within `days`."""
+    limit = now + dt.timedelta(days=days)
+    return [Finding("expires-soon", f"{_name(cert)} expires on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC, "
+                                    f"in {(cert.not_valid_after_utc - now).days} day(s) (within {days})")
+            for cert in path if now <= cert.not_valid_after_utc <= limit]
+
+
+def revoked(path: Sequence[x509.Certificate], crl: x509.CertificateRevocationList,
+            now: dt.datetime) -> list[Finding]:
+    """`revoked` when the CRL, signed by an issuer on the path, lists the certificate below it;
+    `crl-issuer` when no certificate of the path signed the CRL (so it proves nothing);
+    `crl-expired` when its next update has passed."""
+    from .revocation import reason_of
+
+    out = []
+    for cert, issuer in zip(path, path[1:], strict=False):
+        issuer_key = issuer.public_key()
+        if not isinstance(issuer_key, CRL_SIGNER_KEYS):
+            continue
+        if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer_key):
+            continue
+        entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+        if entry is not None:
+            out.append(Finding("revoked", f"{_name(cert)} was revoked on "
+                                          f"{entry.revocation_date_utc:%Y-%m-%d %H:%M} UTC "
+                                          f"(reason: {reason_of(entry)})"))
+        if crl.next_update_utc is not None and crl.next_update_utc < now:
+            out.append(Finding("crl-expired", f"the CRL of {_name(issuer)} was due for renewal on "
+                                              f"{crl.next_update_utc:%Y-%m-%d %H:%M} UTC"))
+        return out
+    return [Finding("crl-issuer", f"the CRL was issued by {crl.issuer.rfc4514_string()}, which signed no "
+                                  "certificate of the chain (or its signature does not verify)")]

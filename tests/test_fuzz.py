@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from keytool_py import KeyType, KtpyError, load_keystore
 from keytool_py.certs import load_certificates, to_der, to_pem
 from keytool_py.csr import create_csr, load_csr
+from keytool_py.expiry import read_certificates
 from keytool_py.inspect import describe_data
 from keytool_py.keys import load_private_key, private_key_to_pem
 from keytool_py.keystore import Entry, build_store, jceks, trusted_entries
@@ -66,7 +67,8 @@ def mutated(draw, seed: bytes) -> bytes:
 
 def _load_all(name: str, data: bytes) -> None:
     """Every reader a user's input can reach; each must succeed or raise KtpyError."""
-    loaders = [lambda: describe_data(data, source="fuzz", storepass=lambda: PW)]
+    loaders = [lambda: describe_data(data, source="fuzz", storepass=lambda: PW),
+               lambda: read_certificates(data, PW)]  # ktpy expiry's reader (issue 13)
     if name.startswith(("jks", "jceks", "pkcs12")):
         loaders.append(lambda: load_keystore(data, PW))
     elif "key" in name:

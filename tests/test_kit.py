@@ -31,7 +31,8 @@ ENV = {"KTPY_STORE_PW": STORE_PW, "KTPY_CA_PW": CA_PW, "KTPY_KEY_PW": "kit-key-p
 STORES = {"jks": ("keystore.jks", "JKS"), "pkcs12": ("keystore.p12", "PKCS12"), "jceks": ("keystore.jceks", "JCEKS")}
 KIT_FILES = {"README.txt", "ca/ca-password.txt", "ca/ca.key", "ca/ca.pem", "client-chain.pem", "client.key",
              "client.pem", "keystore.jceks", "keystore.jks", "keystore.p12", "mule-config.xml",
-             "salesforce-upload.pem", "secure.yaml", "secure.key"}
+             "salesforce-upload.pem", "secure.yaml", "secure.key",
+             "ca/issued.jsonl"}  # issue 13: the new CA's ledger
 SECRET_FILES = {"ca/ca-password.txt", "ca/ca.key", "client.key", "keystore.jceks", "keystore.jks", "keystore.p12",
                 "secure.key"}
 

@@ -46,6 +46,8 @@ COMMAND_MODULES = {
     "kit": "mule_cmds", "mule-config": "mule_cmds", "sign-jwt": "mule_cmds", "probe": "mule_cmds",
     "secure-props": "secure_cmds",
 }
+COMMAND_MODULES.update({"expiry": "lifecycle_cmds", "renew": "lifecycle_cmds", "revoke": "lifecycle_cmds",
+                        "crl": "lifecycle_cmds"})
 
 
 class _Group(click.Group):
@@ -172,3 +174,50 @@ def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):
     if chain_path.exists():
         issuers = certs.load_certificates(files.read(chain_path), what=str(chain_path))[1:]
     return ca_mod.load_ca(cert_list[0], key, issuers, what=f"the CA in {folder}")
+
+
+def record_issued(ca_dir, certificates, *, by: str, renews: int | None = None) -> None:
+    """Record each certificate the CA of ca_dir issued in its ledger (CA_DIR/issued.jsonl),
+    before the certificate's own files are written: a crash between the two leaves a ledger
+    entry for files that never appeared (harmless, revocable), never a certificate it forgot."""
+    from .. import files, issue, ledger
+
+    now = issue.utcnow()
+    path = Path(ca_dir) / ledger.LEDGER_FILE
+    for cert in certificates:
+        try:
+            files.append_record(path, ledger.issued_record(cert, by=by, now=now, renews=renews))
+        except KtpyError as exc:
+            raise KtpyError(f"{exc}; the CA records every certificate it issues in {path}, so none was "
+                            "issued (make the CA folder writable)") from None
+
+
+# --- packaging: warn before expiry, refuse an expired certificate (issue 13) ---
+
+# 30 days: the window `ktpy expiry` watches by default; packaging something that expires
+# sooner is most likely a mistake, or an outage being scheduled.
+PACKAGING_WARN_DAYS = 30
+
+
+def guard_expiry(cert, *, allow_expired: bool, what: str = "the certificate") -> None:
+    """Refuse an expired certificate (unless allow_expired) and warn when it expires soon."""
+    import datetime as dt
+
+    from .. import issue
+
+    now = issue.utcnow()
+    end = cert.not_valid_after_utc
+    name = cert.subject.rfc4514_string()
+    if end < now:
+        if not allow_expired:
+            raise KtpyError(f"{what} {name} expired on {end:%Y-%m-%d %H:%M} UTC; renew it (ktpy renew), "
+                            "or pass --allow-expired to package it anyway")
+        note(f"Warning: {what} {name} expired on {end:%Y-%m-%d %H:%M} UTC (packaged anyway: --allow-expired)")
+    elif end <= now + dt.timedelta(days=PACKAGING_WARN_DAYS):
+        note(f"Warning: {what} {name} expires on {end:%Y-%m-%d %H:%M} UTC, in {(end - now).days} day(s); "
+             "plan its renewal (ktpy renew)")
+
+
+def allow_expired_option(f):
+    return click.option("--allow-expired", is_flag=True,
+                        help="Package an expired certificate anyway (refused by default).")(f)

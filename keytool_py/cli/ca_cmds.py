@@ -15,6 +15,7 @@ from ._common import (
     force_option,
     load_ca_dir,
     note,
+    record_issued,
     secret,
     secret_outputs,
 )
@@ -63,6 +64,8 @@ def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, p
     password = None if no_password else secret(password_spec, "--password", confirm=True,
                                                 label="new CA key password")
     new_ca = ca_mod.create_ca(subject_name, key_type=key_type, days=days, parent=parent_ca)
+    if parent_ca is not None:  # the parent's ledger records the intermediate it signed
+        record_issued(parent, [new_ca.cert], by="create-ca --parent")
     contents = new_ca.files(password.value if password else None)
     outputs = [files.Output(folder / name, data, secret=name.endswith(".key"))
                for name, data in contents.items()]
@@ -157,6 +160,7 @@ def issue_client_cmd(ca_dir, ca_password, subject, out_dir, name, key_type, days
     files.check_writable(outputs, force=force)
     issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
     leaf = issuer.issue_client(subject_name, key_type=key_type, days=days, sans=sans)
+    record_issued(ca_dir, [leaf.cert], by="issue-client")
     files.write_all([
         files.Output(folder / f"{base}.pem", certs.to_pem([leaf.cert])),
         files.Output(folder / f"{base}.key", keys.private_key_to_pem(leaf.key), secret=True),
@@ -190,6 +194,7 @@ def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, types
     import sys
 
     from .. import batch, files, keystore
+    from ..certs import load_certificates
     from ..errors import KtpyError
     from ..secrets import GENERATED_BYTES
 
@@ -266,6 +271,7 @@ def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, types
             row = by_line[done.line]
             if done.error is None:
                 found = dict(done.files)
+                record_issued(ca_dir, load_certificates(done.files[".pem"]), by="issue-client --batch")
                 if generate_passwords:
                     found[batch.PASSWORD_FILE] = (passwords[row.line] + "\n").encode()
                 try:
@@ -373,6 +379,7 @@ def sign_csr_cmd(csr_path, ca_dir, ca_password, out, profile, days, with_chain, 
     files.check_writable([files.Output(Path(out), b"")], force=force)
     issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
     leaf = issuer.sign_csr(request, profile=profile, days=days)
+    record_issued(ca_dir, [leaf.cert], by="sign-csr")
     files.write_all([files.Output(Path(out), certs.to_pem(leaf.chain if with_chain else [leaf.cert]))],
                     force=force)
     note(f"Signed {leaf.cert.subject.rfc4514_string()} ({profile}), valid until "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -19,9 +20,12 @@ def inspect_cmd(path, storepass, as_json):
     """Describe a certificate, chain, CSR, private key (never printed) or a JKS, JCEKS or
     PKCS12 keystore: for every certificate its subject, issuer, serial, validity, key, key
     usages, extended key usages, SANs and SHA-256 fingerprint (as keytool prints it).
+    For a CA folder: every certificate its ledger says the CA issued, with its state
+    (valid, expired, revoked).
 
     \b
     EXAMPLES
+      ktpy inspect ca/
       ktpy inspect client/mule-client-chain.pem
       ktpy inspect keystore.jks --storepass env:STOREPASS
       ktpy inspect keystore.p12 --storepass file:pass.txt --json
@@ -29,6 +33,10 @@ def inspect_cmd(path, storepass, as_json):
     from .. import files
     from ..inspect import describe_data, text_lines
 
+    if Path(path).is_dir():  # a CA folder: what its ledger says it issued
+        from .lifecycle_cmds import inspect_ca_dir
+
+        return inspect_ca_dir(path, as_json)
     data = files.read(path, what="file")
     info = describe_data(data, source=path,
                          storepass=lambda: secret(storepass, "--storepass", label="store password").value)
@@ -52,7 +60,12 @@ def inspect_cmd(path, storepass, as_json):
 @click.option("--profile", type=click.Choice(["client", "salesforce-mtls", "salesforce-jwt"]),
               help="Rules of where the certificate will be used.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
-def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, keypass, alias, profile, as_json):
+@click.option("--expires-within", type=click.IntRange(min=0), metavar="DAYS",
+              help="FAIL expires-soon when a certificate of the chain expires within DAYS days.")
+@click.option("--crl", "crl_path", type=click.Path(dir_okay=False),
+              help="A CRL (PEM or DER) of an issuer in the chain: FAIL revoked when it lists the certificate.")
+def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, keypass, alias, profile, as_json,
+               expires_within=None, crl_path=None):
     """Check a certificate (or a keystore's key entry): the chain builds and verifies up to a
     root given with --ca (or to its own root), every certificate is valid now, the key matches,
     and the profile's rules hold.
@@ -110,6 +123,10 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
         leaf = find_leaf(found)  # a bundle out of order still starts at its leaf
         intermediates, upload = [*(c for c in found if c is not leaf), *extra], found
     report = verify(leaf, intermediates=intermediates, roots=roots, key=key, profile=profile, upload=upload)
+    if expires_within is not None or crl_path:
+        from .lifecycle_cmds import lifecycle_findings
+
+        report = lifecycle_findings(report, expires_within, crl_path)
     findings = [*report.findings, *notes]
     problems = [f for f in findings if not f.warning]
     if as_json:

@@ -13,12 +13,15 @@ from ._common import (
     KEY_TYPES,
     SECRET_HELP,
     STORE_TYPES,
+    allow_expired_option,
     cli,
     complete_store_types,
     force_option,
+    guard_expiry,
     load_ca_dir,
     note,
     open_keystore,
+    record_issued,
     secret,
     secret_outputs,
 )
@@ -156,9 +159,11 @@ def _password_hint(password, spec: str | None, option: str) -> str:
 @_secure_key_option
 @_jwt_options
 @_my_domain_option
+@allow_expired_option
 @force_option
 def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypass, alias, store_types,
-            compat, key_type, days, secure_key, jwt, consumer_key, principal, audience, my_domain, force):
+            compat, key_type, days, secure_key, jwt, consumer_key, principal, audience, my_domain, force,
+            allow_expired=False):
     """Make everything Mule and Salesforce need in one folder: a CA (or use --ca), the client key
     and certificate, the PEM to upload to Salesforce, a JKS, PKCS12 and JCEKS keystore, the Mule
     XML and a README.txt saying what goes where and when the certificate expires.
@@ -224,7 +229,15 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
         ca_password_hint=(_password_hint(ca_pw, ca_password, "--ca-password") if ca_pw else None),
         secure_key=secure_pw.value if secure_pw else None,
     )
+    guard_expiry(made.client.cert, allow_expired=allow_expired)  # cut short by an old --ca
     outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in made.files]
+    if ca_dir:
+        record_issued(ca_dir, [made.client.cert], by="kit")
+    else:  # the new CA's ledger starts with the kit's client certificate
+        from .. import issue, ledger
+
+        outputs.append(files.Output(folder / "ca" / ledger.LEDGER_FILE, ledger.issued_record(
+            made.client.cert, by="kit", now=issue.utcnow()) + b"\n"))
     files.write_all(outputs + secret_outputs(store_pw, key_pw, ca_pw, secure_pw), force=force)
     _kit_summary(folder, made, store_pw, ca_pw)
 

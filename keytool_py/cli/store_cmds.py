@@ -10,9 +10,11 @@ from ._common import (
     EXIT_CODES,
     SECRET_HELP,
     STORE_TYPES,
+    allow_expired_option,
     cli,
     complete_store_types,
     force_option,
+    guard_expiry,
     note,
     open_keystore,
     secret,
@@ -30,8 +32,9 @@ from ._common import (
 @click.option("--with-root", is_flag=True, help="With --with-chain: add the root as well.")
 @click.option("--storepass", metavar="SRC", help="Store password when SOURCE is a keystore. " + SECRET_HELP)
 @click.option("--alias", help="Which keystore entry (default: the only key entry).")
+@allow_expired_option
 @force_option
-def export_pem_cmd(source, out, with_chain, with_root, storepass, alias, force):
+def export_pem_cmd(source, out, with_chain, with_root, storepass, alias, force, allow_expired=False):
     """Export the certificate to upload to Salesforce as PEM: exactly one CERTIFICATE
     block by default (the leaf); with --with-chain the leaf, then the certificate that signed
     it, then each further intermediate, without the root (--with-root adds it). A bundle given
@@ -63,6 +66,7 @@ def export_pem_cmd(source, out, with_chain, with_root, storepass, alias, force):
         if alias:
             raise click.UsageError("--alias applies to keystores only")
     chain = upload.upload_chain(found, with_root=with_root) if with_chain else (upload.find_leaf(found),)
+    guard_expiry(chain[0], allow_expired=allow_expired)
     pem = certs.to_pem(chain)
     if out == "-":
         click.echo(pem.decode("ascii"), nl=False)
@@ -142,9 +146,10 @@ def _keystore_paths(out: str, store_types: list[str]) -> list[Path]:
 @click.option("-o", "--out", required=True, type=click.Path(),
               help="Keystore file to write. With several types: a stem (OUT.jks, OUT.p12, OUT.jceks) "
                    "or a folder (an existing one, or ending in '/': DIR/keystore.jks ...).")
+@allow_expired_option
 @force_option
 def build_keystore_cmd(store_types, key_path, key_password, cert_path, chain_paths, alias,
-                       storepass, keypass, compat, out, force):
+                       storepass, keypass, compat, out, force, allow_expired=False):
     """Package a private key and its certificate chain into a JKS, PKCS12 or JCEKS keystore
     for Mule's TLS context and the Salesforce connector; with --type jks,pkcs12,jceks, one of
     each in one run (all written, or none).
@@ -179,6 +184,7 @@ def build_keystore_cmd(store_types, key_path, key_password, cert_path, chain_pat
     if leaf is None:
         raise MismatchError(f"the private key {key_path} does not match the certificate in {cert_path}")
     chain = certs.order_chain(leaf, [c for c in given if c is not leaf])
+    guard_expiry(leaf, allow_expired=allow_expired)
     lowered = keystore.normalize_alias(alias)
     if lowered != alias:
         note(f"Notice: alias {alias!r} is stored as {lowered!r} (Java lowercases aliases and "

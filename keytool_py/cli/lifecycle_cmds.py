@@ -1,0 +1,407 @@
+"""Commands for certificates over their life: expiry, renew, revoke, crl (and the CA folder
+view of inspect, the lifecycle checks of verify)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import KtpyError
+from ._common import (
+    EXIT_CODES,
+    EXIT_ERROR,
+    EXIT_PROBLEMS,
+    SECRET_HELP,
+    cli,
+    force_option,
+    guard_expiry,
+    load_ca_dir,
+    note,
+    record_issued,
+    secret,
+    secret_outputs,
+)
+
+EXPIRY_EXIT_CODES = """
+\b
+EXIT CODES
+  0  no certificate is expired or expires within the window
+  1  error: a PATH does not exist, or no file could be read at all
+  2  usage error (a missing or unknown option)
+  3  a certificate is expired or expires within the window (or, with --strict, a file could
+     not be read)
+"""
+
+
+# --- expiry ----------------------------------------------------------------------------------
+
+def _window(ctx, param, value):
+    from ..expiry import parse_window
+
+    try:
+        return parse_window(value)
+    except KtpyError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _password_map(storepass: str | None, mapfile: str | None):
+    """The PasswordMap of --passwords and --storepass: each SRC resolved once, here."""
+    from .. import files
+    from ..expiry import PasswordMap, parse_password_map
+
+    rules = []
+    if mapfile:
+        text = files.read(mapfile, what="password map")
+        try:
+            pairs = parse_password_map(text.decode("utf-8"), what=f"password map {mapfile}")
+        except UnicodeDecodeError:
+            raise KtpyError(f"password map {mapfile} is not UTF-8 text") from None
+        resolved: dict[str, str] = {}
+        for pattern, spec in pairs:
+            if spec not in resolved:
+                resolved[spec] = secret(spec, f"--passwords {mapfile}", label=f"password for {pattern}").value
+            rules.append((pattern, resolved[spec]))
+    default = secret(storepass, "--storepass", label="store password").value if storepass else None
+    return PasswordMap(rules=tuple(rules), default=default)
+
+
+@cli.command("expiry", epilog=EXPIRY_EXIT_CODES)
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path())
+@click.option("--within", default="30d", show_default=True, callback=_window, metavar="WINDOW",
+              help="Count certificates expiring within this window as problems: 30d, 12h, 2w.")
+@click.option("--storepass", metavar="SRC", help="Password of the PKCS12 files (JKS and JCEKS need none). "
+                                                 + SECRET_HELP)
+@click.option("--passwords", "mapfile", type=click.Path(dir_okay=False), metavar="MAPFILE",
+              help="Lines 'GLOB SRC': the password of the PKCS12 files the glob matches (first match wins; "
+                   "--storepass for the rest).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (format: docs/expiry-json.md).")
+@click.option("--prometheus", is_flag=True,
+              help="Print metrics for node_exporter's textfile collector (x509-certificate-exporter names).")
+@click.option("--strict", is_flag=True, help="Count files that cannot be read as problems (exit 3).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False),
+              help="Write the output to this file (atomically: a textfile collector never reads half).")
+@force_option
+def expiry_cmd(paths, within, storepass, mapfile, as_json, prometheus, strict, out, force):
+    """Find every certificate in files and folders (recursively) and say when each expires:
+    PEM and DER files and bundles, JKS, JCEKS and PKCS12 keystores, the type read from the
+    content. One line per certificate, soonest first: state, days left, not-after (UTC), file,
+    alias, subject, issuer; then each file that could not be read, with the reason.
+
+    JKS and JCEKS certificates are read without a password (only keys are encrypted there; the
+    integrity hash is not checked, as keytool -list without -storepass). PKCS12 needs its
+    password: --storepass for all, or a MAPFILE of 'GLOB SRC' lines, e.g.
+
+    \b
+      # globs with a '/' match the path, others the file name; first match wins
+      prod/*.p12   env:PROD_STOREPASS
+      *.p12        file:/run/secrets/storepass
+
+    \b
+    EXAMPLES
+      ktpy expiry kits/ --within 30d
+      ktpy expiry /opt/mule/apps --passwords storepasses.txt --json
+      ktpy expiry kits/ --storepass env:STOREPASS --prometheus \\
+          -o /var/lib/node_exporter/textfile/ktpy.prom --force
+    """
+    from .. import expiry, files, issue
+
+    if as_json and prometheus:
+        raise click.UsageError("give --json or --prometheus, not both")
+    passwords = _password_map(storepass, mapfile)
+    if out:
+        files.check_writable([files.Output(Path(out), b"")], force=force)
+    result = expiry.scan(list(paths), passwords=passwords, now=issue.utcnow())
+    if as_json:
+        text = json.dumps(expiry.as_json(result, within), indent=2) + "\n"
+    elif prometheus:
+        text = expiry.prometheus(result)
+    else:
+        text = "\n".join(expiry.text_lines(result, within)) + "\n"
+    if out:
+        files.write_all([files.Output(Path(out), text.encode("utf-8"))], force=force)
+    else:
+        click.echo(text, nl=False)
+    note(expiry.summary(result, within))
+    ctx = click.get_current_context()
+    if not result.certificates and result.unreadable:
+        note(f"Error: none of the {len(result.unreadable)} file(s) holding certificates could be read")
+        ctx.exit(EXIT_ERROR)
+    if result.problems(within) or (strict and result.unreadable):
+        ctx.exit(EXIT_PROBLEMS)
+
+
+# --- revoke, crl -----------------------------------------------------------------------------
+
+def _ledger_of(ca_dir):
+    from .. import files, ledger
+
+    path = Path(ca_dir) / ledger.LEDGER_FILE
+    data = files.read(path, what="ledger") if path.exists() else b""
+    return ledger.parse(data, what=str(path)), path
+
+
+def _reason(ctx, param, value):
+    from ..ledger import Reason
+
+    try:
+        return Reason.parse(value)
+    except KtpyError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@cli.command("revoke", epilog=EXIT_CODES)
+@click.argument("cert_path", metavar="[CERT.pem]", required=False, type=click.Path(dir_okay=False))
+@click.option("--ca", "ca_dir", required=True, type=click.Path(file_okay=False), help="The CA folder.")
+@click.option("--serial", metavar="HEX", help="Serial number of the certificate to revoke (as inspect shows it).")
+@click.option("--reason", default="unspecified", show_default=True, callback=_reason,
+              help="key-compromise, ca-compromise, affiliation-changed, superseded, cessation-of-operation, "
+                   "certificate-hold, privilege-withdrawn or unspecified.")
+@click.option("--ca-password", metavar="SRC", help="Password of ca.key. " + SECRET_HELP)
+def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
+    """Revoke a certificate the CA issued: recorded in the CA's ledger (CA_DIR/issued.jsonl);
+    publish it with `ktpy crl`. The certificate is named by --serial (it must be in the
+    ledger) or by its file (which the CA must have signed). Revoking needs the CA key, as
+    issuing does.
+
+    \b
+    EXAMPLES
+      ktpy revoke --ca ca --serial 5F3A09C2D1 --reason key-compromise --ca-password env:CA_PASS
+      ktpy revoke --ca ca old-client.pem --reason superseded
+      ktpy crl --ca ca --ca-password env:CA_PASS -o ca/crl.pem --pem --force
+    """
+    from .. import certs, files, issue, ledger, revocation
+
+    if bool(serial) == bool(cert_path):
+        raise click.UsageError("name the certificate by --serial HEX or by its file CERT.pem (one of them)")
+    reason_value = reason
+    authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
+    book, path = _ledger_of(ca_dir)
+    now = issue.utcnow()
+    if cert_path:
+        cert = certs.load_certificates(files.read(cert_path, what="certificate"), what=cert_path)[0]
+        if not certs.issued_by(cert, authority.cert):
+            raise KtpyError(f"{cert_path} ({cert.subject.rfc4514_string()}) was not issued by the CA in {ca_dir}")
+        number = cert.serial_number
+        if book.find(number) is None:  # signed by this CA before it kept a ledger: record it now
+            files.append_record(path, ledger.issued_record(cert, by="revoke", now=now))
+            book, path = _ledger_of(ca_dir)
+    else:
+        number = ledger.parse_serial(serial)
+    record = revocation.revoke(book, number, reason_value, now, what=f"the CA in {ca_dir}")
+    files.append_record(path, record)
+    subject = book.find(number).subject
+    note(f"Revoked {ledger.serial_hex(number)} ({subject}), reason {reason_value.value}; "
+         f"publish it: ktpy crl --ca {ca_dir} -o CRL_FILE")
+
+
+@cli.command("crl", epilog=EXIT_CODES)
+@click.option("--ca", "ca_dir", required=True, type=click.Path(file_okay=False), help="The CA folder.")
+@click.option("--ca-password", metavar="SRC", help="Password of ca.key. " + SECRET_HELP)
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True,
+              help="Days until the CRL's next update (consumers refuse it after that).")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Where to write the CRL.")
+@click.option("--pem", is_flag=True, help="Write PEM (default: DER, as CRL distribution points serve it).")
+@force_option
+def crl_cmd(ca_dir, ca_password, days, out, pem, force):
+    """Write the CA's certificate revocation list: every revocation in its ledger, signed by the
+    CA, numbered one past the last CRL. Servers that check revocation (openssl -crl_check,
+    Java PKIX, nginx ssl_crl) read it; make a new one before --days runs out.
+
+    \b
+    EXAMPLES
+      ktpy crl --ca ca --ca-password env:CA_PASS -o ca/crl.der
+      ktpy crl --ca ca --ca-password env:CA_PASS --days 30 --pem -o crl.pem --force
+    """
+    from .. import files, issue, revocation
+
+    files.check_writable([files.Output(Path(out), b"")], force=force)
+    authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
+    book, path = _ledger_of(ca_dir)
+    crl, record = revocation.build_crl(authority, book, now=issue.utcnow(), days=days)
+    files.append_record(path, record)  # the number is given out first, so two CRLs never share one
+    files.write_all([files.Output(Path(out), revocation.crl_bytes(crl, pem=pem))], force=force)
+    note(f"Wrote {out} ({'PEM' if pem else 'DER'}): CRL number {book.crl_number + 1}, "
+         f"{len(book.revocations)} revoked certificate(s), next update {crl.next_update_utc:%Y-%m-%d %H:%M} UTC")
+
+
+# --- inspect CA_DIR, verify --expires-within / --crl -------------------------------------------
+
+def inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
+    """inspect's view of a CA folder: the CA, and each certificate of its ledger with its state."""
+    from .. import certs, files, issue, ledger
+    from ..inspect import describe_certificate
+
+    folder = Path(ca_dir)
+    if not (folder / "ca.pem").exists():
+        raise KtpyError(f"{folder} is a folder but not a CA folder (it has no ca.pem)")
+    cert = certs.load_certificates(files.read(folder / "ca.pem", what="CA certificate"), what=str(folder / "ca.pem"))[0]
+    book, path = _ledger_of(ca_dir)
+    now = issue.utcnow()
+    rows = []
+    for item in book.issued:
+        revoked = book.revocation(item.serial)
+        rows.append({"serial": ledger.serial_hex(item.serial), "subject": item.subject,
+                     "profile": item.profile, "not_before": f"{item.not_before:%Y-%m-%dT%H:%M:%SZ}",
+                     "not_after": f"{item.not_after:%Y-%m-%dT%H:%M:%SZ}", "state": book.state(item, now),
+                     "issued_by": item.by, "sha256": item.sha256,
+                     "renews": ledger.serial_hex(item.renews) if item.renews is not None else None,
+                     "revoked_at": f"{revoked.at:%Y-%m-%dT%H:%M:%SZ}" if revoked else None,
+                     "reason": revoked.reason.value if revoked else None})
+    if as_json:
+        click.echo(json.dumps({"format": 1, "kind": "ca-folder", "ca": describe_certificate(cert),
+                               "ledger": str(path), "crl_number": book.crl_number, "issued": rows}, indent=2))
+        return
+    click.echo(f"CA folder {folder}: {cert.subject.rfc4514_string()}, valid until "
+               f"{cert.not_valid_after_utc:%Y-%m-%d}")
+    click.echo(f"Issued: {len(rows)} certificate(s) in {path}"
+               + (f"; last CRL number {book.crl_number}" if book.crl_number else ""))
+    for row in rows:
+        extra = f" on {row['revoked_at'][:10]} ({row['reason']})" if row["revoked_at"] else ""
+        click.echo(f"  {row['serial']}  {row['state'].upper()}{extra}  until {row['not_after'][:10]}  "
+                   f"{row['subject']}  ({row['profile']}, {row['issued_by']})")
+    if book.torn:
+        note(f"Warning: the last line of {path} was cut short (a crash while recording); it is ignored")
+
+
+def lifecycle_findings(report, expires_within: int | None, crl_path: str | None):
+    """verify's report with the expires-soon and revoked checks added."""
+    import dataclasses
+
+    from .. import files, issue
+    from ..revocation import load_crl
+    from ..verify import expires_soon, revoked
+
+    now = issue.utcnow()
+    extra = []
+    if expires_within is not None:
+        extra += expires_soon(report.chain, now, expires_within)
+    if crl_path:
+        extra += revoked(report.chain, load_crl(files.read(crl_path, what="CRL"), what=crl_path), now)
+    return dataclasses.replace(report, findings=(*report.findings, *extra))
+
+
+# --- renew -----------------------------------------------------------------------------------
+
+def _kit_shape(folder: Path, storepass_value: str | None):
+    """(store types, alias, compat, mule-config.xml bytes) of an existing kit folder."""
+    from .. import files, renew
+    from ..expiry import read_certificates
+    from ..keystore import Compat
+
+    types, alias, compat = [], None, Compat.CURRENT
+    for store_type, name in renew.STORE_FILES.items():
+        path = folder / name
+        if not path.exists():
+            continue
+        types.append(store_type)
+        data = files.read(path, what="keystore")
+        if store_type.value == "pkcs12":
+            compat = renew.pkcs12_compat(data)
+        if alias is None and (store_type.value != "pkcs12" or storepass_value):
+            try:
+                found = read_certificates(data, storepass_value)
+            except KtpyError:  # a PKCS12 the new password does not open: the alias comes from another
+                continue
+            alias = next((a for a, n, _ in found[1] if n == 0 and a), None) if found else None
+    mule_path = folder / "mule-config.xml"
+    mule_config = files.read(mule_path) if mule_path.exists() else None
+    return types, alias, compat, mule_config
+
+
+@cli.command("renew", epilog=EXIT_CODES)
+@click.argument("kit_dir", metavar="[KIT_DIR]", required=False, type=click.Path(file_okay=False))
+@click.option("--cert", "cert_path", type=click.Path(dir_okay=False),
+              help="Without KIT_DIR: the certificate to renew (PEM or DER).")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False),
+              help="With --cert and --reuse-key: the old private key.")
+@click.option("--ca", "ca_dir", type=click.Path(file_okay=False),
+              help="The CA folder that issued it (default with KIT_DIR: KIT_DIR/ca).")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for the renewed files.")
+@click.option("--ca-password", metavar="SRC",
+              help="Password of ca.key (default with KIT_DIR: file:KIT_DIR/ca/ca-password.txt when it exists). "
+                   + SECRET_HELP)
+@click.option("--storepass", metavar="SRC", help="Password of the new keystores (and of the old PKCS12). "
+                                                 + SECRET_HELP)
+@click.option("--reuse-key", is_flag=True, help="Keep the old key (default: a new key of the same type).")
+@click.option("--days", type=click.IntRange(min=1), help="Validity in days (default: the old certificate's).")
+@click.option("--types", "types_text", metavar="TYPES",
+              help="With --cert: keystore types to write too, comma-separated (jks, pkcs12, jceks).")
+@click.option("--alias", help="With --cert and --types: the entry name (default: mule-client).")
+@force_option
+def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storepass, reuse_key, days,
+              types_text, alias, force):
+    """Renew a certificate as it was made: same subject, SANs, profile (clientAuth or
+    serverAuth), key type and validity length, from the same CA; a new key unless --reuse-key.
+    From a kit folder (made by ktpy kit), the new kit has the same keystore types, alias and
+    compatibility, the upload PEMs, the same mule-config.xml, and a README.txt with the rotation
+    order that avoids downtime (upload the new PEM to Salesforce before Mule switches stores).
+    The CA's ledger records the new certificate as renewing the old one.
+
+    \b
+    EXAMPLES
+      ktpy renew kit --out-dir kit-2027 --storepass env:STOREPASS
+      ktpy renew kit --out-dir kit-2027 --storepass env:STOREPASS --reuse-key
+      ktpy renew --cert client/mule-client.pem --ca ca --ca-password env:CA_PASS --out-dir renewed
+    """
+    from .. import certs, files, issue, keys, renew
+    from ..kit import parse_types
+
+    if bool(kit_dir) == bool(cert_path):
+        raise click.UsageError("give a kit folder (KIT_DIR) or --cert OLD.pem, one of them")
+    folder = Path(out_dir)
+    now = issue.utcnow()
+    if kit_dir:
+        kit = Path(kit_dir)
+        if types_text or alias or key_path:
+            raise click.UsageError("--types, --alias and --key go with --cert; a kit keeps its own")
+        old_path = kit / "client.pem"
+        if ca_dir is None and not (kit / "ca").is_dir():
+            raise click.UsageError(f"{kit} has no ca/ folder (it was made with kit --ca): give --ca CA_DIR, "
+                                   "the CA that issued it")
+        ca_dir = ca_dir or str(kit / "ca")
+        default_pw = kit / "ca" / "ca-password.txt"
+        if ca_password is None and default_pw.exists() and Path(ca_dir) == kit / "ca":
+            ca_password = f"file:{default_pw}"
+        key_path = kit / "client.key" if reuse_key else None
+    else:
+        old_path = Path(cert_path)
+        if ca_dir is None:
+            raise click.UsageError("--cert needs --ca CA_DIR, the CA that issued it")
+        if reuse_key and not key_path:
+            raise click.UsageError("--reuse-key with --cert needs --key OLD.key")
+    old = certs.load_certificates(files.read(old_path, what="certificate"), what=str(old_path))[0]
+    authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
+    key = None
+    if key_path:
+        key_data = files.read(key_path, what="key")
+        if keys.is_encrypted(key_data):
+            raise KtpyError(f"{key_path} is encrypted; --reuse-key reads an unencrypted key (as kit writes it)")
+        key = keys.load_private_key(key_data, what=f"the key {key_path}")
+    if kit_dir:
+        types, _, _, _ = _kit_shape(Path(kit_dir), None)
+        store_pw = secret(storepass, "--storepass", confirm=True, label="new store password") if types else None
+        types, found_alias, compat, mule_config = _kit_shape(Path(kit_dir), store_pw.value if store_pw else None)
+        alias = found_alias or "mule-client"
+    else:
+        types = list(parse_types(types_text)) if types_text else []
+        compat, mule_config = None, None
+        alias = alias or "mule-client"
+        store_pw = secret(storepass, "--storepass", confirm=True, label="new store password") if types else None
+    planned = ["client.key", "client.pem", "client-chain.pem", "salesforce-upload.pem",
+               *(renew.STORE_FILES[t] for t in types), "README.txt"]
+    files.check_writable([files.Output(folder / n, b"") for n in planned], force=force)
+    new = renew.renew_certificate(authority, old, key=key, days=days, now=now)
+    guard_expiry(new.cert, allow_expired=False, what="the renewed certificate")
+    out = renew.package(new, old, alias=alias, store_types=types, storepass=store_pw.value if store_pw else None,
+                        compat=compat, mule_config=mule_config, reused_key=key is not None,
+                        ca_where=str(ca_dir), now=now)
+    outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in out] + secret_outputs(store_pw)
+    files.check_writable(outputs, force=force)  # before the ledger records it
+    record_issued(ca_dir, [new.cert], by="renew", renews=old.serial_number)
+    files.write_all(outputs, force=force)
+    note(f"Renewed {new.cert.subject.rfc4514_string()}: serial {new.cert.serial_number:X}, valid until "
+         f"{new.cert.not_valid_after_utc:%Y-%m-%d} ({'same key' if key else 'new key'}), into {folder}/")
+    note(f"  Upload {folder / 'salesforce-upload.pem'} to Salesforce BEFORE deploying the new keystore; "
+         f"{folder / 'README.txt'} gives the order")

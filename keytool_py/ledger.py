@@ -1,0 +1,200 @@
+"""A CA folder's ledger: every certificate the CA issued and every revocation, as JSON lines.
+
+    CA_DIR/issued.jsonl    one JSON object per line, oldest first, each stamped "v": 1
+
+    {"v": 1, "event": "issued", "serial": "5F3A...", "subject": "CN=...", "not_before": "...Z",
+     "not_after": "...Z", "sha256": "AB:CD:...", "profile": "client", "by": "issue-client",
+     "at": "...Z", "renews": null}
+    {"v": 1, "event": "revoked", "serial": "5F3A...", "reason": "key-compromise", "at": "...Z"}
+    {"v": 1, "event": "crl", "number": 1, "at": "...Z"}
+
+Append-only, so a record is never rewritten: files.append_record adds each line under a lock
+(issue-client --batch and several ktpy processes may record at once) and fsyncs it; a torn last
+line left by a crash is ignored here and cut off by the next writer. The format is
+docs/ledger.md. Like the rest of the library, this module takes and returns bytes and objects;
+the CLI names the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from . import certs
+from .choices import Choice
+from .errors import BadInputError
+
+LEDGER_FILE = "issued.jsonl"
+FORMAT = 1
+
+
+class Reason(Choice):
+    """RFC 5280 5.3.1 revocation reasons, as users type them."""
+
+    UNSPECIFIED = "unspecified"
+    KEY_COMPROMISE = "key-compromise"
+    CA_COMPROMISE = "ca-compromise"
+    AFFILIATION_CHANGED = "affiliation-changed"
+    SUPERSEDED = "superseded"
+    CESSATION_OF_OPERATION = "cessation-of-operation"
+    CERTIFICATE_HOLD = "certificate-hold"
+    PRIVILEGE_WITHDRAWN = "privilege-withdrawn"
+
+    @classmethod
+    def _label(cls) -> str:
+        return "revocation reason"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        # RFC 5280's own spelling (keyCompromise), as openssl ca -crl_reason takes it
+        return {m.value.replace("-", ""): m.value for m in cls}
+
+    @classmethod
+    def _default(cls) -> Reason:
+        return cls.UNSPECIFIED
+
+    @property
+    def flag(self) -> x509.ReasonFlags:
+        return x509.ReasonFlags[self.name.lower()]
+
+
+@dataclass(frozen=True)
+class IssuedCert:
+    serial: int
+    subject: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    sha256: str
+    profile: str
+    by: str
+    at: dt.datetime
+    renews: int | None = None
+
+
+@dataclass(frozen=True)
+class Revocation:
+    serial: int
+    reason: Reason
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Ledger:
+    issued: tuple[IssuedCert, ...] = ()
+    revocations: tuple[Revocation, ...] = ()
+    crl_number: int = 0  # the last CRL number given out
+    torn: bool = False  # the last line was cut short by a crash (and is ignored)
+
+    def find(self, serial: int) -> IssuedCert | None:
+        return next((c for c in self.issued if c.serial == serial), None)
+
+    def revocation(self, serial: int) -> Revocation | None:
+        return next((r for r in self.revocations if r.serial == serial), None)
+
+    def state(self, cert: IssuedCert, now: dt.datetime) -> str:
+        """revoked, expired, not-yet-valid or valid."""
+        if self.revocation(cert.serial) is not None:
+            return "revoked"
+        if cert.not_after < now:
+            return "expired"
+        if cert.not_before > now:
+            return "not-yet-valid"
+        return "valid"
+
+
+def _time(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+
+
+def serial_hex(serial: int) -> str:
+    """A serial as ktpy prints it (and as keytool does): upper-case hex, no separators."""
+    return format(serial, "X")
+
+
+def parse_serial(text: str) -> int:
+    cleaned = text.strip().replace(":", "").lower().removeprefix("0x")
+    try:
+        value = int(cleaned, 16)
+    except ValueError:
+        raise BadInputError(f"{text!r} is not a serial number in hex (e.g. 5F3A09C2...)") from None
+    if value < 0:
+        raise BadInputError(f"{text!r} is not a serial number in hex")
+    return value
+
+
+def profile_of(cert: x509.Certificate) -> str:
+    """client, server or other: which extended key usage the certificate carries."""
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return "other"
+    if ExtendedKeyUsageOID.CLIENT_AUTH in eku:
+        return "client"
+    if ExtendedKeyUsageOID.SERVER_AUTH in eku:
+        return "server"
+    return "other"
+
+
+def _line(record: dict[str, object]) -> bytes:
+    return json.dumps({"v": FORMAT, **record}, separators=(", ", ": ")).encode("utf-8")
+
+
+def issued_record(cert: x509.Certificate, *, by: str, now: dt.datetime,
+                  renews: int | None = None) -> bytes:
+    """The line recording that the CA issued `cert` (by: the command that did)."""
+    return _line({"event": "issued", "serial": serial_hex(cert.serial_number),
+                  "subject": cert.subject.rfc4514_string(), "not_before": _time(cert.not_valid_before_utc),
+                  "not_after": _time(cert.not_valid_after_utc), "sha256": certs.fingerprint(cert),
+                  "profile": profile_of(cert), "by": by, "at": _time(now),
+                  "renews": serial_hex(renews) if renews is not None else None})
+
+
+def revoked_record(serial: int, reason: Reason, now: dt.datetime) -> bytes:
+    return _line({"event": "revoked", "serial": serial_hex(serial), "reason": reason.value, "at": _time(now)})
+
+
+def crl_record(number: int, now: dt.datetime) -> bytes:
+    return _line({"event": "crl", "number": number, "at": _time(now)})
+
+
+def parse(data: bytes, *, what: str = "the ledger") -> Ledger:
+    """The ledger's records. A last line without its newline is a record a crash cut short: it
+    is ignored (and reported as torn). Any other damage, or a newer format, is refused."""
+    lines = data.split(b"\n")
+    torn = bool(lines[-1].strip())
+    issued, revocations, crl_number = [], [], 0
+    for number, raw in enumerate(lines[:-1], start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+            version = record["v"]
+        except (ValueError, KeyError, TypeError):
+            raise BadInputError(f"{what} line {number} is not a ledger record") from None
+        if version != FORMAT:
+            raise BadInputError(f"{what} line {number} has format {version}; this ktpy reads format {FORMAT}")
+        try:
+            event = record["event"]
+            if event == "issued":
+                issued.append(IssuedCert(
+                    serial=parse_serial(record["serial"]), subject=record["subject"],
+                    not_before=_parse_time(record["not_before"]), not_after=_parse_time(record["not_after"]),
+                    sha256=record["sha256"], profile=record["profile"], by=record["by"],
+                    at=_parse_time(record["at"]),
+                    renews=parse_serial(record["renews"]) if record.get("renews") else None))
+            elif event == "revoked":
+                revocations.append(Revocation(serial=parse_serial(record["serial"]),
+                                              reason=Reason.parse(record["reason"]), at=_parse_time(record["at"])))
+            elif event == "crl":
+                crl_number = max(crl_number, int(record["number"]))
+        except (KeyError, ValueError, TypeError):
+            raise BadInputError(f"{what} line {number} is a damaged {record.get('event')!r} record") from None
+    return Ledger(issued=tuple(issued), revocations=tuple(revocations), crl_number=crl_number, torn=torn)
