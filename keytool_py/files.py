@@ -3,13 +3,17 @@
 Every write: a temporary file in the target folder, fsync, then rename into place, so a reader
 never sees half a file. Keys, keystores and password files get mode 0600, certificates 0644.
 An existing file is replaced only with force=True. A command's files are written together:
-if one cannot be written, none of the new ones stay behind.
+if one cannot be written, none of the new ones stay behind, and with force every old file is
+put back as it was (each is kept aside, as a hard link, until every new one is in place).
+Inputs are read up to a limit (MAX_INPUT), so a huge or endless file (/dev/zero) is refused
+in bounded time and memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +24,9 @@ from .errors import BadInputError, KtpyError, OutputExistsError
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
 PRIVATE_DIR_MODE = 0o700
+# The most ktpy reads from one input file. A 100,000-certificate PEM bundle is about 150 MiB;
+# nothing ktpy reads (certificates, keys, keystores, CSV) comes near this otherwise.
+MAX_INPUT = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -29,11 +36,12 @@ class Output:
     secret: bool = False
 
 
-def read(path: str | Path, *, what: str = "file") -> bytes:
-    """A file's bytes, or one clear sentence why not."""
+def read(path: str | Path, *, what: str = "file", limit: int = MAX_INPUT) -> bytes:
+    """A file's bytes, or one clear sentence why not. More than `limit` bytes is refused."""
     path = Path(path)
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
     except FileNotFoundError:
         raise BadInputError(f"{what} {path} does not exist") from None
     except IsADirectoryError:
@@ -42,6 +50,17 @@ def read(path: str | Path, *, what: str = "file") -> bytes:
         raise BadInputError(f"{what} {path} cannot be read (permission denied)") from None
     except OSError as exc:
         raise BadInputError(f"{what} {path} cannot be read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise BadInputError(f"{what} {path} is larger than {describe_size(limit)}, the most ktpy reads "
+                            "from one file")
+    return data
+
+
+def describe_size(size: int) -> str:
+    """'256 MiB', '4096 bytes': a limit as people read it."""
+    if size >= 1024 * 1024 and size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)} MiB"
+    return f"{size} bytes"
 
 
 def check_writable(outputs: Sequence[Output], *, force: bool) -> None:
@@ -59,46 +78,87 @@ def check_writable(outputs: Sequence[Output], *, force: bool) -> None:
 
 
 def write_all(outputs: Sequence[Output], *, force: bool = False) -> None:
-    """Write every output, or none of the new ones."""
+    """Write every output, or none of them: on any failure every new file is gone and every
+    old one (replaced with force) is back as it was."""
     check_writable(outputs, force=force)
     created_dirs: list[Path] = []
     temps: list[tuple[str, Output]] = []
-    placed: list[Path] = []
+    placed: list[tuple[Path, str | None]] = []  # (output, where its old file is kept aside)
+    current: Output | None = None
     try:
         # a folder that will hold a key is made private, whichever output comes first
         private_dirs = {out.path.parent for out in outputs if out.secret}
         for out in outputs:
+            current = out
             created_dirs += _make_parents(out.path.parent, private=out.path.parent in private_dirs)
             temps.append((_write_temp(out), out))
         for temp, out in temps:
-            if force:
-                os.replace(temp, out.path)
-            else:
-                # link() fails if the name appeared meanwhile: never replace without force
-                try:
-                    os.link(temp, out.path)
-                except FileExistsError:
-                    raise _exists(out.path) from None
-                os.unlink(temp)
-            placed.append(out.path)
+            current = out
+            kept = _keep_aside(out.path) if force else None
+            try:
+                # link() fails if the name appeared meanwhile: never replace what was not kept aside
+                _place(temp, out.path, replace=kept is not None)
+            except BaseException:
+                if kept is not None:
+                    _discard(kept)
+                raise
+            placed.append((out.path, kept))
+        current = None
+        for temp, _ in temps:
+            _discard(temp)
         for directory in {out.path.parent for out in outputs}:
             _fsync_dir(directory)
     except BaseException as exc:
-        for temp, _ in temps:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-        if not force:
-            for path in placed:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-        for directory in reversed(created_dirs):
-            with contextlib.suppress(OSError):
-                directory.rmdir()
+        _undo(temps, placed, created_dirs)
         if isinstance(exc, KtpyError):
             raise
         if isinstance(exc, OSError):
-            raise BadInputError(f"cannot write {exc.filename or 'the output'}: {exc.strerror}") from None
+            raise BadInputError(f"cannot write {current.path if current else exc.filename or 'the output'}: "
+                                f"{exc.strerror or exc}") from None
         raise
+    for _, kept in placed:
+        if kept is not None:
+            _discard(kept)
+
+
+def _keep_aside(path: Path) -> str | None:
+    """A hard link to the file now at `path` (None when there is none), so that it can be put
+    back. A link, not a rename: the name keeps its old file until the new one replaces it."""
+    if not os.path.lexists(path):
+        return None
+    aside = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.old")
+    os.link(path, aside, follow_symlinks=False)
+    return aside
+
+
+def _place(temp: str, path: Path, *, replace: bool) -> None:
+    if replace:
+        os.replace(temp, path)
+        return
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise _exists(path) from None
+
+
+def _undo(temps, placed, created_dirs) -> None:
+    """Put back what write_all changed, newest first: old files back, new files gone."""
+    for path, kept in reversed(placed):
+        with contextlib.suppress(OSError):
+            if kept is not None:
+                os.replace(kept, path)
+            else:
+                os.unlink(path)
+    for temp, _ in temps:
+        _discard(temp)
+    for directory in reversed(created_dirs):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+def _discard(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _exists(path: Path) -> OutputExistsError:
