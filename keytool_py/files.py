@@ -52,7 +52,7 @@ def read(path: str | Path, *, what: str = "file", limit: int = MAX_INPUT) -> byt
         raise BadInputError(f"{what} {path} cannot be read: {exc.strerror}") from None
     if len(data) > limit:
         raise BadInputError(f"{what} {path} is larger than {describe_size(limit)}, the most ktpy reads "
-                            "from one file")
+                            f"for a {what}")
     return data
 
 

@@ -190,5 +190,5 @@ def test_kit_force_failing_on_its_11th_file_keeps_the_old_kit(old_kit, monkeypat
 
 
 def test_read_refuses_an_endless_input_naming_the_limit(tmp_path):
-    with pytest.raises(BadInputError, match=r"^file /dev/zero is larger than 1 MiB, the most ktpy reads from one file$"):
+    with pytest.raises(BadInputError, match=r"^file /dev/zero is larger than 1 MiB, the most ktpy reads for a file$"):
         read("/dev/zero", limit=1024 * 1024)

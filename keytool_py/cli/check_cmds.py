@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ._common import EXIT_CODES, EXIT_PROBLEMS, SECRET_HELP, cli, note, secret
+from ._common import EXIT_CODES, EXIT_PROBLEMS, SECRET_HELP, cli, echo_lines, note, secret
 
 VERIFY_EXIT_CODES = EXIT_CODES.rstrip() + "\n  3  the checks ran and found problems (one line each)\n"
 
@@ -35,7 +35,7 @@ def inspect_cmd(path, storepass, as_json):
     if as_json:
         click.echo(json.dumps(info, indent=2))
     else:
-        click.echo("\n".join(text_lines(info)))
+        echo_lines(text_lines(info))
 
 
 @cli.command("verify", epilog=VERIFY_EXIT_CODES)
@@ -107,10 +107,11 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
             "warnings": [{"check": f.check, "message": f.message} for f in findings if f.warning],
         }, indent=2))
     else:
-        click.echo("Chain: " + " -> ".join(c.subject.rfc4514_string() for c in report.chain))
-        for finding in findings:
-            click.echo(f"{'WARN' if finding.warning else 'FAIL'} {finding.check}: {finding.message}")
-        click.echo("OK: every check holds" if report.ok else f"{len(report.problems)} problem(s) found")
+        echo_lines([
+            "Chain: " + " -> ".join(c.subject.rfc4514_string() for c in report.chain),
+            *(f"{'WARN' if f.warning else 'FAIL'} {f.check}: {f.message}" for f in findings),
+            "OK: every check holds" if report.ok else f"{len(report.problems)} problem(s) found",
+        ])
     if not report.ok:
         note(f"Verification found {len(report.problems)} problem(s)")
         click.get_current_context().exit(EXIT_PROBLEMS)

@@ -14,6 +14,7 @@ from ._common import (
     SECRET_HELP,
     STORE_TYPES,
     cli,
+    echo_lines,
     force_option,
     load_ca_dir,
     note,
@@ -360,6 +361,6 @@ def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout):
     trusted_by = ca_path or "the system trust store"
     result = probe.probe(host, port, key=entry.key, chain=entry.chain, trust=trust,
                          trust_label=trusted_by, timeout=timeout)
-    click.echo("\n".join(probe.report_lines(result, trusted_by=trusted_by)))
+    echo_lines(probe.report_lines(result, trusted_by=trusted_by))
     if not result.accepted or not result.asked_for_certificate:
         click.get_current_context().exit(EXIT_PROBLEMS)
