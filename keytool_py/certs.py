@@ -93,14 +93,48 @@ def is_self_issued(cert: x509.Certificate) -> bool:
 
 
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """True when issuer's key signed cert (names match and the signature verifies)."""
+    """True when issuer's key signed cert (names match and the signature verifies). A signature
+    over SHA-1 or MD5 counts when it verifies: verify.py reports it as weak, not as missing."""
     if cert.issuer != issuer.subject:
         return False
     try:
         cert.verify_directly_issued_by(issuer)
-    except (InvalidSignature, ValueError, TypeError):
+    except (UnsupportedAlgorithm, ValueError):  # "Unsupported signature algorithm" is a ValueError
+        return signature_hash_name(cert) in _WEAK_HASH_NAMES and _verifies_with_weak_hash(cert, issuer)
+    except (InvalidSignature, TypeError):
         return False
     return True
+
+
+_WEAK_HASH_NAMES = ("md5", "sha1")
+
+
+def _verifies_with_weak_hash(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """cryptography's verify_directly_issued_by refuses SHA-1 and MD5 outright; check such a
+    signature by hand (RSA PKCS#1 v1.5 or ECDSA, the only kinds that use them)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    try:
+        algorithm = cert.signature_hash_algorithm
+        public = issuer.public_key()
+        if isinstance(public, rsa.RSAPublicKey):
+            public.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
+        elif isinstance(public, ec.EllipticCurvePublicKey):
+            public.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+        return False
+    return True
+
+
+def signature_hash_name(cert: x509.Certificate) -> str | None:
+    """'sha1', 'sha256'... the hash a certificate's signature uses (None for Ed25519 and unknown ones)."""
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        return None
+    return algorithm.name if algorithm is not None else None
 
 
 def split_chain(leaf: x509.Certificate, others: Sequence[x509.Certificate]):
