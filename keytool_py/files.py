@@ -77,9 +77,10 @@ def check_writable(outputs: Sequence[Output], *, force: bool) -> None:
             raise _exists(out.path)
 
 
-def write_all(outputs: Sequence[Output], *, force: bool = False) -> None:
+def write_all(outputs: Sequence[Output], *, force: bool = False, tag: str = "") -> None:
     """Write every output, or none of them: on any failure every new file is gone and every
-    old one (replaced with force) is back as it was."""
+    old one (replaced with force) is back as it was. `tag` goes into the names of the temporary
+    and kept-aside files, so that a Journal can find them after a crash."""
     check_writable(outputs, force=force)
     created_dirs: list[Path] = []
     temps: list[tuple[str, Output]] = []
@@ -91,10 +92,10 @@ def write_all(outputs: Sequence[Output], *, force: bool = False) -> None:
         for out in outputs:
             current = out
             created_dirs += _make_parents(out.path.parent, private=out.path.parent in private_dirs)
-            temps.append((_write_temp(out), out))
+            temps.append((_write_temp(out, tag), out))
         for temp, out in temps:
             current = out
-            kept = _keep_aside(out.path) if force else None
+            kept = _keep_aside(out.path, tag) if force else None
             try:
                 # link() fails if the name appeared meanwhile: never replace what was not kept aside
                 _place(temp, out.path, replace=kept is not None)
@@ -121,12 +122,12 @@ def write_all(outputs: Sequence[Output], *, force: bool = False) -> None:
             _discard(kept)
 
 
-def _keep_aside(path: Path) -> str | None:
+def _keep_aside(path: Path, tag: str = "") -> str | None:
     """A hard link to the file now at `path` (None when there is none), so that it can be put
     back. A link, not a rename: the name keeps its old file until the new one replaces it."""
     if not os.path.lexists(path):
         return None
-    aside = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.old")
+    aside = str(path.parent / f".{path.name}.{tag or secrets.token_hex(6)}.old")
     os.link(path, aside, follow_symlinks=False)
     return aside
 
@@ -176,8 +177,9 @@ def _make_parents(directory: Path, *, private: bool) -> list[Path]:
     return list(reversed(missing))
 
 
-def _write_temp(out: Output) -> str:
-    fd, temp = tempfile.mkstemp(dir=out.path.parent, prefix=f".{out.path.name}.", suffix=".tmp")
+def _write_temp(out: Output, tag: str = "") -> str:
+    prefix = f".{out.path.name}.{tag}." if tag else f".{out.path.name}."
+    fd, temp = tempfile.mkstemp(dir=out.path.parent, prefix=prefix, suffix=".tmp")
     try:
         os.fchmod(fd, SECRET_MODE if out.secret else PUBLIC_MODE)
         with os.fdopen(fd, "wb") as handle:
@@ -198,3 +200,118 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+class Journal:
+    """What a batch is about to write, kept in its output folder, so that a rerun after a crash
+    (a kill, a power cut) can tell its own leftovers from anyone else's files.
+
+    Before a group of files is written, `begin` appends one line: the group's name, a random tag
+    and the SHA-256 of each new file, flushed to disk; `done` appends the group's name when all are
+    in place. `recover` (at the start of the next run) finishes each group begun but not done:
+    when every file is there with the recorded content, the group is complete; otherwise each file
+    with the recorded content is removed (and any old one that --force kept aside is put back),
+    and the temporary files carrying the tag are removed. A file whose content differs is never
+    touched: ktpy cannot prove it wrote it. The journal is deleted once nothing is pending.
+    """
+
+    NAME = ".ktpy-batch-journal"
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / self.NAME
+
+    def _records(self) -> list[dict]:
+        import json
+
+        try:
+            lines = self.path.read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in lines:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue  # the last line, cut by the crash: nothing was written after it
+        return records
+
+    def pending(self) -> dict[str, dict]:
+        """The groups begun and not done: name -> {"tag": ..., "files": {file name: sha256}}."""
+        open_groups: dict[str, dict] = {}
+        for record in self._records():
+            if "begin" in record:
+                open_groups[record["begin"]] = record
+            elif "done" in record:
+                open_groups.pop(record["done"], None)
+        return open_groups
+
+    def recover(self) -> tuple[list[str], list[Path]]:
+        """(groups found complete, files removed): see the class docstring."""
+        import glob
+
+        complete, removed = [], []
+        folder = self.path.parent
+        for name, record in self.pending().items():
+            tag, expected = record["tag"], record["files"]
+            ours = {f for f, digest in expected.items() if _holds(folder / f, digest)}
+            for leftover in glob.glob(glob.escape(str(folder)) + f"/.*.{tag}.*.tmp"):
+                _discard(leftover)
+                removed.append(Path(leftover))
+            if len(ours) == len(expected):
+                for file_name in expected:
+                    _discard(str(folder / f".{file_name}.{tag}.old"))
+                complete.append(name)
+                self.done(name)
+                continue
+            for file_name in expected:
+                aside = folder / f".{file_name}.{tag}.old"
+                if file_name in ours:
+                    if aside.exists():
+                        os.replace(aside, folder / file_name)
+                    else:
+                        os.unlink(folder / file_name)
+                    removed.append(folder / file_name)
+            self.done(name)
+        return complete, removed
+
+    def begin(self, name: str, outputs: Sequence[Output]) -> str:
+        """Record a group about to be written; returns the tag to pass to write_all."""
+        import hashlib
+
+        tag = f"ktpy{secrets.token_hex(4)}"
+        self._append({"begin": name, "tag": tag,
+                      "files": {out.path.name: hashlib.sha256(out.data).hexdigest() for out in outputs}})
+        return tag
+
+    def done(self, name: str) -> None:
+        self._append({"done": name})
+
+    def finish(self) -> None:
+        """Delete the journal when no group is pending (a run that ended normally)."""
+        if not self.pending():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+    def _append(self, record: dict) -> None:
+        import json
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, SECRET_MODE)
+            try:
+                os.write(fd, json.dumps(record, separators=(",", ":")).encode() + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise BadInputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+
+def _holds(path: Path, digest: str) -> bool:
+    """True when the file at `path` has the SHA-256 `digest`: the content a Journal recorded."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    except OSError:
+        return False

@@ -46,11 +46,11 @@ def test_all_or_nothing_when_a_write_fails(tmp_path, monkeypatch):
     real = files._write_temp
     calls = []
 
-    def failing(out):
+    def failing(out, *rest):
         calls.append(out.path.name)
         if len(calls) == 2:
             raise OSError(28, "No space left on device", str(out.path))
-        return real(out)
+        return real(out, *rest)
 
     monkeypatch.setattr(files, "_write_temp", failing)
     with pytest.raises(BadInputError, match="cannot write .*b: No space left on device"):

@@ -320,7 +320,7 @@ def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_secon
         note(f"Warning: the audience {aud!r} is not an https:// URL; Salesforce expects "
              "https://login.salesforce.com, https://test.salesforce.com or the My Domain URL")
     token = sign_assertion(entry.key, issuer=iss, subject=sub, audience=aud, exp_seconds=exp_seconds,
-                           what=f"the key of entry {entry.alias!r}")
+                           what=f"the key of entry {entry.alias!r}", certificate=entry.chain[0])
     click.echo(token)
 
 
