@@ -167,6 +167,8 @@ def order_chain(leaf: x509.Certificate, others: Sequence[x509.Certificate]) -> t
     refused rather than silently stored, since Java sends the keystore's chain as it is."""
     chain, leftovers = split_chain(leaf, others)
     if leftovers:
-        names = "; ".join(c.subject.rfc4514_string() for c in leftovers)
+        names = "; ".join(c.subject.rfc4514_string() for c in leftovers[:3])
+        if len(leftovers) > 3:
+            names += f" and {len(leftovers) - 3} more"
         raise BadInputError(f"certificate(s) not in the chain of {leaf.subject.rfc4514_string()}: {names}")
     return chain
