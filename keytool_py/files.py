@@ -219,6 +219,38 @@ class Journal:
 
     def __init__(self, folder: Path):
         self.path = Path(folder) / self.NAME
+        self._lock_fd: int | None = None
+
+    def __enter__(self) -> Journal:
+        """Lock the folder for this run (flock on the folder itself, so no lock file is left):
+        a second batch into the same folder would take the first one's files for leftovers.
+        A folder that does not exist yet is locked when the first group begins."""
+        if self.path.parent.is_dir():
+            self._lock()
+        return self
+
+    def _lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            return
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError as exc:
+            raise BadInputError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise KtpyError(f"another batch is writing into {folder}; wait for it to finish") from None
+        self._lock_fd = fd
+
+    def __exit__(self, *exc_info) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            self._lock_fd = None
 
     def _records(self) -> list[dict]:
         import json
@@ -278,6 +310,8 @@ class Journal:
         """Record a group about to be written; returns the tag to pass to write_all."""
         import hashlib
 
+        if self._lock_fd is None:
+            self._lock()
         tag = f"ktpy{secrets.token_hex(4)}"
         self._append({"begin": name, "tag": tag,
                       "files": {out.path.name: hashlib.sha256(out.data).hexdigest() for out in outputs}})

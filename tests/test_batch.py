@@ -496,3 +496,20 @@ def test_batch_workers_die_with_a_killed_parent(ca_dir, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_batch_refuses_a_folder_another_batch_is_writing_into(ca_dir, tmp_path):
+    """A second run must not take the first one's files for leftovers of a crash."""
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as a running batch holds it
+        result = batch(ca_dir, write_csv(tmp_path), out, ok=False)
+    finally:
+        os.close(fd)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == f"Error: another batch is writing into {out}; wait for it to finish"
+    assert list(out.iterdir()) == []

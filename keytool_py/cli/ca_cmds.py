@@ -221,62 +221,62 @@ def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, types
     if lowered:
         note(f"Notice: the aliases on line {', '.join(lowered)} are stored in lowercase (Java lowercases "
              "aliases and Mule matches them exactly; use the lowercase form in Mule)")
-    journal = files.Journal(folder)
-    complete, removed = journal.recover()  # what a killed run left: finish or clean it first
-    if complete or removed:
-        note(f"Recovered from an interrupted run: {len(complete)} row(s) found complete, "
-             f"{len(removed)} leftover file(s) of unfinished rows removed")
-    plan = batch.plan(rows, suffixes, exists=lambda name: (folder / name).exists(),
-                      check=lambda row: files.check_writable(outputs_of(row), force=force))
-    todo, skipped, failed = plan.todo, plan.skipped, dict(plan.failed)
+    with files.Journal(folder) as journal:  # locked: one batch at a time per folder
+        complete, removed = journal.recover()  # what a killed run left: finish or clean it first
+        if complete or removed:
+            note(f"Recovered from an interrupted run: {len(complete)} row(s) found complete, "
+                 f"{len(removed)} leftover file(s) of unfinished rows removed")
+        plan = batch.plan(rows, suffixes, exists=lambda name: (folder / name).exists(),
+                          check=lambda row: files.check_writable(outputs_of(row), force=force))
+        todo, skipped, failed = plan.todo, plan.skipped, dict(plan.failed)
 
-    jobs, by_line, issuer = [], {}, None
-    if todo:
-        issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
-        if generate_passwords:
-            passwords = {row.line: _random.token_urlsafe(GENERATED_BYTES) for row in todo}
-            store_pw = None
-        else:
-            store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
-            for store_type in store_types:  # refused once, before any key is made
-                keystore.check_password(store_pw.value, what="store password", store_type=store_type)
-            if store_pw.generated_file is not None:
-                files.write_all(secret_outputs(store_pw))  # the keystores written below need it kept
-            passwords = {row.line: store_pw.value for row in todo}
-        for row in todo:
-            by_line[row.line] = row
-            jobs.append(batch.Job(line=row.line, subject=row.subject, sans=row.sans, alias=row.alias,
-                                  storepass=passwords[row.line]))
-
-    issued, expiry = 0, None
-    show_bar = bool(jobs) and _stderr_is_terminal()
-    bar = (click.progressbar(length=len(jobs), label="Issuing", file=sys.stderr)
-           if show_bar else contextlib.nullcontext())
-    with bar:
-        for done in batch.issue_all(issuer, jobs, store_types=store_types,
-                                    key_type=key_type, days=days, now=None):
-            row = by_line[done.line]
-            if done.error is None:
-                found = dict(done.files)
-                if generate_passwords:
-                    found[batch.PASSWORD_FILE] = (passwords[row.line] + "\n").encode()
-                outputs = outputs_of(row, found)
-                try:
-                    tag = journal.begin(row.name, outputs)
-                    try:
-                        files.write_all(outputs, force=force, tag=tag)
-                    finally:  # written, or undone whole by write_all: nothing left to recover
-                        journal.done(row.name)
-                    issued += 1
-                    expiry = min(expiry, done.not_after) if expiry else done.not_after
-                except KtpyError as exc:
-                    failed[row.line] = (row, str(exc))
+        jobs, by_line, issuer = [], {}, None
+        if todo:
+            issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
+            if generate_passwords:
+                passwords = {row.line: _random.token_urlsafe(GENERATED_BYTES) for row in todo}
+                store_pw = None
             else:
-                failed[row.line] = (row, done.error)
-            if show_bar:
-                bar.update(1)
+                store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
+                for store_type in store_types:  # refused once, before any key is made
+                    keystore.check_password(store_pw.value, what="store password", store_type=store_type)
+                if store_pw.generated_file is not None:
+                    files.write_all(secret_outputs(store_pw))  # the keystores written below need it kept
+                passwords = {row.line: store_pw.value for row in todo}
+            for row in todo:
+                by_line[row.line] = row
+                jobs.append(batch.Job(line=row.line, subject=row.subject, sans=row.sans, alias=row.alias,
+                                      storepass=passwords[row.line]))
 
-    journal.finish()
+        issued, expiry = 0, None
+        show_bar = bool(jobs) and _stderr_is_terminal()
+        bar = (click.progressbar(length=len(jobs), label="Issuing", file=sys.stderr)
+               if show_bar else contextlib.nullcontext())
+        with bar:
+            for done in batch.issue_all(issuer, jobs, store_types=store_types,
+                                        key_type=key_type, days=days, now=None):
+                row = by_line[done.line]
+                if done.error is None:
+                    found = dict(done.files)
+                    if generate_passwords:
+                        found[batch.PASSWORD_FILE] = (passwords[row.line] + "\n").encode()
+                    outputs = outputs_of(row, found)
+                    try:
+                        tag = journal.begin(row.name, outputs)
+                        try:
+                            files.write_all(outputs, force=force, tag=tag)
+                        finally:  # written, or undone whole by write_all: nothing left to recover
+                            journal.done(row.name)
+                        issued += 1
+                        expiry = min(expiry, done.not_after) if expiry else done.not_after
+                    except KtpyError as exc:
+                        failed[row.line] = (row, str(exc))
+                else:
+                    failed[row.line] = (row, done.error)
+                if show_bar:
+                    bar.update(1)
+
+        journal.finish()
     per_client = ", ".join(f"NAME{suffix}" for suffix, _ in suffixes)
     if issued:
         note(f"Issued {issued} client certificate(s) ({key_type}) signed by "
