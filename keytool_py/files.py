@@ -279,6 +279,13 @@ class Journal:
 
     def recover(self) -> tuple[list[str], list[Path]]:
         """(groups found complete, files removed): see the class docstring."""
+        try:
+            return self._recover()
+        except OSError as exc:
+            raise BadInputError(f"cannot clean up the interrupted run in {self.path.parent}: "
+                                f"{exc.strerror or exc}") from None
+
+    def _recover(self) -> tuple[list[str], list[Path]]:
         import glob
 
         complete, removed = [], []
@@ -296,13 +303,17 @@ class Journal:
                 self.done(name)
                 continue
             for file_name in expected:
-                aside = folder / f".{file_name}.{tag}.old"
+                path, aside = folder / file_name, folder / f".{file_name}.{tag}.old"
                 if file_name in ours:
                     if aside.exists():
-                        os.replace(aside, folder / file_name)
+                        os.replace(aside, path)  # the old file back
                     else:
-                        os.unlink(folder / file_name)
-                    removed.append(folder / file_name)
+                        os.unlink(path)
+                    removed.append(path)
+                elif aside.exists() and not path.exists():
+                    os.replace(aside, path)
+                elif aside.exists() and os.path.samefile(aside, path):
+                    os.unlink(aside)  # kept aside, never replaced
             self.done(name)
         return complete, removed
 

@@ -123,17 +123,25 @@ def test_force_refuses_a_directory_target_before_writing(tmp_path):
 
 
 def test_write_error_names_the_output_not_the_temp_file(tmp_path):
-    """A real failure: the output folder is read-only, so the temporary file cannot be made."""
+    """A real failure: the output folder is read-only (as root, which ignores permissions: an
+    immutable folder), so the temporary file cannot be made there."""
+    import subprocess
+
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o555)
+    immutable = os.access(folder, os.W_OK)  # root
+    if immutable and subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("root without CAP_LINUX_IMMUTABLE: no read-only folder possible")
     try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("running as root: permissions are not enforced")
-        with pytest.raises(BadInputError, match=rf"^cannot write {folder / 'x.pem'}: Permission denied$"):
+        why = "Operation not permitted" if immutable else "Permission denied"
+        with pytest.raises(BadInputError, match=rf"^cannot write {folder / 'x.pem'}: {why}$"):
             write_all([Output(folder / "x.pem", b"x")])
     finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
         folder.chmod(0o755)
+    assert list(folder.iterdir()) == []
 
 
 def _kit_args(folder):
@@ -192,3 +200,46 @@ def test_kit_force_failing_on_its_11th_file_keeps_the_old_kit(old_kit, monkeypat
 def test_read_refuses_an_endless_input_naming_the_limit(tmp_path):
     with pytest.raises(BadInputError, match=r"^file /dev/zero is larger than 1 MiB, the most ktpy reads for a file$"):
         read("/dev/zero", limit=1024 * 1024)
+
+
+CRASH_WRITER = """
+import os, signal, sys
+from pathlib import Path
+import keytool_py.files as files
+folder = Path(sys.argv[1])
+outputs = [files.Output(folder / n, b"new-" + n.encode()) for n in ("a", "b", "c")]
+calls = [0]
+real_replace = os.replace
+def replace(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # killed after the first file is replaced
+    return real_replace(*args, **kwargs)
+files.os.replace = replace
+journal = files.Journal(folder)
+with journal:
+    files.write_all(outputs, force=True, tag=journal.begin("group", outputs))
+"""
+
+
+def test_journal_recovery_after_a_kill_puts_old_files_back(tmp_path):
+    """A real SIGKILL in the middle of a --force write: the next run's recover() puts the old
+    file back from where it was kept aside, and removes the new files and temporary files."""
+    import subprocess
+    import sys
+
+    from keytool_py.files import Journal
+
+    for name in ("a", "b"):
+        (tmp_path / name).write_bytes(b"old-" + name.encode())
+    (tmp_path / "unrelated").write_bytes(b"not ours")
+    done = subprocess.run([sys.executable, "-c", CRASH_WRITER, str(tmp_path)], capture_output=True, timeout=60)
+    assert done.returncode == -9, done.stderr
+    assert (tmp_path / "a").read_bytes() == b"new-a"  # the crash left a replaced file...
+    assert any(p.name.endswith(".old") for p in tmp_path.iterdir())  # ...its old one kept aside
+    with Journal(tmp_path) as journal:
+        complete, removed = journal.recover()
+        journal.finish()
+    assert complete == []
+    assert _tree(tmp_path) == {"a": b"old-a", "b": b"old-b", "unrelated": b"not ours"}
+    assert {p.name for p in removed} >= {"a"}
