@@ -90,3 +90,33 @@ def test_kit_readme_counts_the_days_given(tmp_path):
     expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=365)).strftime("%Y-%m-%d")
     readme = (tmp_path / "kit" / "README.txt").read_text()
     assert f"The client certificate expires on {expires} (365 days from when it was made)." in readme
+
+
+def test_why_a_bom_is_refused_openssl_keeps_it_in_the_password(tmp_path, key_pool, now):
+    """OpenSSL's file: source keeps a UTF-8 byte-order mark as part of the password, so ktpy
+    cannot strip it without making stores that the same file does not open in OpenSSL."""
+    import subprocess
+
+    from conftest import require_tool
+
+    from keytool_py.keys import private_key_to_pem
+
+    require_tool("openssl")
+    ca = create_ca("CN=Bom", key=key_pool(KeyType.EC_P256, 56), now=now)
+    (tmp_path / "k.pem").write_bytes(private_key_to_pem(ca.key))
+    (tmp_path / "c.pem").write_bytes(to_pem([ca.cert]))
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfgood-password\n")
+    subprocess.run(["openssl", "pkcs12", "-export", "-inkey", "k.pem", "-in", "c.pem", "-out", "s.p12",
+                    "-passout", "file:bom.txt"], cwd=tmp_path, check=True, capture_output=True)
+
+    def opens(source):
+        return subprocess.run(["openssl", "pkcs12", "-in", "s.p12", "-passin", source, "-nokeys", "-noout"],
+                              cwd=tmp_path, capture_output=True).returncode == 0
+
+    assert opens("file:bom.txt") and not opens("pass:good-password")
+    from keytool_py.cli import cli
+
+    result = CliRunner().invoke(cli, [
+        "inspect", str(tmp_path / "s.p12"), "--storepass", f"file:{tmp_path / 'bom.txt'}"])
+    assert result.exit_code == 1
+    assert "begins with a UTF-8 byte-order mark" in result.stderr
