@@ -128,7 +128,12 @@ def _keep_aside(path: Path, tag: str = "") -> str | None:
     if not os.path.lexists(path):
         return None
     aside = str(path.parent / f".{path.name}.{tag or secrets.token_hex(6)}.old")
-    os.link(path, aside, follow_symlinks=False)
+    try:
+        os.link(path, aside, follow_symlinks=False)
+    except OSError:  # a file system without hard links (FAT, some network shares): a copy
+        import shutil
+
+        shutil.copy2(path, aside, follow_symlinks=False)
     return aside
 
 
