@@ -13,6 +13,12 @@ milliseconds each, the JCEKS one holding the GIL), so each client is made whole 
 process: key, certificate, PEMs and keystores. The CA key reaches the workers once, as bytes, in
 memory. Like the rest of the library this module takes and returns objects and bytes, never
 paths: the CLI names the files and writes each client's files together.
+
+    plan(rows, suffixes, exists=..., check=...)  # to issue, done (skipped), failed, before any key
+
+A plan refuses rows whose files collide ('x' and 'x-chain' both make x-chain.pem) and skips rows
+whose files all exist, with --force too (their keys may be in use). Workers end with the batch
+process, even when it is killed (they hold the CA key).
 """
 
 from __future__ import annotations
@@ -36,8 +42,8 @@ PASSWORD_FILE = "-storepass.txt"
 _SAN_SEPARATORS = re.compile(r"[;\s]+")
 # A name becomes file names: letters, digits, '.', '_' and '-', and no leading dot.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-# File names hold at most 255 bytes (NAME_MAX on Linux, macOS and Windows); the temporary file
-# files.py writes first adds a dot, a random part and ".tmp" (about 16 bytes) to the name.
+# File names hold at most 255 bytes (NAME_MAX on Linux, macOS and Windows); the temporary and
+# kept-aside files of files.py add up to 20 bytes to a name (a dot, a tag, a random part, ".tmp").
 LONGEST_SUFFIX = PASSWORD_FILE
 MAX_NAME = 255 - len(LONGEST_SUFFIX) - 20
 
