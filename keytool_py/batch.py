@@ -325,10 +325,12 @@ def issue_all(ca, jobs: Sequence[Job], *, store_types: Sequence, key_type: str =
             yield _issue(job)
         return
     import multiprocessing
+    import sys
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    # fork (Linux's default in Python < 3.14) makes the workers children of this process
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    # Workers must be children of this process (_die_with_parent checks it): fork on Linux (its
+    # default before Python 3.14, which moves to forkserver), the platform's spawn elsewhere.
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings, os.getpid()),
                                mp_context=context)
     try:
