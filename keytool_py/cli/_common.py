@@ -78,16 +78,14 @@ class _Group(click.Group):
             ctx.exit(EXIT_ERROR)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except OSError as exc:
-            if exc.filename is not None or exc.errno not in _STDOUT_ERRORS or _debug_enabled():
-                raise
-            # files.py names its own files; an OSError without a file name is a write to stdout
-            _silence_stdout()
-            note(f"Error: cannot write to standard output: {exc.strerror}")
-            ctx.exit(EXIT_ERROR)
         except Exception as exc:  # noqa: BLE001 - a bug must still not dump a traceback on users
             if _debug_enabled():
                 raise
+            if isinstance(exc, OSError) and exc.filename is None and exc.errno in _STDOUT_ERRORS:
+                # files.py names its own files; an OSError without a file name is a write to stdout
+                _silence_stdout()
+                note(f"Error: cannot write to standard output: {exc.strerror}")
+                ctx.exit(EXIT_ERROR)
             click.echo(
                 f"Error: unexpected failure ({type(exc).__name__}); rerun with --debug to see where",
                 err=True,
