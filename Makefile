@@ -71,3 +71,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_startup.py
 	$(BIN)/python bench/bench_kit.py
 	$(BIN)/python bench/bench_batch.py
+	$(BIN)/python bench/bench_hostile.py

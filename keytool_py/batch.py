@@ -13,6 +13,12 @@ milliseconds each, the JCEKS one holding the GIL), so each client is made whole 
 process: key, certificate, PEMs and keystores. The CA key reaches the workers once, as bytes, in
 memory. Like the rest of the library this module takes and returns objects and bytes, never
 paths: the CLI names the files and writes each client's files together.
+
+    plan(rows, suffixes, exists=..., check=...)  # to issue, done (skipped), failed, before any key
+
+A plan refuses rows whose files collide ('x' and 'x-chain' both make x-chain.pem) and skips rows
+whose files all exist, with --force too (their keys may be in use). Workers end with the batch
+process, even when it is killed (they hold the CA key).
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ import datetime as dt
 import io
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import names
 from .errors import BadInputError, KtpyError
+from .names import display
 
 HEADER = ("subject", "name", "sans", "alias")
 # The files of one client, after its name: (suffix, secret). Keystores add their own suffix.
@@ -35,6 +42,10 @@ PASSWORD_FILE = "-storepass.txt"
 _SAN_SEPARATORS = re.compile(r"[;\s]+")
 # A name becomes file names: letters, digits, '.', '_' and '-', and no leading dot.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# File names hold at most 255 bytes (NAME_MAX on Linux, macOS and Windows); the temporary and
+# kept-aside files of files.py add up to 20 bytes to a name (a dot, a tag, a random part, ".tmp").
+LONGEST_SUFFIX = PASSWORD_FILE
+MAX_NAME = 255 - len(LONGEST_SUFFIX) - 20
 
 
 @dataclass(frozen=True)
@@ -97,11 +108,7 @@ def _row(line: int, header: list[str], fields: list[str], seen: dict[str, int]) 
         if not subject:
             raise BadInputError("the subject is empty")
         parsed = names.parse_subject(subject)
-        name = name or names.slug(names.common_name(parsed))
-        if not _NAME.fullmatch(name):
-            raise BadInputError(
-                f"the name {name!r} is not usable in file names: use letters, digits, '.', '_' and '-'"
-            )
+        name = check_name(name or names.slug(names.common_name(parsed)))
         if name in seen:
             raise BadInputError(f"the name {name!r} is already used on line {seen[name]}")
         seen[name] = line
@@ -112,8 +119,89 @@ def _row(line: int, header: list[str], fields: list[str], seen: dict[str, int]) 
 
         alias = normalize_alias(values.get("alias") or name)
     except KtpyError as exc:
-        return Row(line, subject, name, error=str(exc))
+        usable = bool(_NAME.fullmatch(name)) and len(name.encode()) <= MAX_NAME  # else not shown in messages
+        return Row(line, subject, name if usable else "", error=str(exc))
     return Row(line, subject, name, sans, alias, alias_lowered=alias != (values.get("alias") or name).strip())
+
+
+def check_name(name: str) -> str:
+    """`name` when it can be the base of file names in the output folder (no '/', no '..', no
+    leading dot, at most NAME_MAX bytes with the longest suffix); BadInputError otherwise."""
+    if not _NAME.fullmatch(name):
+        raise BadInputError(
+            f"the name {display(name)} is not usable in file names: use letters, digits, '.', '_' and '-'"
+        )
+    if len(name.encode()) > MAX_NAME:
+        raise BadInputError(f"the name {display(name[:20] + '...')} is {len(name.encode())} bytes long; file names "
+                            f"allow {MAX_NAME} with the longest suffix ({LONGEST_SUFFIX})")
+    return name
+
+
+def file_suffixes(store_types: Sequence, generate_passwords: bool) -> list[tuple[str, bool]]:
+    """(suffix, secret) of each file a client gets: the PEMs, a keystore per type, and its
+    password file with --generate-passwords."""
+    suffixes = [*PEM_FILES, *((t.suffix, True) for t in store_types)]
+    if generate_passwords:
+        suffixes.append((PASSWORD_FILE, True))
+    return suffixes
+
+
+def file_names(row: Row, suffixes: Sequence[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    return [(f"{row.name}{suffix}", secret) for suffix, secret in suffixes]
+
+
+def refuse_collisions(rows: Sequence[Row], suffixes: Sequence[tuple[str, bool]]) -> list[Row]:
+    """The rows, where a row that would write a file another row (earlier in the file) writes
+    too carries that error: names 'x' and 'x-chain' both make x-chain.pem. Compared without
+    case, as macOS and Windows compare file names."""
+    owner: dict[str, Row] = {}
+    out = []
+    for row in rows:
+        if row.error is None:
+            clash = next(((f, owner[f.casefold()]) for f, _ in file_names(row, suffixes) if f.casefold() in owner),
+                         None)
+            if clash is not None:
+                file_name, other = clash
+                row = Row(row.line, row.subject, row.name, error=(
+                    f"its file {file_name} is also a file of line {other.line} ({other.name}); give one of them "
+                    "another name"))
+            else:
+                owner.update((f.casefold(), row) for f, _ in file_names(row, suffixes))
+        out.append(row)
+    return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a batch run does: the rows to issue, the rows already done, and the failed rows
+    with why (line -> (row, message))."""
+
+    todo: tuple[Row, ...]
+    skipped: int
+    failed: dict
+
+
+def plan(rows: Sequence[Row], suffixes: Sequence[tuple[str, bool]], *,
+         exists: Callable[[str], bool], check: Callable[[Row], None]) -> Plan:
+    """Sort the rows: a row whose files all exist is done (skipped, with --force too: its key may
+    be in use); a row with an error fails; `check` (which refuses a file in the way) may fail a
+    row; the rest are to issue."""
+    rows = refuse_collisions(rows, suffixes)
+    failed = {row.line: (row, row.error) for row in rows if row.error}
+    todo, skipped = [], 0
+    for row in rows:
+        if row.error:
+            continue
+        if all(exists(f) for f, _ in file_names(row, suffixes)):
+            skipped += 1
+            continue
+        try:
+            check(row)
+        except KtpyError as exc:
+            failed[row.line] = (row, str(exc))
+            continue
+        todo.append(row)
+    return Plan(tuple(todo), skipped, failed)
 
 
 @dataclass(frozen=True)
@@ -151,8 +239,39 @@ class _Settings:
 _WORKER: tuple | None = None  # (CA, _Settings) in each worker process
 
 
-def _init_worker(settings: _Settings) -> None:
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the batch process ends, however it ends (even SIGKILL): a worker
+    holds the CA key in memory. Linux: the kernel sends SIGKILL when the parent goes
+    (PR_SET_PDEATHSIG). Elsewhere, a thread watches for the parent to go."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        if libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent went before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="ktpy-parent-watch").start()
+
+
+def _init_worker(settings: _Settings, parent: int | None = None) -> None:
     global _WORKER
+    if parent is not None:
+        _die_with_parent(parent)
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
@@ -205,9 +324,15 @@ def issue_all(ca, jobs: Sequence[Job], *, store_types: Sequence, key_type: str =
         for job in jobs:
             yield _issue(job)
         return
+    import multiprocessing
+    import sys
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,))
+    # Workers must be children of this process (_die_with_parent checks it): fork on Linux (its
+    # default before Python 3.14, which moves to forkserver), the platform's spawn elsewhere.
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings, os.getpid()),
+                               mp_context=context)
     try:
         for future in as_completed([pool.submit(_issue, job) for job in jobs]):
             yield future.result()

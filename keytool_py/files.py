@@ -3,23 +3,31 @@
 Every write: a temporary file in the target folder, fsync, then rename into place, so a reader
 never sees half a file. Keys, keystores and password files get mode 0600, certificates 0644.
 An existing file is replaced only with force=True. A command's files are written together:
-if one cannot be written, none of the new ones stay behind.
+if one cannot be written, none of the new ones stay behind, and with force every old file is
+put back as it was (each is kept aside, as a hard link, until every new one is in place).
+Inputs are read up to a limit (MAX_INPUT), so a huge or endless file (/dev/zero) is refused
+in bounded time and memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import BadInputError, KtpyError, OutputExistsError
 
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
 PRIVATE_DIR_MODE = 0o700
+# The most ktpy reads from one input file. A 100,000-certificate PEM bundle is about 150 MiB;
+# nothing ktpy reads (certificates, keys, keystores, CSV) comes near this otherwise.
+MAX_INPUT = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -29,11 +37,12 @@ class Output:
     secret: bool = False
 
 
-def read(path: str | Path, *, what: str = "file") -> bytes:
-    """A file's bytes, or one clear sentence why not."""
+def read(path: str | Path, *, what: str = "file", limit: int = MAX_INPUT) -> bytes:
+    """A file's bytes, or one clear sentence why not. More than `limit` bytes is refused."""
     path = Path(path)
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
     except FileNotFoundError:
         raise BadInputError(f"{what} {path} does not exist") from None
     except IsADirectoryError:
@@ -42,6 +51,17 @@ def read(path: str | Path, *, what: str = "file") -> bytes:
         raise BadInputError(f"{what} {path} cannot be read (permission denied)") from None
     except OSError as exc:
         raise BadInputError(f"{what} {path} cannot be read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise BadInputError(f"{what} {path} is larger than {describe_size(limit)}, the most ktpy reads "
+                            f"for a {what}")
+    return data
+
+
+def describe_size(size: int) -> str:
+    """'256 MiB', '4096 bytes': a limit as people read it."""
+    if size >= 1024 * 1024 and size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)} MiB"
+    return f"{size} bytes"
 
 
 def check_writable(outputs: Sequence[Output], *, force: bool) -> None:
@@ -58,47 +78,95 @@ def check_writable(outputs: Sequence[Output], *, force: bool) -> None:
             raise _exists(out.path)
 
 
-def write_all(outputs: Sequence[Output], *, force: bool = False) -> None:
-    """Write every output, or none of the new ones."""
+def write_all(outputs: Sequence[Output], *, force: bool = False, tag: str = "") -> None:
+    """Write every output, or none of them: on any failure every new file is gone and every
+    old one (replaced with force) is back as it was. `tag` goes into the names of the temporary
+    and kept-aside files, so that a Journal can find them after a crash."""
     check_writable(outputs, force=force)
     created_dirs: list[Path] = []
     temps: list[tuple[str, Output]] = []
-    placed: list[Path] = []
+    placed: list[tuple[Path, str | None]] = []  # (output, where its old file is kept aside)
+    current: Output | None = None
     try:
         # a folder that will hold a key is made private, whichever output comes first
         private_dirs = {out.path.parent for out in outputs if out.secret}
         for out in outputs:
+            current = out
             created_dirs += _make_parents(out.path.parent, private=out.path.parent in private_dirs)
-            temps.append((_write_temp(out), out))
+            temps.append((_write_temp(out, tag), out))
         for temp, out in temps:
-            if force:
-                os.replace(temp, out.path)
-            else:
-                # link() fails if the name appeared meanwhile: never replace without force
-                try:
-                    os.link(temp, out.path)
-                except FileExistsError:
-                    raise _exists(out.path) from None
-                os.unlink(temp)
-            placed.append(out.path)
+            current = out
+            kept = _keep_aside(out.path, tag) if force else None
+            try:
+                # link() fails if the name appeared meanwhile: never replace what was not kept aside
+                _place(temp, out.path, replace=kept is not None)
+            except BaseException:
+                if kept is not None:
+                    _discard(kept)
+                raise
+            placed.append((out.path, kept))
+        current = None
+        for temp, _ in temps:
+            _discard(temp)
         for directory in {out.path.parent for out in outputs}:
             _fsync_dir(directory)
     except BaseException as exc:
-        for temp, _ in temps:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-        if not force:
-            for path in placed:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-        for directory in reversed(created_dirs):
-            with contextlib.suppress(OSError):
-                directory.rmdir()
+        _undo(temps, placed, created_dirs)
         if isinstance(exc, KtpyError):
             raise
         if isinstance(exc, OSError):
-            raise BadInputError(f"cannot write {exc.filename or 'the output'}: {exc.strerror}") from None
+            raise BadInputError(f"cannot write {current.path if current else exc.filename or 'the output'}: "
+                                f"{exc.strerror or exc}") from None
         raise
+    for _, kept in placed:
+        if kept is not None:
+            _discard(kept)
+
+
+def _keep_aside(path: Path, tag: str = "") -> str | None:
+    """A hard link to the file now at `path` (None when there is none), so that it can be put
+    back. A link, not a rename: the name keeps its old file until the new one replaces it."""
+    if not os.path.lexists(path):
+        return None
+    aside = str(path.parent / f".{path.name}.{tag or secrets.token_hex(6)}.old")
+    try:
+        os.link(path, aside, follow_symlinks=False)
+    except OSError:  # a file system without hard links (FAT, some network shares): a copy
+        import shutil
+
+        shutil.copy2(path, aside, follow_symlinks=False)
+    return aside
+
+
+def _place(temp: str, path: Path, *, replace: bool) -> None:
+    if replace:
+        os.replace(temp, path)
+        return
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise _exists(path) from None
+
+
+def _undo(temps: Sequence[tuple[str, Output]], placed: Sequence[tuple[Path, str | None]],
+          created_dirs: Sequence[Path]) -> None:
+    """Put back what write_all changed, newest first: old files back, new files gone."""
+    for path, kept in reversed(placed):
+        with contextlib.suppress(OSError):
+            if kept is not None:
+                os.replace(kept, path)
+            else:
+                os.unlink(path)
+    for temp, _ in temps:
+        _discard(temp)
+    for directory in reversed(created_dirs):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+def _discard(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _exists(path: Path) -> OutputExistsError:
@@ -116,8 +184,9 @@ def _make_parents(directory: Path, *, private: bool) -> list[Path]:
     return list(reversed(missing))
 
 
-def _write_temp(out: Output) -> str:
-    fd, temp = tempfile.mkstemp(dir=out.path.parent, prefix=f".{out.path.name}.", suffix=".tmp")
+def _write_temp(out: Output, tag: str = "") -> str:
+    prefix = f".{out.path.name}.{tag}." if tag else f".{out.path.name}."
+    fd, temp = tempfile.mkstemp(dir=out.path.parent, prefix=prefix, suffix=".tmp")
     try:
         os.fchmod(fd, SECRET_MODE if out.secret else PUBLIC_MODE)
         with os.fdopen(fd, "wb") as handle:
@@ -187,3 +256,163 @@ def _complete_length(fd: int, size: int) -> int:
             return start + newline + 1
         position = start
     return 0
+
+
+class Journal:
+    """What a batch is about to write, kept in its output folder, so that a rerun after a crash
+    (a kill, a power cut) can tell its own leftovers from anyone else's files.
+
+    Before a group of files is written, `begin` appends one line: the group's name, a random tag
+    and the SHA-256 of each new file, flushed to disk; `done` appends the group's name when all are
+    in place. `recover` (at the start of the next run) finishes each group begun but not done:
+    when every file is there with the recorded content, the group is complete; otherwise each file
+    with the recorded content is removed (and any old one that --force kept aside is put back),
+    and the temporary files carrying the tag are removed. A file whose content differs is never
+    touched: ktpy cannot prove it wrote it. The journal is deleted once nothing is pending.
+    """
+
+    NAME = ".ktpy-batch-journal"
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / self.NAME
+        self._lock_fd: int | None = None
+
+    def __enter__(self) -> Journal:
+        """Lock the folder for this run (flock on the folder itself, so no lock file is left):
+        a second batch into the same folder would take the first one's files for leftovers.
+        A folder that does not exist yet is locked when the first group begins."""
+        if self.path.parent.is_dir():
+            self._lock()
+        return self
+
+    def _lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            return
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError as exc:
+            raise BadInputError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise KtpyError(f"another batch is writing into {folder}; wait for it to finish") from None
+        self._lock_fd = fd
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            self._lock_fd = None
+
+    def _records(self) -> list[dict[str, Any]]:
+        import json
+
+        try:
+            lines = self.path.read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in lines:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue  # the last line, cut by the crash: nothing was written after it
+        return records
+
+    def pending(self) -> dict[str, dict[str, Any]]:
+        """The groups begun and not done: name -> {"tag": ..., "files": {file name: sha256}}."""
+        open_groups: dict[str, dict[str, Any]] = {}
+        for record in self._records():
+            if "begin" in record:
+                open_groups[record["begin"]] = record
+            elif "done" in record:
+                open_groups.pop(record["done"], None)
+        return open_groups
+
+    def recover(self) -> tuple[list[str], list[Path]]:
+        """(groups found complete, files removed): see the class docstring."""
+        try:
+            return self._recover()
+        except OSError as exc:
+            raise BadInputError(f"cannot clean up the interrupted run in {self.path.parent}: "
+                                f"{exc.strerror or exc}") from None
+
+    def _recover(self) -> tuple[list[str], list[Path]]:
+        import glob
+
+        complete, removed = [], []
+        folder = self.path.parent
+        for name, record in self.pending().items():
+            tag, expected = record["tag"], record["files"]
+            ours = {f for f, digest in expected.items() if _holds(folder / f, digest)}
+            for leftover in glob.glob(glob.escape(str(folder)) + f"/.*.{tag}.*.tmp"):
+                _discard(leftover)
+                removed.append(Path(leftover))
+            if len(ours) == len(expected):
+                for file_name in expected:
+                    _discard(str(folder / f".{file_name}.{tag}.old"))
+                complete.append(name)
+                self.done(name)
+                continue
+            for file_name in expected:
+                path, aside = folder / file_name, folder / f".{file_name}.{tag}.old"
+                if file_name in ours:
+                    if aside.exists():
+                        os.replace(aside, path)  # the old file back
+                    else:
+                        os.unlink(path)
+                    removed.append(path)
+                elif aside.exists() and not path.exists():
+                    os.replace(aside, path)
+                elif aside.exists() and os.path.samefile(aside, path):
+                    os.unlink(aside)  # kept aside, never replaced
+            self.done(name)
+        return complete, removed
+
+    def begin(self, name: str, outputs: Sequence[Output]) -> str:
+        """Record a group about to be written; returns the tag to pass to write_all."""
+        import hashlib
+
+        if self._lock_fd is None:
+            self._lock()
+        tag = f"ktpy{secrets.token_hex(4)}"
+        self._append({"begin": name, "tag": tag,
+                      "files": {out.path.name: hashlib.sha256(out.data).hexdigest() for out in outputs}})
+        return tag
+
+    def done(self, name: str) -> None:
+        self._append({"done": name})
+
+    def finish(self) -> None:
+        """Delete the journal when no group is pending (a run that ended normally)."""
+        if not self.pending():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+    def _append(self, record: dict[str, Any]) -> None:
+        import json
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, SECRET_MODE)
+            try:
+                os.write(fd, json.dumps(record, separators=(",", ":")).encode() + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise BadInputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+
+def _holds(path: Path, digest: str) -> bool:
+    """True when the file at `path` has the SHA-256 `digest`: the content a Journal recorded."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    except OSError:
+        return False

@@ -53,6 +53,10 @@ class LeafCert:
         return self.chain[1:]
 
 
+# X.509 dates end at 9999-12-31 23:59:59 (RFC 5280 4.1.2.5, GeneralizedTime's four-digit year).
+LAST_YEAR = 9999
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -63,7 +67,14 @@ def validity(now: dt.datetime | None, days: int, issuer: x509.Certificate | None
         raise BadInputError(f"validity must be at least 1 day, not {days}")
     now = now or utcnow()
     not_before = now - BACKDATE
-    not_after = now + dt.timedelta(days=days)
+    try:
+        not_after = now + dt.timedelta(days=days)
+    except OverflowError:  # past datetime's own year 9999
+        not_after = None
+    if not_after is None or not_after.year > LAST_YEAR:
+        limit = (dt.datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc) - now).days
+        raise BadInputError(f"a validity of {days} days ends after the year {LAST_YEAR}, the last a certificate "
+                            f"can state (RFC 5280 GeneralizedTime); give at most {limit} days")
     if issuer is not None:
         not_before = max(not_before, issuer.not_valid_before_utc)
         not_after = min(not_after, issuer.not_valid_after_utc)

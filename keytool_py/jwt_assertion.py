@@ -14,11 +14,12 @@ import datetime as dt
 import json
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from .errors import BadInputError, UnsupportedError
-from .keys import PrivateKey, describe_key
+from .errors import BadInputError, MismatchError, UnsupportedError
+from .keys import PrivateKey, describe_key, same_public_key
 
 # Salesforce rejects an assertion whose exp is more than 3 minutes away (DOMAIN.md, "JWT bearer").
 MAX_EXP_SECONDS = 180
@@ -66,8 +67,13 @@ def claims(*, issuer: str, subject: str, audience: str, exp_seconds: int = DEFAU
 
 def sign_assertion(key: PrivateKey, *, issuer: str, subject: str, audience: str,
                    exp_seconds: int = DEFAULT_EXP_SECONDS, now: dt.datetime | None = None,
-                   what: str = "the key") -> str:
-    """A compact JWT bearer assertion signed with `key` (RS256). `what` names the key in errors."""
+                   what: str = "the key", certificate: x509.Certificate | None = None) -> str:
+    """A compact JWT bearer assertion signed with `key` (RS256). `what` names the key in errors.
+    With `certificate` (the one uploaded to the connected app), a key that does not match it is
+    refused: Salesforce checks the signature with that certificate and would refuse the JWT."""
+    if certificate is not None and not same_public_key(key.public_key(), certificate.public_key()):
+        raise MismatchError(f"{what} does not match its certificate {certificate.subject.rfc4514_string()}: "
+                            "Salesforce checks the assertion with that certificate and would refuse it")
     if not isinstance(key, rsa.RSAPrivateKey):
         raise UnsupportedError(
             f"{what} is {describe_key(key)}; the Salesforce JWT bearer flow signs with RS256, "

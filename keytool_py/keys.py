@@ -95,6 +95,14 @@ def private_key_to_der(key: PrivateKey) -> bytes:
     )
 
 
+# The most key-derivation rounds ktpy runs to open an encrypted PKCS#8 key: Java's own cap for
+# PKCS12 (PKCS12KeyStore.MAX_ITERATION_COUNT), which p12codec applies too. OpenSSL 3 writes 2048,
+# Java 10,000: a count of 2^31-1 in a crafted key would otherwise run for hours.
+MAX_KEY_ROUNDS = 5_000_000
+# scrypt's cost N (memory is 128 * r * N bytes): OpenSSL's own default is 2^14 and it refuses a
+# derivation over 32 MiB by default (EVP_PBE_scrypt maxmem), which 2^20 with r=8 already exceeds.
+MAX_SCRYPT_N = 2**20
+
 _ENCRYPTED_MARKERS = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"Proc-Type: 4,ENCRYPTED")
 
 
@@ -109,6 +117,8 @@ def load_private_key(data: bytes, password: str | None = None, *, what: str = "t
     encrypted = is_encrypted(data)
     if encrypted and password is None:
         raise WrongPasswordError(f"{what} is encrypted; give its password")
+    if password is not None:
+        _check_rounds(data, pem, what)
     # cryptography refuses a password for a plain key, so pass one only where it is needed.
     secret = password.encode("utf-8") if password is not None and (encrypted or not pem) else None
     try:
@@ -158,3 +168,56 @@ def _load_der(data: bytes, secret: bytes | None) -> PrivateKeyTypes:
             raise
         # a password was given but the DER key is not encrypted
         return serialization.load_der_private_key(data, None, unsafe_skip_rsa_key_validation=True)
+
+
+def _check_rounds(data: bytes, pem: bool, what: str) -> None:
+    """Refuse an encrypted PKCS#8 key whose key derivation would run longer than any real key's
+    (a crafted count of 2^31-1), before deriving anything."""
+    import base64
+    import binascii
+
+    if pem:
+        begin, end = b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"-----END ENCRYPTED PRIVATE KEY-----"
+        start = data.find(begin)
+        stop = data.find(end, start + len(begin)) if start >= 0 else -1
+        if stop < 0:
+            return  # not PKCS#8 (legacy PEM encryption derives its key once), or damaged: the loader says so
+        try:
+            data = base64.b64decode(b"".join(data[start + len(begin):stop].split()), validate=True)
+        except binascii.Error:
+            return
+    rounds, kind = _key_rounds(data)
+    if kind == "scrypt" and rounds > MAX_SCRYPT_N:
+        raise BadInputError(f"{what} is encrypted with scrypt at cost {rounds}; ktpy reads at most "
+                            f"{MAX_SCRYPT_N} (the file is damaged or crafted)")
+    if kind != "scrypt" and rounds > MAX_KEY_ROUNDS:
+        raise BadInputError(f"{what} is encrypted with {rounds:,} key-derivation rounds; ktpy reads at most "
+                            f"{MAX_KEY_ROUNDS:,}, as Java does (the file is damaged or crafted)")
+
+
+def _key_rounds(der: bytes) -> tuple[int, str]:
+    """(rounds, 'pbkdf2' | 'pbes1' | 'scrypt') of an EncryptedPrivateKeyInfo; (0, '') for anything else."""
+    from pyasn1.codec.der import decoder
+    from pyasn1.error import PyAsn1Error
+    from pyasn1_modules import rfc5208, rfc7292, rfc7914, rfc8018
+
+    try:
+        info, _ = decoder.decode(der, asn1Spec=rfc5208.EncryptedPrivateKeyInfo())
+        algorithm = info["encryptionAlgorithm"]
+        if algorithm["algorithm"] == rfc8018.id_PBES2:
+            params, _ = decoder.decode(algorithm["parameters"], asn1Spec=rfc8018.PBES2_params())
+            kdf = params["keyDerivationFunc"]
+            if kdf["algorithm"] == rfc8018.id_PBKDF2:
+                kdf_params, _ = decoder.decode(kdf["parameters"], asn1Spec=rfc8018.PBKDF2_params())
+                return int(kdf_params["iterationCount"]), "pbkdf2"
+            if kdf["algorithm"] == rfc7914.id_scrypt:
+                kdf_params, _ = decoder.decode(kdf["parameters"], asn1Spec=rfc7914.Scrypt_params())
+                return int(kdf_params["costParameter"]), "scrypt"
+            return 0, ""
+        if str(algorithm["algorithm"]).startswith("1.2.840.113549.1.12.1."):  # PKCS#12 PBE
+            params, _ = decoder.decode(algorithm["parameters"], asn1Spec=rfc7292.Pkcs_12PbeParams())
+            return int(params["iterations"]), "pbes1"
+        params, _ = decoder.decode(algorithm["parameters"], asn1Spec=rfc8018.PBEParameter())  # PKCS#5 PBES1
+        return int(params["iterationCount"]), "pbes1"
+    except (PyAsn1Error, KeyError, TypeError, ValueError):
+        return 0, ""

@@ -220,7 +220,8 @@ def readme_text(*, ca: CA, new_ca: bool, client: issue.LeafCert, alias: str,
     """What goes where, in plain text. Never holds a password."""
     leaf = client.cert
     expires = leaf.not_valid_after_utc
-    days_left = (expires - now).days
+    # rounded, not truncated: not_after drops now's microseconds, so 365 days is 364.99999 days
+    days_left = round((expires - now).total_seconds() / 86400)
     stores = ", ".join(STORE_FILES[t] for t in types)
     mule_file = STORE_FILES[mule_store]
     n_inter = len(upload.upload_chain(client.chain)) - 1

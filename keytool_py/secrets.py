@@ -20,6 +20,9 @@ PASS_WARNING = (
     "Warning: {option} pass:... shows the password in the process list and shell history; "
     "prefer env:VAR, file:PATH or prompt"
 )
+# The most a password file may hold. Passwords are short; keytool's own -storepass:file and
+# OpenSSL's file: read one line. A bound keeps file:/dev/zero from eating memory.
+MAX_PASSWORD_FILE = 4096
 # 18 random bytes -> 24 URL-safe characters: 144 bits, printable ASCII so JCEKS takes it too.
 GENERATED_BYTES = 18
 
@@ -71,9 +74,10 @@ def resolve(spec: str | None, *, option: str, label: str | None = None, confirm:
         value = ask(f"Enter {label}", confirm)
         return Password(_non_empty(value, option))
     kind, sep, rest = spec.partition(":")
+    # never echo any of the text: it may be the password itself ("S3cret:rest" without pass:)
+    not_a_source = BadInputError(f"{option} takes {FORMS} (to give the password itself, write pass:...)")
     if not sep:
-        # never echo the text: it may be the password itself
-        raise BadInputError(f"{option} takes {FORMS} (to give the password itself, write pass:...)")
+        raise not_a_source
     if kind == "pass":
         warn(PASS_WARNING.format(option=option))
         return Password(_non_empty(rest, option))
@@ -92,18 +96,24 @@ def resolve(spec: str | None, *, option: str, label: str | None = None, confirm:
                 f"{path} already exists; to use the password in it, pass {option} file:{path}"
             )
         return Password(_random.token_urlsafe(GENERATED_BYTES), generated_file=path)
-    raise BadInputError(f"{option} takes {FORMS}, not {kind}:...")
+    raise not_a_source
 
 
 def _read_password_file(path: Path, option: str) -> str:
     from .files import read
 
     try:
-        text = read(path, what="password file").decode("utf-8")
+        data = read(path, what="password file", limit=MAX_PASSWORD_FILE)
+        text = data.decode("utf-8")
     except BadInputError as exc:
         raise BadInputError(f"{exc} (named by {option})") from None
     except UnicodeDecodeError:
         raise BadInputError(f"password file {path} is not UTF-8 text (named by {option})") from None
+    if text.startswith("\ufeff"):
+        # Refused, not stripped: OpenSSL's -passin file: keeps the mark as part of the password,
+        # so a store made with it stripped would not open there with the same file, nor the reverse.
+        raise BadInputError(f"password file {path} begins with a UTF-8 byte-order mark (as Notepad may write); "
+                            f"save it without one (named by {option})")
     # one trailing newline is how editors and `echo` end a file; it is not part of the password
     if text.endswith("\r\n"):
         return text[:-2]

@@ -99,11 +99,27 @@ def build_path(leaf: x509.Certificate, intermediates: Sequence[x509.Certificate]
             pool.remove(parent)
             continue
         issuer = current.issuer.rfc4514_string()
-        if any(c.subject == current.issuer for c in [*pool, *roots]):
+        named = [c for c in [*pool, *roots] if c.subject == current.issuer]
+        if any(_same_key_id(current, c) for c in named):
+            return tuple(path), [Finding("bad-signature", f"the signature on {_name(current)} does not verify "
+                                                          f"with the key of its issuer {issuer}: the certificate "
+                                                          "was altered after it was signed")]
+        if named:
             return tuple(path), [Finding("wrong-root", f"{_name(current)} names {issuer} as its issuer, but "
                                                        "the certificate of that name given did not sign it")]
         return tuple(path), [Finding("missing-intermediate", f"no certificate for {issuer}, the issuer of "
                                                              f"{_name(current)}; add it with --chain")]
+
+
+def _same_key_id(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """True when cert's authority key identifier is issuer's subject key identifier: the issuer
+    of that name and key was meant, so a failing signature means an altered certificate."""
+    try:
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:
+        return False
+    return aki is not None and aki == ski
 
 
 def _dates(path: Sequence[x509.Certificate], now: dt.datetime) -> list[Finding]:
@@ -133,6 +149,48 @@ def _issuers_are_cas(path: Sequence[x509.Certificate]) -> list[Finding]:
     return out
 
 
+def _issuer_rules(path: Sequence[x509.Certificate]) -> list[Finding]:
+    """keyCertSign on every issuer that has a key usage, and each pathLenConstraint (RFC 5280
+    6.1.4 (k)-(n), the checks OpenSSL reports as "key usage does not include certificate
+    signing" and "path length constraint exceeded")."""
+    out = []
+    for index, cert in enumerate(path[1:], start=1):
+        try:
+            usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+            if not usage.key_cert_sign:
+                out.append(Finding("no-key-cert-sign", f"{_name(cert)} signs certificates but its key usage "
+                                                       "does not allow keyCertSign"))
+        except x509.ExtensionNotFound:
+            pass
+        bc = _constraints(cert)
+        if bc is None or not bc.ca or bc.path_length is None:
+            continue
+        # the CA certificates below this one, a self-issued one not counted (RFC 5280 6.1.4 (l))
+        below = sum(1 for c in path[1:index] if not certs.is_self_issued(c))
+        if below > bc.path_length:
+            out.append(Finding("path-length", f"{_name(cert)} allows {bc.path_length} CA certificate(s) below it "
+                                              f"(pathLenConstraint), but the chain has {below}"))
+    return out
+
+
+# Signature hashes no longer safe against collisions (SHA-1: SHAttered, 2017; MD5: 2008).
+# Browsers and OpenSSL 3 at its default security level refuse them in a chain.
+WEAK_HASHES = {"md5": "MD5", "sha1": "SHA-1", "md2": "MD2", "md4": "MD4"}
+
+
+def _signatures(path: Sequence[x509.Certificate]) -> list[Finding]:
+    """A weak signature hash anywhere it is relied on (a root's own self-signature is not)."""
+    out = []
+    for cert in path:
+        if cert is path[-1] and len(path) > 1 and certs.is_self_issued(cert):
+            continue
+        weak = WEAK_HASHES.get(certs.signature_hash_name(cert) or "")
+        if weak:
+            out.append(Finding("weak-signature", f"{_name(cert)} is signed with {weak}, which is broken; "
+                                                 "reissue it with SHA-256"))
+    return out
+
+
 def _client_rules(leaf: x509.Certificate) -> list[Finding]:
     out = []
     try:
@@ -148,13 +206,17 @@ def _client_rules(leaf: x509.Certificate) -> list[Finding]:
     return out
 
 
-def _key_strength(leaf: x509.Certificate) -> list[Finding]:
-    public = leaf.public_key()
-    if isinstance(public, rsa.RSAPublicKey) and public.key_size < 2048:
-        return [Finding("weak-key", f"{_name(leaf)} has an RSA key of {public.key_size} bits; 2048 is the minimum")]
-    if not isinstance(public, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
-        return [Finding("key-type", f"{_name(leaf)} has a {describe_key(public)} key; use RSA or EC")]
-    return []
+def _key_strength(path: Sequence[x509.Certificate]) -> list[Finding]:
+    """Every certificate of the chain, not only the leaf: a weak CA key forges any leaf."""
+    out = []
+    for cert in path:
+        public = cert.public_key()
+        if isinstance(public, rsa.RSAPublicKey) and public.key_size < 2048:
+            out.append(Finding("weak-key", f"{_name(cert)} has an RSA key of {public.key_size} bits; 2048 is the "
+                                           "minimum"))
+        elif not isinstance(public, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+            out.append(Finding("key-type", f"{_name(cert)} has a {describe_key(public)} key; use RSA or EC"))
+    return out
 
 
 def public_roots(bundle: Path | None = None) -> list[x509.Certificate]:
@@ -274,6 +336,8 @@ def verify(leaf: x509.Certificate, *, intermediates: Sequence[x509.Certificate] 
             path, findings = end_at_public_root(path, findings, trusted)
     findings += _dates(path, now)
     findings += _issuers_are_cas(path)
+    findings += _issuer_rules(path)
+    findings += _signatures(path)
     if key is not None and not same_public_key(key.public_key(), leaf.public_key()):
         findings.append(Finding("key-mismatch", f"the private key does not match {_name(leaf)}"))
     if profile in (VerifyProfile.CLIENT, VerifyProfile.SALESFORCE_MTLS):
@@ -282,11 +346,11 @@ def verify(leaf: x509.Certificate, *, intermediates: Sequence[x509.Certificate] 
         if certs.is_self_issued(leaf):
             findings.append(Finding("self-signed", f"{_name(leaf)} is self-signed: Salesforce refuses "
                                                    "self-signed mutual authentication certificates"))
-        findings += _key_strength(leaf)
+        findings += _key_strength(path)
         findings += server_and_client_auth(leaf, _from_public_ca(path, trusted))
         if upload is not None and not any(f.check == "missing-intermediate" for f in findings):
             findings += upload_findings(upload, path)
-        if not any(f.check in ("missing-intermediate", "wrong-root") for f in findings):
+        if not any(f.check in ("missing-intermediate", "wrong-root", "bad-signature") for f in findings):
             findings += _private_root_warning(path, trusted)
     if profile is VerifyProfile.SALESFORCE_JWT and not isinstance(leaf.public_key(), rsa.RSAPublicKey):
         findings.append(Finding("not-rsa", f"{_name(leaf)} has a {describe_key(leaf.public_key())} key; the JWT "

@@ -36,3 +36,31 @@ def assert_is_client(cert: x509.Certificate, issuer: x509.Certificate) -> None:
     assert aki.key_identifier == ext(issuer, x509.SubjectKeyIdentifier).value.digest
     assert cert.issuer == issuer.subject
     cert.verify_directly_issued_by(issuer)
+
+
+def with_key_derivation(pem: bytes, **changes) -> bytes:
+    """An encrypted PKCS#8 PEM with its key derivation changed: rounds=N (the PBKDF2 count) or
+    scrypt_n=N. No real tool makes these quickly: OpenSSL would derive 2^31-1 rounds for hours."""
+    import base64
+
+    from pyasn1.codec.der import decoder, encoder
+    from pyasn1_modules import rfc5208, rfc7914, rfc8018
+
+    info, _ = decoder.decode(base64.b64decode(b"".join(pem.splitlines()[1:-1])),
+                             asn1Spec=rfc5208.EncryptedPrivateKeyInfo())
+    params, _ = decoder.decode(info["encryptionAlgorithm"]["parameters"], asn1Spec=rfc8018.PBES2_params())
+    if "scrypt_n" in changes:
+        scrypt = rfc7914.Scrypt_params()
+        scrypt["salt"] = b"12345678"
+        scrypt["costParameter"] = changes["scrypt_n"]
+        scrypt["blockSize"] = 8
+        scrypt["parallelizationParameter"] = 1
+        params["keyDerivationFunc"]["algorithm"] = rfc7914.id_scrypt
+        params["keyDerivationFunc"]["parameters"] = encoder.encode(scrypt)
+    else:
+        kdf, _ = decoder.decode(params["keyDerivationFunc"]["parameters"], asn1Spec=rfc8018.PBKDF2_params())
+        kdf["iterationCount"] = changes["rounds"]
+        params["keyDerivationFunc"]["parameters"] = encoder.encode(kdf)
+    info["encryptionAlgorithm"]["parameters"] = encoder.encode(params)
+    return (b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + base64.encodebytes(encoder.encode(info))
+            + b"-----END ENCRYPTED PRIVATE KEY-----\n")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
+from helpers import with_key_derivation
 
 from keytool_py import KeyType, build_keystore, create_ca
 from keytool_py.certs import to_pem
@@ -56,7 +57,22 @@ def material(tmp_path_factory, key_pool, now):
     (root / "broken.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
     (root / "empty.pem").write_bytes(b"")
     (root / "exists.jks").write_bytes(b"keep me")
+    (root / "begin-no-end.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\n" * 36_000)  # 1 MB
+    (root / "rounds.key").write_bytes(with_key_derivation(private_key_to_pem(leaf.key, GOOD), rounds=2**31 - 1))
+    (root / "bom.txt").write_bytes("\ufeff".encode() + GOOD.encode() + b"\n")
+    (root / "mismatch.jks").write_bytes(_mismatched_jks(other.key, leaf.cert))
     return root
+
+
+def _mismatched_jks(key, cert) -> bytes:
+    """A JKS whose key entry holds a certificate of another key (pyjks writes what it is given)."""
+    import jks
+
+    from keytool_py.certs import to_der
+    from keytool_py.keys import private_key_to_der
+
+    entry = jks.PrivateKeyEntry.new("m", [to_der(cert)], private_key_to_der(key))
+    return jks.KeyStore.new("jks", [entry]).saves(GOOD)
 
 
 def _ca_dir(folder: Path, cert, key, password):
@@ -141,7 +157,46 @@ ROWS = [
         "no password given and stdin is not a terminal; pass --storepass env:VAR, file:PATH or pass:TEXT"),
     Row("non-ascii-jceks", _build("jceks", "out.jceks", storepass="env:NONASCII"), 1,
         "the store password for a JCEKS keystore must be printable ASCII; Java refuses other characters there"),
+    Row("pem-begin-without-end", ("export-pem", "{d}/begin-no-end.pem", "-o", "{d}/out.pem"), 1,
+        "{d}/begin-no-end.pem holds no PEM CERTIFICATE block"),
+    Row("pkcs8-huge-rounds", _build("jks", "out.jks", "--key-password", "env:GOOD", key="rounds.key"), 1,
+        "the key {d}/rounds.key is encrypted with 2,147,483,647 key-derivation rounds; ktpy reads at most "
+        "5,000,000, as Java does (the file is damaged or crafted)"),
+    Row("password-file-endless", _export("ks.jks", "file:/dev/zero"), 1,
+        "password file /dev/zero is larger than 4096 bytes, the most ktpy reads for a password file "
+        "(named by --storepass)"),
+    Row("password-file-bom", _export("ks.jks", "file:{d}/bom.txt"), 1,
+        "password file {d}/bom.txt begins with a UTF-8 byte-order mark (as Notepad may write); save it without "
+        "one (named by --storepass)"),
+    Row("password-without-prefix", _export("ks.jks", "S3cretPart:rest"), 1,
+        "--storepass takes pass:TEXT, env:VAR, file:PATH, prompt or generate:PATH (to give the password itself, "
+        "write pass:...)"),
+    Row("subject-control-character", ("create-ca", "--dir", "{d}/new-ca", "--subject", "CN=x\nOK: fine",
+                                      "--no-password"), 1,
+        "subject 'CN=x\\nOK: fine' holds a control character (a line break, NUL or terminal escape); names "
+        "cannot hold them"),
+    Row("subject-hex-not-der", ("create-ca", "--dir", "{d}/new-ca", "--subject", "CN=#616263", "--no-password"), 1,
+        "cannot read subject 'CN=#616263' (#616263... is not the hex of a DER string (UTF8String, "
+        "PrintableString, IA5String, T61String, BMPString or UniversalString)); write it as "
+        "CN=name,O=organisation,C=US"),
+    Row("days-past-9999", ("create-ca", "--dir", "{d}/new-ca", "--subject", "CN=x", "--key-type", "ec-p256",
+                           "--no-password", "--days", "3000000"), 1,
+        "a validity of 3000000 days ends after the year 9999, the last a certificate can state (RFC 5280 "
+        "GeneralizedTime); give at most {limit} days"),
+    Row("san-non-ascii", ("issue-client", "--ca", "{d}/ca", "--subject", "CN=x", "--san", "email:jörg@acme.com",
+                          "--out-dir", "{d}/out"), 1,
+        "SAN 'email:jörg@acme.com' holds non-ASCII characters; X.509 allows ASCII only there (write a domain in "
+        "its xn-- form)"),
+    Row("client-name-outside-folder", ("issue-client", "--ca", "{d}/ca", "--subject", "CN=x", "--name", "../x",
+                                       "--out-dir", "{d}/out"), 1,
+        "the name '../x' is not usable in file names: use letters, digits, '.', '_' and '-'"),
+    Row("sign-jwt-key-mismatch", ("sign-jwt", "--keystore", "{d}/mismatch.jks", "--storepass", "env:GOOD",
+                                  "--alias", "m", "--iss", "k", "--sub", "u@x", "--aud", "https://login.salesforce.com"),
+        1, "the key of entry 'm' does not match its certificate CN=bad-client: Salesforce checks the assertion "
+           "with that certificate and would refuse it"),
 ]
+# Rows proven by their own test (a real full stdout cannot go through CliRunner).
+OWN_TESTS = {"stdout-full"}
 
 
 def snapshot(folder: Path) -> dict:
@@ -154,16 +209,31 @@ def test_bad_input(row, material, now):
     args = [a.format(d=material) for a in row.args]
     expired = (now - dt.timedelta(days=9)).strftime("%Y-%m-%d")
     future = (now + dt.timedelta(days=10) - dt.timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")
-    expected = row.message.format(d=material, expired=expired, future=future)
+    last_day = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+    limit = (last_day - dt.datetime.now(dt.timezone.utc)).days
+    expected = row.message.format(d=material, expired=expired, future=future, limit=limit)
     before = snapshot(material)
     result = CliRunner(env=ENV).invoke(cli, args)
     assert result.exit_code == row.code, result.output
     assert result.stderr.strip().splitlines()[-1] == f"Error: {expected}"
     assert "Traceback" not in result.output
-    assert GOOD not in result.output and BAD not in result.output
+    for secret in (GOOD, BAD, "S3cretPart"):
+        assert secret not in result.output
     assert snapshot(material) == before
 
 
 def test_every_row_is_in_the_readme_table():
     table_ids = set(re.findall(r"^\| `([a-z0-9-]+)` \|", README.read_text(), flags=re.MULTILINE))
-    assert table_ids == {r.id for r in ROWS}
+    assert table_ids == {r.id for r in ROWS} | OWN_TESTS
+
+
+def test_stdout_full(material):
+    """`ktpy export-pem CERT > /dev/full`: one sentence, exit 1, nothing else on stderr."""
+    import subprocess
+    import sys
+
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "keytool_py", "export-pem", str(material / "client.pem")],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == "Error: cannot write to standard output: No space left on device\n"

@@ -171,9 +171,13 @@ def test_batch_half_done_row_fails_alone(ca_dir, tmp_path):
     assert f"Error: line 4 (third): {out / 'third.key'} already exists; pass --force to replace it" in result.stderr
     assert (out / "third.key").read_text() == "someone else's key\n"
     assert not (out / "third.pem").exists()
+    done = {n: (out / f"orders-api{n}").read_bytes() for n in (".pem", ".key", ".jks")}
     forced = batch(ca_dir, csv_path, out, "--force")
-    assert "Issued 3 client certificate(s)" in forced.stderr
+    # --force replaces what is in the way of the unfinished row only: the done rows' keys may be in use
+    assert "Issued 1 client certificate(s)" in forced.stderr
+    assert "Skipped 2 row(s) already done" in forced.stderr
     assert (out / "third.key").read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert {n: (out / f"orders-api{n}").read_bytes() for n in (".pem", ".key", ".jks")} == done
 
 
 def test_batch_bad_row_fails_only_that_row(ca_dir, tmp_path):
@@ -338,3 +342,174 @@ def test_build_keystore_several_types_usage_errors(client, tmp_path, monkeypatch
     assert result.exit_code == 2
     assert f"Error: {message}" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# --- faults: collisions, bad rows, a killed run ---------------------------------------------------
+
+def test_batch_refuses_colliding_names_before_issuing(ca_dir, tmp_path):
+    text = 'subject,name\n"CN=x",x\n"CN=x chain",x-chain\n"CN=y",y\n'
+    out = tmp_path / "out"
+    for _ in range(2):  # the rerun says the same: the collision, not "already exists"
+        result = batch(ca_dir, write_csv(tmp_path, text), out, ok=False)
+        assert result.exit_code == 1
+        assert ("Error: line 3 (x-chain): its file x-chain.pem is also a file of line 2 (x); give one of them "
+                "another name") in result.stderr
+        assert not (out / "x-chain.key").exists()
+    assert load_certificates((out / "x-chain.pem").read_bytes())[0].subject.rfc4514_string() == "CN=x"
+
+
+def test_batch_bad_rows_fail_alone(ca_dir, tmp_path):
+    long_name = "n" * 300
+    text = CSV + f'"CN=umlaut",umlaut,email:jörg@acme.com,\n"CN=long",{long_name},,\n'
+    out = tmp_path / "out"
+    result = batch(ca_dir, write_csv(tmp_path, text), out, ok=False)
+    assert result.exit_code == 1
+    assert "Issued 3 client certificate(s)" in result.stderr
+    assert ("Error: line 5 (umlaut): SAN 'email:jörg@acme.com' holds non-ASCII characters; X.509 allows ASCII "
+            "only there (write a domain in its xn-- form)") in result.stderr
+    assert ("Error: line 6: the name 'nnnnnnnnnnnnnnnnnnnn...' is 300 bytes long; file names allow 221 with the "
+            "longest suffix (-storepass.txt)") in result.stderr
+    assert "unexpected failure" not in result.stderr
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(("umlaut", "n"))) == []
+
+
+KILLER = """
+import os, signal, sys
+calls = [0]
+real_link = os.link
+def link(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] == int(os.environ["KILL_AT_LINK"]):
+        os.kill(os.getpid(), signal.SIGKILL)  # killed while placing a row's files
+    return real_link(*args, **kwargs)
+os.link = link
+from keytool_py.cli import cli
+cli.main(args=sys.argv[1:], prog_name="ktpy")
+"""
+
+
+def _killed_batch(ca_dir, csv_path, out, kill_at_link):
+    import subprocess
+    import sys
+
+    args = ["issue-client", "--ca", str(ca_dir), "--ca-password", "env:KTPY_CA_PW", "--batch", str(csv_path),
+            "--key-type", "ec-p256", "--storepass", "env:KTPY_STORE_PW", "--out-dir", str(out)]
+    env = {**os.environ, **ENV, "KILL_AT_LINK": str(kill_at_link)}
+    proc = subprocess.run([sys.executable, "-c", KILLER, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    # one row whole, one row with its first file placed (4 files a row: .pem .key -chain.pem .jks)
+    names = {"orders-api", "billing-service", "third"}
+    files = {n: sorted(p.name for p in out.iterdir() if p.name.startswith(n)) for n in names}
+    partial = [n for n in names if 0 < len(files[n]) < 4]
+    assert len(partial) == 1 and sum(len(f) == 4 for f in files.values()) == 1, files
+    assert [p for p in out.iterdir() if p.name.endswith(".tmp")]  # the crash left temporary files
+    assert (out / ".ktpy-batch-journal").exists()
+    return partial[0], files[partial[0]]
+
+
+def _pairs_match(out, name):
+    from cryptography.hazmat.primitives import serialization
+
+    from keytool_py.keys import same_public_key
+
+    key = serialization.load_pem_private_key((out / f"{name}.key").read_bytes(), None)
+    cert = load_certificates((out / f"{name}.pem").read_bytes())[0]
+    stored = load_keystore((out / f"{name}.jks").read_bytes(), STORE_PW).entries[0]
+    return same_public_key(key.public_key(), cert.public_key()) and stored.chain[0] == cert
+
+
+def test_batch_killed_while_writing_a_row_is_finished_by_a_rerun(ca_dir, tmp_path):
+    out, csv_path = tmp_path / "out", write_csv(tmp_path)
+    partial, placed = _killed_batch(ca_dir, csv_path, out, kill_at_link=6)
+    done_before = {p.name: p.read_bytes() for p in out.iterdir()
+                   if not p.name.startswith((".", partial)) and p.is_file()}
+    result = batch(ca_dir, csv_path, out)
+    assert ("Recovered from an interrupted run: 0 row(s) found complete, "
+            f"{len(placed) + 4} leftover file(s) of unfinished rows removed") in result.stderr  # + 4 temp files
+    assert "Issued 2 client certificate(s)" in result.stderr
+    assert "Skipped 1 row(s) already done" in result.stderr
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temp files, no journal
+    assert {n: (out / n).read_bytes() for n in done_before} == done_before  # the done row kept its key
+    for name in ("orders-api", "billing-service", "third"):
+        assert _pairs_match(out, name)
+
+
+def test_batch_rerun_never_removes_a_file_it_cannot_prove_it_wrote(ca_dir, tmp_path):
+    out, csv_path = tmp_path / "out", write_csv(tmp_path)
+    partial, placed = _killed_batch(ca_dir, csv_path, out, kill_at_link=6)
+    (out / placed[0]).write_bytes(b"a file someone put there after the crash\n")
+    result = batch(ca_dir, csv_path, out, ok=False)
+    assert f"{out / placed[0]} already exists; pass --force to replace it" in result.stderr
+    assert (out / placed[0]).read_bytes() == b"a file someone put there after the crash\n"
+    assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat_file in os.listdir("/proc"):
+        if stat_file.isdigit():
+            try:
+                fields = open(f"/proc/{stat_file}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(stat_file))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie holds no memory
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc") or (os.cpu_count() or 1) < 2, reason="needs /proc and 2 cores")
+def test_batch_workers_die_with_a_killed_parent(ca_dir, tmp_path):
+    """The workers hold the CA key: a SIGKILLed batch must not leave them running."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rows = "".join(f'"CN=c{i}",c{i},,\n' for i in range(40))
+    csv_path = write_csv(tmp_path, "subject,name,sans,alias\n" + rows)
+    args = ["issue-client", "--ca", str(ca_dir), "--ca-password", "env:KTPY_CA_PW", "--batch", str(csv_path),
+            "--key-type", "ec-p256", "--types", "jceks", "--storepass", "env:KTPY_STORE_PW",
+            "--out-dir", str(tmp_path / "out")]
+    proc = subprocess.Popen([sys.executable, "-m", "keytool_py", *args], env={**os.environ, **ENV},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            workers = _children(proc.pid)
+        assert len(workers) >= 2, "the batch never started its workers"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_batch_refuses_a_folder_another_batch_is_writing_into(ca_dir, tmp_path):
+    """A second run must not take the first one's files for leftovers of a crash."""
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as a running batch holds it
+        result = batch(ca_dir, write_csv(tmp_path), out, ok=False)
+    finally:
+        os.close(fd)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == f"Error: another batch is writing into {out}; wait for it to finish"
+    assert list(out.iterdir()) == []

@@ -1,4 +1,5 @@
 import ipaddress
+import re
 
 import pytest
 from cryptography import x509
@@ -55,3 +56,39 @@ def test_bad_sans(text, message):
 def test_slug():
     assert slug("Mule Client #1") == "mule-client-1"
     assert slug("***") == "client"
+
+
+def test_rfc4514_hex_values_are_read_as_der():
+    from cryptography.x509.name import _ASN1Type
+
+    name = parse_subject("2.5.4.3=#0c03616263,O=#130441636d65")
+    assert name.rfc4514_string() == "CN=abc,O=Acme"
+    assert [(a.value, a._type) for a in name] == [("Acme", _ASN1Type.PrintableString),
+                                                  ("abc", _ASN1Type.UTF8String)]
+    # a BMPString (UTF-16), long form of a length, and an escaped '#' that is text, not hex
+    assert parse_subject("CN=#1e0400e90074").rfc4514_string() == "CN=ét"
+    assert parse_subject("CN=#0c8103616263").rfc4514_string() == "CN=abc"
+    assert parse_subject("CN=\\#616263").rfc4514_string() == "CN=\\#616263"
+
+
+@pytest.mark.parametrize("text", ["CN=#616263", "CN=#0c0461", "CN=#0c03616263ff", "CN=#020101", "CN=#0c03ffffff"])
+def test_hex_values_that_are_not_der_strings_are_refused(text):
+    with pytest.raises(BadInputError, match=r"is not the hex of a DER string|does not decode as its string type"):
+        parse_subject(text)
+
+
+@pytest.mark.parametrize("text", ["CN=a\\0ab", "CN=a\nOK", "CN=x\\00", "CN=a\x1b[31m", "CN=#0c03610a62", "CN=a\x85b"])
+def test_control_characters_are_refused(text):
+    with pytest.raises(BadInputError, match=r"holds a control character \(a line break, NUL or terminal escape\); "
+                                            r"names cannot hold them$"):
+        parse_subject(text)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("email:jörg@acme.com", "SAN 'email:jörg@acme.com' holds non-ASCII characters"),
+    ("dns:bücher.de", "SAN 'dns:bücher.de' holds non-ASCII characters"),
+    ("dns:a\nb", "SAN 'dns:a\\nb' holds a control character"),
+])
+def test_san_refusals(text, message):
+    with pytest.raises(BadInputError, match="^" + re.escape(message)):
+        parse_san(text)

@@ -170,3 +170,45 @@ def test_verify_cli(verify_files, args, code, check):
         assert result.stdout.splitlines()[-1] == "OK: every check holds"
     else:
         assert any(line.startswith(f"FAIL {check}: ") for line in result.stdout.splitlines()), result.stdout
+
+
+FORGED = "x\nOK: every check holds\x1b[2K\r"
+
+
+@pytest.fixture(scope="module")
+def forged(tmp_path_factory, key_pool, now):
+    """A certificate (made with cryptography, which allows it) whose CN holds CR, LF and a
+    terminal escape, issued by an expired CA so that a check fails."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    from keytool_py.certs import to_pem
+
+    key = key_pool(KeyType.EC_P256, 30)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, FORGED)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(7).not_valid_before(now - dt.timedelta(days=9)).not_valid_after(now - dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    path = tmp_path_factory.mktemp("forged") / "forged.pem"
+    path.write_bytes(to_pem([cert]))
+    return path
+
+
+@pytest.mark.parametrize("command", ["verify", "inspect", "export-pem"])
+def test_control_characters_in_names_cannot_forge_lines(forged, command):
+    from click.testing import CliRunner
+
+    from keytool_py.cli import cli
+
+    args = [command, str(forged)] + (["-o", str(forged.parent / f"out-{command}.pem")] if command == "export-pem"
+                                     else [])
+    result = CliRunner().invoke(cli, args)
+    for stream in (result.stdout, result.stderr):
+        assert "OK: every check holds" not in stream.splitlines()
+        assert "\x1b" not in stream and "\r" not in stream
+    assert "x\\nOK: every check holds\\x1b[2K\\r" in result.stdout + result.stderr
+    if command == "verify":
+        assert result.exit_code == 3
+        assert result.stdout.splitlines()[-1] == "1 problem(s) found"

@@ -6,6 +6,7 @@ Library errors become one line `Error: ...` on stderr; tracebacks only with --de
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -71,18 +72,23 @@ class _Group(click.Group):
         except MissingSecretError as exc:
             if _debug_enabled():
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            note(f"Error: {exc}")
             ctx.exit(EXIT_USAGE)
         except KtpyError as exc:
             if _debug_enabled():
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            note(f"Error: {exc}")
             ctx.exit(EXIT_ERROR)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must still not dump a traceback on users
             if _debug_enabled():
                 raise
+            if isinstance(exc, OSError) and exc.filename is None and exc.errno in _STDOUT_ERRORS:
+                # files.py names its own files; an OSError without a file name is a write to stdout
+                _silence_stdout()
+                note(f"Error: cannot write to standard output: {exc.strerror}")
+                ctx.exit(EXIT_ERROR)
             click.echo(
                 f"Error: unexpected failure ({type(exc).__name__}); rerun with --debug to see where",
                 err=True,
@@ -98,8 +104,34 @@ def complete_store_types(ctx: click.Context, param: click.Parameter, incomplete:
     return [prefix + t for t in STORE_TYPES if t.startswith(last) and t not in given]
 
 
+_STDOUT_ERRORS = {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
+
+
+def _silence_stdout() -> None:
+    """After a failed write to stdout, point it at /dev/null so the exit flush of what is still
+    buffered does not fail a second time (Python would print "Exception ignored ...")."""
+    import sys
+
+    try:
+        if sys.stdout is not sys.__stdout__:
+            return
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def note(message: str) -> None:
-    click.echo(message, err=True)
+    """One line on stderr, control characters escaped (a name cannot forge a second line)."""
+    from ..escaping import escape
+
+    click.echo(escape(message), err=True)
+
+
+def echo_lines(lines) -> None:
+    """Text lines on stdout, each escaped: certificate names cannot forge lines or escapes."""
+    from ..escaping import escape_lines
+
+    click.echo(escape_lines(lines))
 
 
 def force_option(f):

@@ -119,7 +119,9 @@ def issue_client_cmd(ca_dir, ca_password, subject, out_dir, name, key_type, days
     the CN, alias to the name, sans takes several TYPE:VALUE separated by ';' or spaces. Clients
     are made on every core. Each row's files are written together or not at all; a row whose
     files all exist is skipped, so a stopped or partly failed batch is finished by running the
-    same command again. A bad row fails alone; the exit code is then 1.
+    same command again (it also removes what a killed run left of an unfinished row, and only
+    that). A row whose files all exist is skipped even with --force, which replaces only the files
+    in the way of a row not yet done. A bad row fails alone; the exit code is then 1.
 
     \b
     EXAMPLES
@@ -149,11 +151,11 @@ def issue_client_cmd(ca_dir, ca_password, subject, out_dir, name, key_type, days
     if given:
         raise click.UsageError(f"{', '.join(given)} go(es) with --batch; for one client, make keystores "
                                "with build-keystore")
-    from .. import certs, files, keys, names
+    from .. import batch, certs, files, keys, names
 
     subject_name = names.parse_subject(subject)
     sans = [names.parse_san(s) for s in san]
-    base = name or names.slug(names.common_name(subject_name))
+    base = batch.check_name(name or names.slug(names.common_name(subject_name)))  # as batch names are
     folder = Path(out_dir)
     outputs = [files.Output(folder / f"{base}.pem", b""), files.Output(folder / f"{base}.key", b""),
                files.Output(folder / f"{base}-chain.pem", b"")]
@@ -215,76 +217,73 @@ def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, types
     if not rows:
         raise KtpyError(f"batch file {batch_file} holds no clients, only its header")
     folder = Path(out_dir)
-    suffixes = [*batch.PEM_FILES, *((t.suffix, True) for t in store_types)]
-    if generate_passwords:
-        suffixes.append((batch.PASSWORD_FILE, True))
+    suffixes = batch.file_suffixes(store_types, generate_passwords)
 
     def outputs_of(row, found=None):
-        return [files.Output(folder / f"{row.name}{suffix}", (found or {}).get(suffix, b""), secret=secret)
-                for suffix, secret in suffixes]
+        return [files.Output(folder / file_name, (found or {}).get(file_name[len(row.name):], b""), secret=secret)
+                for file_name, secret in batch.file_names(row, suffixes)]
 
-    failed = {row.line: (row, row.error) for row in rows if row.error}
     lowered = [str(row.line) for row in rows if row.alias_lowered]
     if lowered:
         note(f"Notice: the aliases on line {', '.join(lowered)} are stored in lowercase (Java lowercases "
              "aliases and Mule matches them exactly; use the lowercase form in Mule)")
-    todo, skipped = [], 0
-    for row in rows:
-        if row.error:
-            continue
-        paths = [o.path for o in outputs_of(row)]
-        if not force and all(p.exists() for p in paths):
-            skipped += 1
-            continue
-        try:
-            files.check_writable(outputs_of(row), force=force)
-        except KtpyError as exc:
-            failed[row.line] = (row, str(exc))
-            continue
-        todo.append(row)
+    with files.Journal(folder) as journal:  # locked: one batch at a time per folder
+        complete, removed = journal.recover()  # what a killed run left: finish or clean it first
+        if complete or removed:
+            note(f"Recovered from an interrupted run: {len(complete)} row(s) found complete, "
+                 f"{len(removed)} leftover file(s) of unfinished rows removed")
+        plan = batch.plan(rows, suffixes, exists=lambda name: (folder / name).exists(),
+                          check=lambda row: files.check_writable(outputs_of(row), force=force))
+        todo, skipped, failed = plan.todo, plan.skipped, dict(plan.failed)
 
-    jobs, by_line, issuer = [], {}, None
-    if todo:
-        issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
-        if generate_passwords:
-            passwords = {row.line: _random.token_urlsafe(GENERATED_BYTES) for row in todo}
-            store_pw = None
-        else:
-            store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
-            for store_type in store_types:  # refused once, before any key is made
-                keystore.check_password(store_pw.value, what="store password", store_type=store_type)
-            if store_pw.generated_file is not None:
-                files.write_all(secret_outputs(store_pw))  # the keystores written below need it kept
-            passwords = {row.line: store_pw.value for row in todo}
-        for row in todo:
-            by_line[row.line] = row
-            jobs.append(batch.Job(line=row.line, subject=row.subject, sans=row.sans, alias=row.alias,
-                                  storepass=passwords[row.line]))
-
-    issued, expiry = 0, None
-    show_bar = bool(jobs) and _stderr_is_terminal()
-    bar = (click.progressbar(length=len(jobs), label="Issuing", file=sys.stderr)
-           if show_bar else contextlib.nullcontext())
-    with bar:
-        for done in batch.issue_all(issuer, jobs, store_types=store_types,
-                                    key_type=key_type, days=days, now=None):
-            row = by_line[done.line]
-            if done.error is None:
-                found = dict(done.files)
-                record_issued(ca_dir, load_certificates(done.files[".pem"]), by="issue-client --batch")
-                if generate_passwords:
-                    found[batch.PASSWORD_FILE] = (passwords[row.line] + "\n").encode()
-                try:
-                    files.write_all(outputs_of(row, found), force=force)
-                    issued += 1
-                    expiry = min(expiry, done.not_after) if expiry else done.not_after
-                except KtpyError as exc:
-                    failed[row.line] = (row, str(exc))
+        jobs, by_line, issuer = [], {}, None
+        if todo:
+            issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
+            if generate_passwords:
+                passwords = {row.line: _random.token_urlsafe(GENERATED_BYTES) for row in todo}
+                store_pw = None
             else:
-                failed[row.line] = (row, done.error)
-            if show_bar:
-                bar.update(1)
+                store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
+                for store_type in store_types:  # refused once, before any key is made
+                    keystore.check_password(store_pw.value, what="store password", store_type=store_type)
+                if store_pw.generated_file is not None:
+                    files.write_all(secret_outputs(store_pw))  # the keystores written below need it kept
+                passwords = {row.line: store_pw.value for row in todo}
+            for row in todo:
+                by_line[row.line] = row
+                jobs.append(batch.Job(line=row.line, subject=row.subject, sans=row.sans, alias=row.alias,
+                                      storepass=passwords[row.line]))
 
+        issued, expiry = 0, None
+        show_bar = bool(jobs) and _stderr_is_terminal()
+        bar = (click.progressbar(length=len(jobs), label="Issuing", file=sys.stderr)
+               if show_bar else contextlib.nullcontext())
+        with bar:
+            for done in batch.issue_all(issuer, jobs, store_types=store_types,
+                                        key_type=key_type, days=days, now=None):
+                row = by_line[done.line]
+                if done.error is None:
+                    found = dict(done.files)
+                    record_issued(ca_dir, load_certificates(done.files[".pem"]), by="issue-client --batch")
+                    if generate_passwords:
+                        found[batch.PASSWORD_FILE] = (passwords[row.line] + "\n").encode()
+                    outputs = outputs_of(row, found)
+                    try:
+                        tag = journal.begin(row.name, outputs)
+                        try:
+                            files.write_all(outputs, force=force, tag=tag)
+                        finally:  # written, or undone whole by write_all: nothing left to recover
+                            journal.done(row.name)
+                        issued += 1
+                        expiry = min(expiry, done.not_after) if expiry else done.not_after
+                    except KtpyError as exc:
+                        failed[row.line] = (row, str(exc))
+                else:
+                    failed[row.line] = (row, done.error)
+                if show_bar:
+                    bar.update(1)
+
+        journal.finish()
     per_client = ", ".join(f"NAME{suffix}" for suffix, _ in suffixes)
     if issued:
         note(f"Issued {issued} client certificate(s) ({key_type}) signed by "

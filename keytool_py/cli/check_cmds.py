@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import EXIT_CODES, EXIT_PROBLEMS, SECRET_HELP, cli, note, secret
+from ._common import EXIT_CODES, EXIT_PROBLEMS, SECRET_HELP, cli, echo_lines, note, secret
 
 VERIFY_EXIT_CODES = EXIT_CODES.rstrip() + "\n  3  the checks ran and found problems (one line each)\n"
 
@@ -43,7 +43,7 @@ def inspect_cmd(path, storepass, as_json):
     if as_json:
         click.echo(json.dumps(info, indent=2))
     else:
-        click.echo("\n".join(text_lines(info)))
+        echo_lines(text_lines(info))
 
 
 @cli.command("verify", epilog=VERIFY_EXIT_CODES)
@@ -121,7 +121,10 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
     else:
         found = certs.load_certificates(data, what=path)
         leaf = find_leaf(found)  # a bundle out of order still starts at its leaf
-        intermediates, upload = [*(c for c in found if c is not leaf), *extra], found
+        # the file is checked as an upload file when it holds a bundle, or is all that is given:
+        # a single certificate verified with --chain is a leaf, not an upload file
+        as_upload = len(found) > 1 or not extra
+        intermediates, upload = [*(c for c in found if c is not leaf), *extra], (found if as_upload else None)
     report = verify(leaf, intermediates=intermediates, roots=roots, key=key, profile=profile, upload=upload)
     if expires_within is not None or crl_path:
         from .lifecycle_cmds import lifecycle_findings
@@ -137,10 +140,11 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
             "warnings": [{"check": f.check, "message": f.message} for f in findings if f.warning],
         }, indent=2))
     else:
-        click.echo("Chain: " + " -> ".join(c.subject.rfc4514_string() for c in report.chain))
-        for finding in findings:
-            click.echo(f"{'WARN' if finding.warning else 'FAIL'} {finding.check}: {finding.message}")
-        click.echo("OK: every check holds" if not problems else f"{len(problems)} problem(s) found")
+        echo_lines([
+            "Chain: " + " -> ".join(c.subject.rfc4514_string() for c in report.chain),
+            *(f"{'WARN' if f.warning else 'FAIL'} {f.check}: {f.message}" for f in findings),
+            "OK: every check holds" if not problems else f"{len(problems)} problem(s) found",
+        ])
     if problems:
         note(f"Verification found {len(problems)} problem(s)")
         click.get_current_context().exit(EXIT_PROBLEMS)

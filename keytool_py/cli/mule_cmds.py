@@ -16,6 +16,7 @@ from ._common import (
     allow_expired_option,
     cli,
     complete_store_types,
+    echo_lines,
     force_option,
     guard_expiry,
     load_ca_dir,
@@ -427,7 +428,7 @@ def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_secon
         note(f"Warning: the audience {aud!r} is not an https:// URL; Salesforce expects "
              "https://login.salesforce.com, https://test.salesforce.com or the My Domain URL")
     token = sign_assertion(entry.key, issuer=iss, subject=sub, audience=aud, exp_seconds=exp_seconds,
-                           what=f"the key of entry {entry.alias!r}")
+                           what=f"the key of entry {entry.alias!r}", certificate=entry.chain[0])
     click.echo(token)
 
 
@@ -474,6 +475,6 @@ def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout):
     trusted_by = ca_path or "the system trust store"
     result = probe.probe(host, port, key=entry.key, chain=entry.chain, trust=trust,
                          trust_label=trusted_by, timeout=timeout)
-    click.echo("\n".join(probe.report_lines(result, trusted_by=trusted_by)))
+    echo_lines(probe.report_lines(result, trusted_by=trusted_by))
     if not result.accepted or not result.asked_for_certificate:
         click.get_current_context().exit(EXIT_PROBLEMS)

@@ -65,7 +65,10 @@ def export_pem_cmd(source, out, with_chain, with_root, storepass, alias, force, 
         found = certs.load_certificates(data, what=source)
         if alias:
             raise click.UsageError("--alias applies to keystores only")
-    chain = upload.upload_chain(found, with_root=with_root) if with_chain else (upload.find_leaf(found),)
+    # ordered (and a certificate off the leaf's path refused) even when only the leaf is written
+    chain = upload.upload_chain(found, with_root=with_root)
+    if not with_chain:
+        chain = chain[:1]
     guard_expiry(chain[0], allow_expired=allow_expired)
     pem = certs.to_pem(chain)
     if out == "-":
