@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from cryptography import x509
 
 from . import certs, issue, names
 from .errors import BadInputError, MismatchError
-from .keys import KeyType, PrivateKey, PublicKey, generate_key, private_key_to_pem, same_public_key
+from .keys import (
+    KeyType,
+    PrivateKey,
+    PublicKey,
+    generate_key,
+    is_encrypted,
+    load_private_key,
+    private_key_to_pem,
+    same_public_key,
+)
 
 # A root CA key outlives many client keys: 3072-bit RSA is NIST's recommendation past 2030.
 CA_KEY_TYPE = KeyType.RSA3072
 # Clients default to RSA 2048: the JWT bearer flow needs RSA (RS256), and 2048 is what
 # Salesforce's own self-signed certificates use.
 CLIENT_KEY_TYPE = KeyType.RSA2048
+
+# The CA folder (CA.files writes it, CA.from_files reads it): the certificate, its private key
+# (PKCS#8, encrypted unless made with --no-password) and, for an intermediate, its chain.
+CERT_FILE = "ca.pem"
+KEY_FILE = "ca.key"
+CHAIN_FILE = "ca-chain.pem"
 
 
 @dataclass(frozen=True)
@@ -83,11 +99,27 @@ class CA:
 
     def files(self, password: str | None) -> dict[str, bytes]:
         """The CA folder's contents: ca.pem, ca.key (encrypted unless password is None) and, for an
-        intermediate, ca-chain.pem (this CA, then its issuers)."""
-        out = {"ca.pem": certs.to_pem([self.cert]), "ca.key": private_key_to_pem(self.key, password)}
+        intermediate, ca-chain.pem (this CA, then its issuers). CA.from_files reads them back."""
+        out = {CERT_FILE: certs.to_pem([self.cert]), KEY_FILE: private_key_to_pem(self.key, password)}
         if not self.is_root:
-            out["ca-chain.pem"] = certs.to_pem(self.chain)
+            out[CHAIN_FILE] = certs.to_pem(self.chain)
         return out
+
+    @classmethod
+    def from_files(cls, read: Callable[[str, str], bytes | None], password: Callable[[], str], *,
+                   folder: str | PurePath = ".", now: dt.datetime | None = None) -> CA:
+        """The CA whose folder CA.files() wrote. `read(name, what)` gives a file's bytes (None for
+        an absent ca-chain.pem); `password()` is asked only when ca.key is encrypted. `folder`
+        names the files in messages."""
+        folder = PurePath(folder)
+        cert_data = read(CERT_FILE, "CA certificate")
+        cert = certs.load_certificates(cert_data or b"", what=str(folder / CERT_FILE))[0]
+        key_data = read(KEY_FILE, "CA key") or b""
+        key = load_private_key(key_data, password() if is_encrypted(key_data) else None,
+                               what=f"the CA key {folder / KEY_FILE}")
+        chain_data = read(CHAIN_FILE, "file")
+        issuers = certs.load_certificates(chain_data, what=str(folder / CHAIN_FILE))[1:] if chain_data else []
+        return load_ca(cert, key, issuers, what=f"the CA in {folder}", now=now)
 
 
 def create_ca(subject: str | x509.Name, *, key_type: KeyType | str = CA_KEY_TYPE,

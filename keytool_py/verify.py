@@ -393,3 +393,29 @@ def revoked(path: Sequence[x509.Certificate], crl: x509.CertificateRevocationLis
         return out
     return [Finding("crl-issuer", f"the CRL was issued by {crl.issuer.rfc4514_string()}, which signed no "
                                   "certificate of the chain (or its signature does not verify)")]
+
+
+# --- renderers: the report as JSON and as text lines -------------------------------------------
+
+JSON_FORMAT = 1
+
+
+def as_json(report: Report) -> dict[str, object]:
+    """The report as verify --json prints it: format, ok, profile, the chain's subjects, and the
+    problems and warnings, each with its check and message."""
+    return {
+        "format": JSON_FORMAT, "ok": report.ok, "profile": report.profile.value,
+        "chain": [c.subject.rfc4514_string() for c in report.chain],
+        "problems": [{"check": f.check, "message": f.message} for f in report.problems],
+        "warnings": [{"check": f.check, "message": f.message} for f in report.warnings],
+    }
+
+
+def text_lines(report: Report) -> list[str]:
+    """The report as verify prints it: the chain, one FAIL or WARN line per finding, a verdict."""
+    problems = report.problems
+    return [
+        "Chain: " + " -> ".join(c.subject.rfc4514_string() for c in report.chain),
+        *(f"{'WARN' if f.warning else 'FAIL'} {f.check}: {f.message}" for f in report.findings),
+        "OK: every check holds" if not problems else f"{len(problems)} problem(s) found",
+    ]

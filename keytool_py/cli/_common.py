@@ -6,6 +6,7 @@ Library errors become one line `Error: ...` on stderr; tracebacks only with --de
 
 from __future__ import annotations
 
+import enum
 import errno
 import os
 from pathlib import Path
@@ -15,17 +16,36 @@ import click
 from .. import __version__
 from ..errors import KtpyError
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_PROBLEMS = 3
 
-EXIT_CODES = """
-\b
-EXIT CODES
-  0  success
-  1  error (the message says what failed and why)
-  2  usage error (a missing or unknown option, no password source)
-"""
+class ExitCode(enum.IntEnum):
+    """Every exit code ktpy uses; exit_codes_help() writes a command's EXIT CODES section from it."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    PROBLEMS = 3  # a check ran and found problems
+
+
+# What each code means unless a command says more (a meaning may run over several lines).
+_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.ERROR: "error (the message says what failed and why)",
+    ExitCode.USAGE: "usage error (a missing or unknown option, no password source)",
+}
+
+
+def exit_codes_help(meanings: dict[ExitCode, str] | None = None) -> str:
+    """The EXIT CODES section of a command's help: the common meanings, with a command's own
+    (`meanings`) in their place or added."""
+    rows = {**_MEANINGS, **(meanings or {})}
+    lines = ["", "\b", "EXIT CODES"]
+    for code in sorted(rows):
+        first, *more = rows[code].split("\n")
+        lines += [f"  {code.value}  {first}", *(f"     {line}" for line in more)]
+    return "\n".join(lines) + "\n"
+
+
+EXIT_CODES = exit_codes_help()
 
 SECRET_HELP = "SRC is pass:TEXT, env:VAR, file:PATH, prompt or generate:PATH."
 KEY_TYPES = ["rsa2048", "rsa3072", "rsa4096", "ec-p256", "ec-p384"]
@@ -73,12 +93,12 @@ class _Group(click.Group):
             if _debug_enabled():
                 raise
             note(f"Error: {exc}")
-            ctx.exit(EXIT_USAGE)
+            ctx.exit(ExitCode.USAGE)
         except KtpyError as exc:
             if _debug_enabled():
                 raise
             note(f"Error: {exc}")
-            ctx.exit(EXIT_ERROR)
+            ctx.exit(ExitCode.ERROR)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must still not dump a traceback on users
@@ -88,12 +108,12 @@ class _Group(click.Group):
                 # files.py names its own files; an OSError without a file name is a write to stdout
                 _silence_stdout()
                 note(f"Error: cannot write to standard output: {exc.strerror}")
-                ctx.exit(EXIT_ERROR)
+                ctx.exit(ExitCode.ERROR)
             click.echo(
                 f"Error: unexpected failure ({type(exc).__name__}); rerun with --debug to see where",
                 err=True,
             )
-            ctx.exit(EXIT_ERROR)
+            ctx.exit(ExitCode.ERROR)
 
 
 def complete_store_types(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
@@ -187,25 +207,20 @@ def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | Non
 
 
 def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):
-    """A CA from its folder: ca.pem, ca.key and, for an intermediate, ca-chain.pem."""
-    from .. import ca as ca_mod
-    from .. import certs, files, keys
+    """The CA in a folder made by create-ca (ca.CA keeps the layout); the password is asked for
+    only when its key is encrypted."""
+    from .. import ca, files
 
     folder = Path(ca_dir)
     if not folder.is_dir():
         raise KtpyError(f"CA folder {folder} does not exist")
-    cert_list = certs.load_certificates(files.read(folder / "ca.pem", what="CA certificate"),
-                                        what=str(folder / "ca.pem"))
-    key_data = files.read(folder / "ca.key", what="CA key")
-    password = None
-    if keys.is_encrypted(key_data):
-        password = secret(password_spec, option, label="CA key password").value
-    key = keys.load_private_key(key_data, password, what=f"the CA key {folder / 'ca.key'}")
-    chain_path = folder / "ca-chain.pem"
-    issuers = []
-    if chain_path.exists():
-        issuers = certs.load_certificates(files.read(chain_path), what=str(chain_path))[1:]
-    return ca_mod.load_ca(cert_list[0], key, issuers, what=f"the CA in {folder}")
+
+    def read(name: str, what: str) -> bytes | None:
+        path = folder / name
+        return files.read(path, what=what) if name != ca.CHAIN_FILE or path.exists() else None
+
+    return ca.CA.from_files(read, lambda: secret(password_spec, option, label="CA key password").value,
+                            folder=folder)
 
 
 def record_issued(ca_dir, certificates, *, by: str, renews: int | None = None) -> None:

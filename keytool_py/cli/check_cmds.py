@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import click
 
-from ._common import EXIT_CODES, EXIT_PROBLEMS, SECRET_HELP, cli, echo_lines, note, secret
+from ._common import EXIT_CODES, SECRET_HELP, ExitCode, cli, echo_lines, exit_codes_help, note, secret
 
-VERIFY_EXIT_CODES = EXIT_CODES.rstrip() + "\n  3  the checks ran and found problems (one line each)\n"
+VERIFY_EXIT_CODES = exit_codes_help({ExitCode.PROBLEMS: "the checks ran and found problems (one line each)"})
 
 
 @cli.command("inspect", epilog=EXIT_CODES)
@@ -88,6 +89,7 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
       ktpy verify keystore.jks --storepass env:STOREPASS --ca ca/ca.pem --profile salesforce-jwt
     """
     from .. import certs, files, keys, keystore
+    from .. import verify as verify_mod
     from ..errors import WrongPasswordError
     from ..upload import find_leaf
     from ..verify import Finding, verify
@@ -130,21 +132,12 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
         from .lifecycle_cmds import lifecycle_findings
 
         report = lifecycle_findings(report, expires_within, crl_path)
-    findings = [*report.findings, *notes]
-    problems = [f for f in findings if not f.warning]
+    report = dataclasses.replace(report, findings=(*report.findings, *notes))
+    problems = report.problems
     if as_json:
-        click.echo(json.dumps({
-            "format": 1, "ok": not problems, "profile": report.profile.value,
-            "chain": [c.subject.rfc4514_string() for c in report.chain],
-            "problems": [{"check": f.check, "message": f.message} for f in findings if not f.warning],
-            "warnings": [{"check": f.check, "message": f.message} for f in findings if f.warning],
-        }, indent=2))
+        click.echo(json.dumps(verify_mod.as_json(report), indent=2))
     else:
-        echo_lines([
-            "Chain: " + " -> ".join(c.subject.rfc4514_string() for c in report.chain),
-            *(f"{'WARN' if f.warning else 'FAIL'} {f.check}: {f.message}" for f in findings),
-            "OK: every check holds" if not problems else f"{len(problems)} problem(s) found",
-        ])
+        echo_lines(verify_mod.text_lines(report))
     if problems:
         note(f"Verification found {len(problems)} problem(s)")
-        click.get_current_context().exit(EXIT_PROBLEMS)
+        click.get_current_context().exit(ExitCode.PROBLEMS)

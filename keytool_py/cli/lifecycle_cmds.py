@@ -11,10 +11,10 @@ import click
 from ..errors import KtpyError
 from ._common import (
     EXIT_CODES,
-    EXIT_ERROR,
-    EXIT_PROBLEMS,
     SECRET_HELP,
+    ExitCode,
     cli,
+    exit_codes_help,
     force_option,
     guard_expiry,
     load_ca_dir,
@@ -24,15 +24,13 @@ from ._common import (
     secret_outputs,
 )
 
-EXPIRY_EXIT_CODES = """
-\b
-EXIT CODES
-  0  no certificate is expired or expires within the window
-  1  error: a PATH does not exist, or no file could be read at all
-  2  usage error (a missing or unknown option)
-  3  a certificate is expired or expires within the window (or, with --strict, a file could
-     not be read)
-"""
+EXPIRY_EXIT_CODES = exit_codes_help({
+    ExitCode.OK: "no certificate is expired or expires within the window",
+    ExitCode.ERROR: "error: a PATH does not exist, or no file could be read at all",
+    ExitCode.USAGE: "usage error (a missing or unknown option)",
+    ExitCode.PROBLEMS: "a certificate is expired or expires within the window (or, with --strict, a file could\n"
+                       "not be read)",
+})
 
 
 # --- expiry ----------------------------------------------------------------------------------
@@ -127,9 +125,9 @@ def expiry_cmd(paths, within, storepass, mapfile, as_json, prometheus, strict, o
     ctx = click.get_current_context()
     if not result.certificates and result.unreadable:
         note(f"Error: none of the {len(result.unreadable)} file(s) holding certificates could be read")
-        ctx.exit(EXIT_ERROR)
+        ctx.exit(ExitCode.ERROR)
     if result.problems(within) or (strict and result.unreadable):
-        ctx.exit(EXIT_PROBLEMS)
+        ctx.exit(ExitCode.PROBLEMS)
 
 
 # --- revoke, crl -----------------------------------------------------------------------------

@@ -9,14 +9,15 @@ import click
 from ..errors import KtpyError
 from ._common import (
     EXIT_CODES,
-    EXIT_PROBLEMS,
     KEY_TYPES,
     SECRET_HELP,
     STORE_TYPES,
+    ExitCode,
     allow_expired_option,
     cli,
     complete_store_types,
     echo_lines,
+    exit_codes_help,
     force_option,
     guard_expiry,
     load_ca_dir,
@@ -27,15 +28,12 @@ from ._common import (
     secret_outputs,
 )
 
-PROBE_EXIT_CODES = """
-\b
-EXIT CODES
-  0  the server accepted the client certificate
-  1  error: could not connect, the server did not verify, a bad keystore or password
-  2  usage error (a missing or unknown option, no password source)
-  3  the server rejected the client certificate, did not ask for one, or gave no verdict
-     (answered nothing that says whether it accepts it)
-"""
+PROBE_EXIT_CODES = exit_codes_help({
+    ExitCode.OK: "the server accepted the client certificate",
+    ExitCode.ERROR: "error: could not connect, the server did not verify, a bad keystore or password",
+    ExitCode.PROBLEMS: "the server rejected the client certificate, did not ask for one, or gave no verdict\n"
+                       "(answered nothing that says whether it accepts it)",
+})
 
 
 def _jwt_options(f):
@@ -477,4 +475,4 @@ def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout):
                          trust_label=trusted_by, timeout=timeout)
     echo_lines(probe.report_lines(result, trusted_by=trusted_by))
     if not result.accepted or not result.asked_for_certificate:
-        click.get_current_context().exit(EXIT_PROBLEMS)
+        click.get_current_context().exit(ExitCode.PROBLEMS)
