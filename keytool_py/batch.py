@@ -61,16 +61,6 @@ class Row:
     alias_lowered: bool = False  # the alias given had capitals (Java lowercases it when reading)
 
 
-def parse_types(text: str) -> tuple:
-    """'jks,pkcs12' -> (StoreType.JKS, StoreType.PKCS12): in the order given, duplicates dropped."""
-    from .keystore import StoreType
-
-    parsed = tuple(dict.fromkeys(StoreType.parse(t.strip()) for t in text.split(",") if t.strip()))
-    if not parsed:
-        raise BadInputError("give at least one keystore type: jks, pkcs12 or jceks")
-    return parsed
-
-
 def parse_csv(text: str) -> list[Row]:
     """Every client row of the file, in order. A row that cannot be issued (a bad subject or SAN,
     a name already used) carries its error; a file without the header row is refused whole."""

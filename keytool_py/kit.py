@@ -31,9 +31,9 @@ from cryptography.x509.oid import NameOID
 
 from . import certs, issue, mule, names, upload
 from .ca import CA, CA_KEY_TYPE, CLIENT_KEY_TYPE, create_ca
-from .errors import BadInputError, UnsupportedError
+from .errors import UnsupportedError
 from .keys import KeyType, generate_key, private_key_to_pem
-from .keystore import Compat, Entry, StoreType, check_password, normalize_alias
+from .keystore import Compat, Entry, StoreType, check_password, normalize_alias, parse_types
 
 DEFAULT_ALIAS = "mule-client"
 ALL_TYPES = (StoreType.JKS, StoreType.PKCS12, StoreType.JCEKS)
@@ -69,15 +69,6 @@ class Kit:
 
     def file(self, name: str) -> KitFile:
         return next(f for f in self.files if f.name == name)
-
-
-def parse_types(types: str | Sequence[str | StoreType]) -> tuple[StoreType, ...]:
-    """'jks,pkcs12' or a sequence -> store types in the order given, duplicates dropped."""
-    items = [t.strip() for t in types.split(",")] if isinstance(types, str) else list(types)
-    parsed = tuple(dict.fromkeys(StoreType.parse(t) for t in items if t))
-    if not parsed:
-        raise BadInputError("give at least one keystore type: jks, pkcs12 or jceks")
-    return parsed
 
 
 def default_ca_subject(client_subject: x509.Name) -> x509.Name:

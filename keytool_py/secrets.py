@@ -95,7 +95,7 @@ def resolve(spec: str | None, *, option: str, label: str | None = None, confirm:
             raise OutputExistsError(
                 f"{path} already exists; to use the password in it, pass {option} file:{path}"
             )
-        return Password(_random.token_urlsafe(GENERATED_BYTES), generated_file=path)
+        return Password(new_password(), generated_file=path)
     raise not_a_source
 
 
@@ -126,3 +126,8 @@ def _non_empty(value: str, option: str) -> str:
     if not value:
         raise BadInputError(f"the password given by {option} is empty")
     return value
+
+
+def new_password() -> str:
+    """A new random password (generate:PATH, a kit's CA key, each client of a batch)."""
+    return _random.token_urlsafe(GENERATED_BYTES)

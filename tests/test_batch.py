@@ -13,10 +13,11 @@ from cryptography import x509
 from helpers import assert_is_client
 
 from keytool_py import load_keystore
-from keytool_py.batch import parse_csv, parse_types
+from keytool_py.batch import parse_csv
 from keytool_py.certs import load_certificates
 from keytool_py.cli import cli
 from keytool_py.errors import BadInputError
+from keytool_py.keystore import parse_types
 
 CA_PW = "ca-password-1"
 STORE_PW = "store-password-1"

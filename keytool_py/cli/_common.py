@@ -48,6 +48,8 @@ def exit_codes_help(meanings: dict[ExitCode, str] | None = None) -> str:
 EXIT_CODES = exit_codes_help()
 
 SECRET_HELP = "SRC is pass:TEXT, env:VAR, file:PATH, prompt or generate:PATH."
+# keys.KeyType and keystore.StoreType, spelled out so that `ktpy --help` loads no cryptography
+# (tests/test_cli.py checks they agree).
 KEY_TYPES = ["rsa2048", "rsa3072", "rsa4096", "ec-p256", "ec-p384"]
 STORE_TYPES = ["jks", "pkcs12", "jceks"]
 
@@ -116,14 +118,6 @@ class _Group(click.Group):
             ctx.exit(ExitCode.ERROR)
 
 
-def complete_store_types(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion of a comma-separated list of store types: 'jks,p' -> 'jks,pkcs12'."""
-    done, _, last = incomplete.rpartition(",")
-    given = done.split(",") if done else []
-    prefix = done + "," if done else ""
-    return [prefix + t for t in STORE_TYPES if t.startswith(last) and t not in given]
-
-
 _STDOUT_ERRORS = {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
 
 
@@ -154,10 +148,6 @@ def echo_lines(lines) -> None:
     click.echo(escape_lines(lines))
 
 
-def force_option(f):
-    return click.option("--force", is_flag=True, help="Replace output files that already exist.")(f)
-
-
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
              epilog="Run 'ktpy COMMAND --help' for a command's options and examples.")
 @click.version_option(__version__, "--version", prog_name="ktpy")
@@ -177,6 +167,125 @@ def cli(debug: bool) -> None:
     """
 
 
+# --- the kinds of input: one click.ParamType each, and the options every command shares ----------
+
+class StoreTypes(click.ParamType):
+    """A comma-separated list of keystore types, 'jks,pkcs12': keystore.parse_types reads it (in
+    the order given, duplicates dropped); the shell completes each item. `unknown` words the
+    refusal of an unknown type ({item!r}), where a command has always said it its own way."""
+
+    name = "store types"
+
+    def __init__(self, unknown: str | None = None) -> None:
+        self.unknown = unknown
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        from ..keystore import StoreType, parse_types
+
+        for item in (item.strip() for item in value.split(",")):
+            try:
+                StoreType.parse(item) if item else None
+            except KtpyError as exc:
+                self.fail(self.unknown.format(item=item) if self.unknown else str(exc), param, ctx)
+        try:
+            return parse_types(value)
+        except KtpyError as exc:  # no type at all
+            self.fail(self.unknown.format(item=value) if self.unknown else str(exc), param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        """'jks,p' -> 'jks,pkcs12': the types not given yet, after those given."""
+        from click.shell_completion import CompletionItem
+
+        done, _, last = incomplete.rpartition(",")
+        given = done.split(",") if done else []
+        prefix = done + "," if done else ""
+        return [CompletionItem(prefix + t) for t in STORE_TYPES if t.startswith(last) and t not in given]
+
+
+class PasswordSource(click.ParamType):
+    """Where a password comes from (pass:TEXT, env:VAR, file:PATH, prompt, generate:PATH): kept
+    as typed and resolved by secret() when the command needs it, so a prompt comes only after
+    the cheap checks; the shell completes the forms."""
+
+    name = "SRC"
+    FORMS = ("pass:", "env:", "file:", "prompt", "generate:")
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(form) for form in self.FORMS if form.startswith(incomplete)]
+
+
+KEY_TYPE = click.Choice(KEY_TYPES)
+PASSWORD_SOURCE = PasswordSource()
+
+
+def password_option(name: str, help: str, dest: str | None = None):
+    """An option naming a password source: --storepass SRC and its kin, with the forms in its help."""
+    decls = (name, dest) if dest else (name,)
+    return click.option(*decls, metavar="SRC", type=PASSWORD_SOURCE, help=f"{help} {SECRET_HELP}")
+
+
+def storepass_option(help: str = "Store password."):
+    return password_option("--storepass", help)
+
+
+def keypass_option(help: str = "Key password, if it differs from the store password."):
+    return password_option("--keypass", help)
+
+
+def key_password_option(help: str = "Password of an encrypted --key."):
+    return password_option("--key-password", help)
+
+
+def ca_password_option(help: str = "Password of ca.key."):
+    return password_option("--ca-password", help)
+
+
+def alias_option(help: str = "Which keystore entry (default: the only key entry).", **kwargs):
+    return click.option("--alias", help=help, **kwargs)
+
+
+def ca_dir_option(help: str = "The CA folder.", required: bool = True):
+    return click.option("--ca", "ca_dir", required=required, type=click.Path(file_okay=False), help=help)
+
+
+def compat_option(f):
+    return click.option("--compat", type=click.Choice(["java8"]),
+                        help="PKCS12 readable by Java 8 before 8u301 (PBES1 SHA1/3DES, SHA-1 MAC).")(f)
+
+
+def key_type_option(default: str, help: str):
+    return click.option("--key-type", type=KEY_TYPE, default=default, show_default=True, help=help)
+
+
+def days_option(help: str, default: int | None = None):
+    if default is None:
+        return click.option("--days", type=click.IntRange(min=1), help=help)
+    return click.option("--days", type=click.IntRange(min=1), default=default, show_default=True, help=help)
+
+
+def san_option(help: str):
+    return click.option("--san", multiple=True, metavar="TYPE:VALUE", help=help)
+
+
+def json_option(help: str):
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def force_option(f):
+    return click.option("--force", is_flag=True, help="Replace output files that already exist.")(f)
+
+
+def allow_expired_option(f):
+    return click.option("--allow-expired", is_flag=True,
+                        help="Package an expired certificate anyway (refused by default).")(f)
+
+
+# --- reading inputs: passwords, certificates, keys, keystores, the CA folder --------------------
+
 def secret(spec, option, *, confirm=False, label=None):
     from .. import secrets
 
@@ -190,20 +299,65 @@ def secret_outputs(*passwords):
             for p in passwords if p is not None and p.generated_file is not None]
 
 
+def read_certificates(path, what: str = "certificate"):
+    """Every certificate in a PEM or DER file (a bundle in its order); an error names the file."""
+    from .. import certs, files
+
+    return certs.load_certificates(files.read(path, what=what), what=str(path))
+
+
+def read_key(path, password_spec: str | None, *, option: str = "--key-password", label: str | None = None,
+             refuse_encrypted: str | None = None):
+    """A private key file; its password (from password_spec) is asked for only when it is
+    encrypted, or an encrypted key is refused with the message `refuse_encrypted`."""
+    from .. import files, keys
+
+    data = files.read(path, what="key")
+    password = None
+    if keys.is_encrypted(data):
+        if refuse_encrypted is not None:
+            raise KtpyError(refuse_encrypted)
+        password = secret(password_spec, option, label=label).value
+    return keys.load_private_key(data, password, what=f"the key {path}")
+
+
+def load_keystore(data: bytes, storepass_spec: str | None, keypass_spec: str | None = None, *,
+                  label: str = "store password", alias: str | None = None, decrypt_keys: bool = True):
+    """(keystore, store password) of a keystore's bytes, the store password from storepass_spec;
+    keys are decrypted (unless decrypt_keys is False) with the --keypass password when given,
+    else with the store password (with `alias`, only that entry's key)."""
+    from .. import keystore
+
+    store_pw = secret(storepass_spec, "--storepass", label=label)
+    key_pw = secret(keypass_spec, "--keypass", label="key password") if keypass_spec else None
+    store = keystore.load(data, store_pw.value, keypass=key_pw.value if key_pw else None, alias=alias,
+                          decrypt_keys=decrypt_keys)
+    return store, store_pw
+
+
 def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | None = None, *,
                   label: str = "store password", alias: str | None = None):
-    """(keystore with its keys decrypted, store password) for a keystore file; keys are decrypted
-    with the --keypass password when given, else with the store password (with `alias`, only
-    that entry's key)."""
+    """(keystore with its keys decrypted, store password) for a keystore file: load_keystore of
+    its bytes, after making sure it is one."""
     from .. import files, keystore
 
     data = files.read(path, what="keystore")
     if keystore.detect_type(data) is None:
         raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
-    store_pw = secret(storepass_spec, "--storepass", label=label)
-    key_pw = secret(keypass_spec, "--keypass", label="key password") if keypass_spec else None
-    store = keystore.load(data, store_pw.value, keypass=key_pw.value if key_pw else None, alias=alias)
-    return store, store_pw
+    return load_keystore(data, storepass_spec, keypass_spec, label=label, alias=alias)
+
+
+def store_alias(alias: str, verb: str = "stored") -> str:
+    """The alias as Java will read it (lowercase), with a notice when that differs from `alias`."""
+    from .. import keystore
+
+    lowered = keystore.normalize_alias(alias)
+    if lowered != alias:
+        note(f"Notice: alias {alias!r} is {verb} as {lowered!r} {LOWERCASE_WHY}")
+    return lowered
+
+
+LOWERCASE_WHY = "(Java lowercases aliases and Mule matches them exactly; use the lowercase form in Mule)"
 
 
 def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):
@@ -239,7 +393,7 @@ def record_issued(ca_dir, certificates, *, by: str, renews: int | None = None) -
                             "issued (make the CA folder writable)") from None
 
 
-# --- packaging: warn before expiry, refuse an expired certificate (issue 13) ---
+# --- packaging: warn before expiry, refuse an expired certificate ---
 
 # 30 days: the window `ktpy expiry` watches by default; packaging something that expires
 # sooner is most likely a mistake, or an outage being scheduled.
@@ -263,8 +417,3 @@ def guard_expiry(cert, *, allow_expired: bool, what: str = "the certificate") ->
     elif end <= now + dt.timedelta(days=PACKAGING_WARN_DAYS):
         note(f"Warning: {what} {name} expires on {end:%Y-%m-%d %H:%M} UTC, in {(end - now).days} day(s); "
              "plan its renewal (ktpy renew)")
-
-
-def allow_expired_option(f):
-    return click.option("--allow-expired", is_flag=True,
-                        help="Package an expired certificate anyway (refused by default).")(f)

@@ -8,16 +8,23 @@ import click
 
 from ._common import (
     EXIT_CODES,
-    KEY_TYPES,
-    SECRET_HELP,
+    LOWERCASE_WHY,
+    StoreTypes,
+    ca_dir_option,
+    ca_password_option,
     cli,
-    complete_store_types,
+    days_option,
     force_option,
+    key_password_option,
+    key_type_option,
     load_ca_dir,
     note,
+    password_option,
     record_issued,
+    san_option,
     secret,
     secret_outputs,
+    storepass_option,
 )
 
 # --- create-ca -------------------------------------------------------------------------------
@@ -26,16 +33,13 @@ from ._common import (
 @click.option("--dir", "ca_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for ca.pem and ca.key (created with mode 0700).")
 @click.option("--subject", required=True, help='The CA\'s name, e.g. "CN=Dev Root CA,O=Acme".')
-@click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa3072", show_default=True,
-              help="CA key type.")
-@click.option("--days", type=click.IntRange(min=1), default=3650, show_default=True,
-              help="Validity in days.")
-@click.option("--password", "password_spec", metavar="SRC",
-              help="Password that encrypts ca.key. " + SECRET_HELP)
+@key_type_option("rsa3072", "CA key type.")
+@days_option("Validity in days.", default=3650)
+@password_option("--password", "Password that encrypts ca.key.", dest="password_spec")
 @click.option("--no-password", is_flag=True, help="Leave ca.key unencrypted (mode 0600 still).")
 @click.option("--parent", type=click.Path(file_okay=False),
               help="Folder of a parent CA: make an intermediate CA signed by it.")
-@click.option("--parent-password", metavar="SRC", help="Password of the parent's ca.key.")
+@password_option("--parent-password", "Password of the parent's ca.key.")
 @force_option
 def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, parent,
                   parent_password, force):
@@ -84,30 +88,25 @@ def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, p
 # --- issue-client ----------------------------------------------------------------------------
 
 @cli.command("issue-client", epilog=EXIT_CODES)
-@click.option("--ca", "ca_dir", required=True, type=click.Path(file_okay=False),
-              help="The CA folder made by create-ca.")
-@click.option("--ca-password", metavar="SRC", help="Password of ca.key. " + SECRET_HELP)
+@ca_dir_option("The CA folder made by create-ca.")
+@ca_password_option()
 @click.option("--subject", help='The client\'s name, e.g. "CN=mule-client,O=Acme" (not with --batch).')
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--name", help="Base name of the files (default: from the CN, e.g. mule-client).")
-@click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa2048", show_default=True,
-              help="Client key type (RSA for the JWT bearer flow, which signs with RS256).")
-@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
-              help="Validity in days (cut to the CA's own end).")
-@click.option("--san", multiple=True, metavar="TYPE:VALUE",
-              help="Subject alternative name: email:..., dns:..., uri:... or ip:... (repeatable).")
+@key_type_option("rsa2048", "Client key type (RSA for the JWT bearer flow, which signs with RS256).")
+@days_option("Validity in days (cut to the CA's own end).", default=365)
+@san_option("Subject alternative name: email:..., dns:..., uri:... or ip:... (repeatable).")
 @click.option("--batch", "batch_file", type=click.Path(dir_okay=False),
               help="CSV file with one client per row, under the header subject,name,sans,alias.")
-@click.option("--types", "types_text", metavar="TYPES", shell_complete=complete_store_types,
+@click.option("--types", "store_types", metavar="TYPES", type=StoreTypes(),
               help="With --batch: keystore types per client, comma-separated: jks, pkcs12, jceks.  [default: jks]")
-@click.option("--storepass", metavar="SRC",
-              help="With --batch: the password of every keystore (and their keys). " + SECRET_HELP)
+@storepass_option("With --batch: the password of every keystore (and their keys).")
 @click.option("--generate-passwords", is_flag=True,
               help="With --batch, instead of --storepass: a new random password per client, written to "
                    "OUT/NAME-storepass.txt (mode 0600).")
 @force_option
 def issue_client_cmd(ca_dir, ca_password, subject, out_dir, name, key_type, days, san, batch_file,
-                     types_text, storepass, generate_passwords, force):
+                     store_types, storepass, generate_passwords, force):
     """Issue a client certificate (clientAuth only) signed by the CA, or one per row of a CSV.
 
     Writes OUT/NAME.pem (the certificate), OUT/NAME.key (its private key, PKCS#8, mode 0600)
@@ -141,12 +140,12 @@ def issue_client_cmd(ca_dir, ca_password, subject, out_dir, name, key_type, days
         if subject or name or san:
             raise click.UsageError("--batch takes the subjects, names and SANs from the file; "
                                    "leave out --subject, --name and --san")
-        _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, types_text or "jks",
+        _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, store_types,
                      storepass, generate_passwords, force)
         return
     if subject is None:
         raise click.UsageError("give --subject (one client) or --batch FILE.csv (one per row)")
-    given = [o for o, v in (("--types", types_text), ("--storepass", storepass),
+    given = [o for o, v in (("--types", store_types), ("--storepass", storepass),
                             ("--generate-passwords", generate_passwords)) if v]
     if given:
         raise click.UsageError(f"{', '.join(given)} go(es) with --batch; for one client, make keystores "
@@ -187,28 +186,24 @@ def _stderr_is_terminal() -> bool:
         return False
 
 
-def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, types_text, storepass,
+def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, store_types, storepass,
                  generate_passwords, force):
     """issue-client --batch: read and check every row, skip the rows already done, issue the rest
     on every core, write each row with one write_all, and report the failed rows at the end."""
     import contextlib
-    import secrets as _random
     import sys
 
     from .. import batch, files, keystore
     from ..certs import load_certificates
     from ..errors import KtpyError
-    from ..secrets import GENERATED_BYTES
+    from ..secrets import new_password
 
     if generate_passwords and storepass:
         raise click.UsageError("give --storepass or --generate-passwords, not both")
     if not generate_passwords and not storepass:
         raise click.UsageError("--batch needs --storepass SRC (one password for every keystore) "
                                "or --generate-passwords (one per client)")
-    try:
-        store_types = batch.parse_types(types_text)
-    except KtpyError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--types'") from None
+    store_types = store_types or (keystore.StoreType.JKS,)
     text = files.read(batch_file, what="batch file")
     try:
         rows = batch.parse_csv(text.decode("utf-8"))
@@ -225,8 +220,7 @@ def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, types
 
     lowered = [str(row.line) for row in rows if row.alias_lowered]
     if lowered:
-        note(f"Notice: the aliases on line {', '.join(lowered)} are stored in lowercase (Java lowercases "
-             "aliases and Mule matches them exactly; use the lowercase form in Mule)")
+        note(f"Notice: the aliases on line {', '.join(lowered)} are stored in lowercase {LOWERCASE_WHY}")
     with files.Journal(folder) as journal:  # locked: one batch at a time per folder
         complete, removed = journal.recover()  # what a killed run left: finish or clean it first
         if complete or removed:
@@ -240,7 +234,7 @@ def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, types
         if todo:
             issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
             if generate_passwords:
-                passwords = {row.line: _random.token_urlsafe(GENERATED_BYTES) for row in todo}
+                passwords = {row.line: new_password() for row in todo}
                 store_pw = None
             else:
                 store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
@@ -311,12 +305,10 @@ def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, types
 @click.option("--subject", required=True, help='The name to request, e.g. "CN=mule-client,O=Acme,C=US".')
 @click.option("--key-out", required=True, type=click.Path(dir_okay=False),
               help="Where to write the new private key (PKCS#8, mode 0600).")
-@click.option("--key-password", metavar="SRC", help="Encrypt the new key with this password. " + SECRET_HELP)
+@key_password_option("Encrypt the new key with this password.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the CSR (PEM).")
-@click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa2048", show_default=True,
-              help="Key type (RSA for the JWT bearer flow).")
-@click.option("--san", multiple=True, metavar="TYPE:VALUE",
-              help="Subject alternative name to request: email:, dns:, uri: or ip: (repeatable).")
+@key_type_option("rsa2048", "Key type (RSA for the JWT bearer flow).")
+@san_option("Subject alternative name to request: email:, dns:, uri: or ip: (repeatable).")
 @force_option
 def create_csr_cmd(subject, key_out, key_password, out, key_type, san, force):
     """Create a new key and a certificate signing request for it, to send to a CA (a public CA
@@ -353,13 +345,12 @@ def create_csr_cmd(subject, key_out, key_password, out, key_type, san, force):
 
 @cli.command("sign-csr", epilog=EXIT_CODES)
 @click.argument("csr_path", metavar="CSR", type=click.Path(dir_okay=True))
-@click.option("--ca", "ca_dir", required=True, type=click.Path(file_okay=False), help="The CA folder.")
-@click.option("--ca-password", metavar="SRC", help="Password of ca.key. " + SECRET_HELP)
+@ca_dir_option()
+@ca_password_option()
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the certificate.")
 @click.option("--profile", type=click.Choice(["client", "server"]), default="client", show_default=True,
               help="Which extensions the CA gives: clientAuth or serverAuth only.")
-@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
-              help="Validity in days (cut to the CA's own end).")
+@days_option("Validity in days (cut to the CA's own end).", default=365)
 @click.option("--with-chain", is_flag=True, help="Write the certificate followed by the CA chain.")
 @force_option
 def sign_csr_cmd(csr_path, ca_dir, ca_password, out, profile, days, with_chain, force):

@@ -8,15 +8,31 @@ from pathlib import Path
 
 import click
 
-from ._common import EXIT_CODES, SECRET_HELP, ExitCode, cli, echo_lines, exit_codes_help, note, secret
+from ._common import (
+    EXIT_CODES,
+    ExitCode,
+    alias_option,
+    cli,
+    echo_lines,
+    exit_codes_help,
+    json_option,
+    key_password_option,
+    keypass_option,
+    load_keystore,
+    note,
+    read_certificates,
+    read_key,
+    secret,
+    storepass_option,
+)
 
 VERIFY_EXIT_CODES = exit_codes_help({ExitCode.PROBLEMS: "the checks ran and found problems (one line each)"})
 
 
 @cli.command("inspect", epilog=EXIT_CODES)
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=True))
-@click.option("--storepass", metavar="SRC", help="Store password, when FILE is a keystore. " + SECRET_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (format: docs/inspect-json.md).")
+@storepass_option("Store password, when FILE is a keystore.")
+@json_option("Print JSON (format: docs/inspect-json.md).")
 def inspect_cmd(path, storepass, as_json):
     """Describe a certificate, chain, CSR, private key (never printed) or a JKS, JCEKS or
     PKCS12 keystore: for every certificate its subject, issuer, serial, validity, key, key
@@ -54,13 +70,13 @@ def inspect_cmd(path, storepass, as_json):
 @click.option("--chain", "chain_paths", multiple=True, type=click.Path(dir_okay=True),
               help="Intermediate certificate(s) to build the chain with (repeatable).")
 @click.option("--key", "key_path", type=click.Path(dir_okay=True), help="Private key that must match.")
-@click.option("--key-password", metavar="SRC", help="Password of an encrypted --key. " + SECRET_HELP)
-@click.option("--storepass", metavar="SRC", help="Store password, for a keystore. " + SECRET_HELP)
-@click.option("--keypass", metavar="SRC", help="Key password, if it differs from the store password.")
-@click.option("--alias", help="Which keystore entry (default: the only key entry).")
+@key_password_option()
+@storepass_option("Store password, for a keystore.")
+@keypass_option()
+@alias_option()
 @click.option("--profile", type=click.Choice(["client", "salesforce-mtls", "salesforce-jwt"]),
               help="Rules of where the certificate will be used.")
-@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@json_option("Print the findings as JSON.")
 @click.option("--expires-within", type=click.IntRange(min=0), metavar="DAYS",
               help="FAIL expires-soon when a certificate of the chain expires within DAYS days.")
 @click.option("--crl", "crl_path", type=click.Path(dir_okay=False),
@@ -88,25 +104,22 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
       ktpy verify kit/salesforce-upload.pem --ca kit/ca/ca.pem --profile salesforce-mtls
       ktpy verify keystore.jks --storepass env:STOREPASS --ca ca/ca.pem --profile salesforce-jwt
     """
-    from .. import certs, files, keys, keystore
+    from .. import certs, files, keystore
     from .. import verify as verify_mod
     from ..errors import WrongPasswordError
     from ..upload import find_leaf
     from ..verify import Finding, verify
 
     data = files.read(path, what="file")
-    roots = [c for p in ca_paths for c in certs.load_certificates(files.read(p, what="CA file"), what=p)]
-    extra = [c for p in chain_paths for c in certs.load_certificates(files.read(p, what="chain file"), what=p)]
-    key = None
-    if key_path:
-        key_data = files.read(key_path, what="key")
-        key_pw = secret(key_password, "--key-password").value if keys.is_encrypted(key_data) else None
-        key = keys.load_private_key(key_data, key_pw, what=f"the key {key_path}")
+    roots = [c for p in ca_paths for c in read_certificates(p, what="CA file")]
+    extra = [c for p in chain_paths for c in read_certificates(p, what="chain file")]
+    key = read_key(key_path, key_password) if key_path else None
     notes: list[Finding] = []
     upload = None  # a PEM file is checked as the file to upload to Salesforce (salesforce-mtls)
     if keystore.detect_type(data) is not None:
-        store_pw = secret(storepass, "--storepass", label="store password").value
-        entry = keystore.load(data, store_pw, decrypt_keys=False).entry(alias)
+        store, password = load_keystore(data, storepass, decrypt_keys=False)
+        store_pw = password.value
+        entry = store.entry(alias)
         leaf, intermediates = entry.chain[0], [*entry.chain[1:], *extra]
         if entry.is_key_entry and key is None:
             key_pw = secret(keypass, "--keypass", label="key password").value if keypass else None

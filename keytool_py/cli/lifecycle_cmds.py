@@ -11,17 +11,24 @@ import click
 from ..errors import KtpyError
 from ._common import (
     EXIT_CODES,
-    SECRET_HELP,
     ExitCode,
+    StoreTypes,
+    ca_dir_option,
+    ca_password_option,
     cli,
+    days_option,
     exit_codes_help,
     force_option,
     guard_expiry,
+    json_option,
     load_ca_dir,
     note,
+    read_certificates,
+    read_key,
     record_issued,
     secret,
     secret_outputs,
+    storepass_option,
 )
 
 EXPIRY_EXIT_CODES = exit_codes_help({
@@ -69,12 +76,11 @@ def _password_map(storepass: str | None, mapfile: str | None):
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path())
 @click.option("--within", default="30d", show_default=True, callback=_window, metavar="WINDOW",
               help="Count certificates expiring within this window as problems: 30d, 12h, 2w.")
-@click.option("--storepass", metavar="SRC", help="Password of the PKCS12 files (JKS and JCEKS need none). "
-                                                 + SECRET_HELP)
+@storepass_option("Password of the PKCS12 files (JKS and JCEKS need none).")
 @click.option("--passwords", "mapfile", type=click.Path(dir_okay=False), metavar="MAPFILE",
               help="Lines 'GLOB SRC': the password of the PKCS12 files the glob matches (first match wins; "
                    "--storepass for the rest).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (format: docs/expiry-json.md).")
+@json_option("Print JSON (format: docs/expiry-json.md).")
 @click.option("--prometheus", is_flag=True,
               help="Print metrics for node_exporter's textfile collector (x509-certificate-exporter names).")
 @click.option("--strict", is_flag=True, help="Count files that cannot be read as problems (exit 3).")
@@ -151,12 +157,12 @@ def _reason(ctx, param, value):
 
 @cli.command("revoke", epilog=EXIT_CODES)
 @click.argument("cert_path", metavar="[CERT.pem]", required=False, type=click.Path(dir_okay=False))
-@click.option("--ca", "ca_dir", required=True, type=click.Path(file_okay=False), help="The CA folder.")
+@ca_dir_option()
 @click.option("--serial", metavar="HEX", help="Serial number of the certificate to revoke (as inspect shows it).")
 @click.option("--reason", default="unspecified", show_default=True, callback=_reason,
               help="key-compromise, ca-compromise, affiliation-changed, superseded, cessation-of-operation, "
                    "certificate-hold, privilege-withdrawn or unspecified.")
-@click.option("--ca-password", metavar="SRC", help="Password of ca.key. " + SECRET_HELP)
+@ca_password_option()
 def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
     """Revoke a certificate the CA issued: recorded in the CA's ledger (CA_DIR/issued.jsonl);
     publish it with `ktpy crl`. The certificate is named by --serial (it must be in the
@@ -178,7 +184,7 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
     book, path = _ledger_of(ca_dir)
     now = issue.utcnow()
     if cert_path:
-        cert = certs.load_certificates(files.read(cert_path, what="certificate"), what=cert_path)[0]
+        cert = read_certificates(cert_path)[0]
         if not certs.issued_by(cert, authority.cert):
             raise KtpyError(f"{cert_path} ({cert.subject.rfc4514_string()}) was not issued by the CA in {ca_dir}")
         number = cert.serial_number
@@ -195,10 +201,9 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
 
 
 @cli.command("crl", epilog=EXIT_CODES)
-@click.option("--ca", "ca_dir", required=True, type=click.Path(file_okay=False), help="The CA folder.")
-@click.option("--ca-password", metavar="SRC", help="Password of ca.key. " + SECRET_HELP)
-@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True,
-              help="Days until the CRL's next update (consumers refuse it after that).")
+@ca_dir_option()
+@ca_password_option()
+@days_option("Days until the CRL's next update (consumers refuse it after that).", default=7)
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Where to write the CRL.")
 @click.option("--pem", is_flag=True, help="Write PEM (default: DER, as CRL distribution points serve it).")
 @force_option
@@ -228,13 +233,14 @@ def crl_cmd(ca_dir, ca_password, days, out, pem, force):
 
 def inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     """inspect's view of a CA folder: the CA, and each certificate of its ledger with its state."""
-    from .. import certs, files, issue, ledger
+    from .. import issue, ledger
+    from ..ca import CERT_FILE
     from ..inspect import describe_certificate
 
     folder = Path(ca_dir)
-    if not (folder / "ca.pem").exists():
+    if not (folder / CERT_FILE).exists():
         raise KtpyError(f"{folder} is a folder but not a CA folder (it has no ca.pem)")
-    cert = certs.load_certificates(files.read(folder / "ca.pem", what="CA certificate"), what=str(folder / "ca.pem"))[0]
+    cert = read_certificates(folder / CERT_FILE, what="CA certificate")[0]
     book, path = _ledger_of(ca_dir)
     now = issue.utcnow()
     rows = []
@@ -314,22 +320,19 @@ def _kit_shape(folder: Path, storepass_value: str | None):
               help="Without KIT_DIR: the certificate to renew (PEM or DER).")
 @click.option("--key", "key_path", type=click.Path(dir_okay=False),
               help="With --cert and --reuse-key: the old private key.")
-@click.option("--ca", "ca_dir", type=click.Path(file_okay=False),
-              help="The CA folder that issued it (default with KIT_DIR: KIT_DIR/ca).")
+@ca_dir_option("The CA folder that issued it (default with KIT_DIR: KIT_DIR/ca).", required=False)
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for the renewed files.")
-@click.option("--ca-password", metavar="SRC",
-              help="Password of ca.key (default with KIT_DIR: file:KIT_DIR/ca/ca-password.txt when it exists). "
-                   + SECRET_HELP)
-@click.option("--storepass", metavar="SRC", help="Password of the new keystores (and of the old PKCS12). "
-                                                 + SECRET_HELP)
+@ca_password_option("Password of ca.key (default with KIT_DIR: file:KIT_DIR/ca/ca-password.txt when it "
+                    "exists).")
+@storepass_option("Password of the new keystores (and of the old PKCS12).")
 @click.option("--reuse-key", is_flag=True, help="Keep the old key (default: a new key of the same type).")
-@click.option("--days", type=click.IntRange(min=1), help="Validity in days (default: the old certificate's).")
-@click.option("--types", "types_text", metavar="TYPES",
+@days_option("Validity in days (default: the old certificate's).")
+@click.option("--types", "store_types", metavar="TYPES", type=StoreTypes(),
               help="With --cert: keystore types to write too, comma-separated (jks, pkcs12, jceks).")
 @click.option("--alias", help="With --cert and --types: the entry name (default: mule-client).")
 @force_option
 def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storepass, reuse_key, days,
-              types_text, alias, force):
+              store_types, alias, force):
     """Renew a certificate as it was made: same subject, SANs, profile (clientAuth or
     serverAuth), key type and validity length, from the same CA; a new key unless --reuse-key.
     From a kit folder (made by ktpy kit), the new kit has the same keystore types, alias and
@@ -343,8 +346,7 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
       ktpy renew kit --out-dir kit-2027 --storepass env:STOREPASS --reuse-key
       ktpy renew --cert client/mule-client.pem --ca ca --ca-password env:CA_PASS --out-dir renewed
     """
-    from .. import certs, files, issue, keys, renew
-    from ..kit import parse_types
+    from .. import files, issue, renew
 
     if bool(kit_dir) == bool(cert_path):
         raise click.UsageError("give a kit folder (KIT_DIR) or --cert OLD.pem, one of them")
@@ -352,7 +354,7 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
     now = issue.utcnow()
     if kit_dir:
         kit = Path(kit_dir)
-        if types_text or alias or key_path:
+        if store_types or alias or key_path:
             raise click.UsageError("--types, --alias and --key go with --cert; a kit keeps its own")
         old_path = kit / "client.pem"
         if ca_dir is None and not (kit / "ca").is_dir():
@@ -369,21 +371,17 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
             raise click.UsageError("--cert needs --ca CA_DIR, the CA that issued it")
         if reuse_key and not key_path:
             raise click.UsageError("--reuse-key with --cert needs --key OLD.key")
-    old = certs.load_certificates(files.read(old_path, what="certificate"), what=str(old_path))[0]
+    old = read_certificates(old_path)[0]
     authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
-    key = None
-    if key_path:
-        key_data = files.read(key_path, what="key")
-        if keys.is_encrypted(key_data):
-            raise KtpyError(f"{key_path} is encrypted; --reuse-key reads an unencrypted key (as kit writes it)")
-        key = keys.load_private_key(key_data, what=f"the key {key_path}")
+    key = read_key(key_path, None, refuse_encrypted=f"{key_path} is encrypted; --reuse-key reads an unencrypted "
+                                                    "key (as kit writes it)") if key_path else None
     if kit_dir:
         types, _, _, _ = _kit_shape(Path(kit_dir), None)
         store_pw = secret(storepass, "--storepass", confirm=True, label="new store password") if types else None
         types, found_alias, compat, mule_config = _kit_shape(Path(kit_dir), store_pw.value if store_pw else None)
         alias = found_alias or "mule-client"
     else:
-        types = list(parse_types(types_text)) if types_text else []
+        types = list(store_types or ())
         compat, mule_config = None, None
         alias = alias or "mule-client"
         store_pw = secret(storepass, "--storepass", confirm=True, label="new store password") if types else None

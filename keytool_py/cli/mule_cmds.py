@@ -9,23 +9,32 @@ import click
 from ..errors import KtpyError
 from ._common import (
     EXIT_CODES,
-    KEY_TYPES,
-    SECRET_HELP,
     STORE_TYPES,
     ExitCode,
+    StoreTypes,
+    alias_option,
     allow_expired_option,
+    ca_dir_option,
+    ca_password_option,
     cli,
-    complete_store_types,
+    compat_option,
+    days_option,
     echo_lines,
     exit_codes_help,
     force_option,
     guard_expiry,
+    key_type_option,
+    keypass_option,
     load_ca_dir,
     note,
     open_keystore,
+    password_option,
+    read_certificates,
     record_issued,
     secret,
     secret_outputs,
+    store_alias,
+    storepass_option,
 )
 
 PROBE_EXIT_CODES = exit_codes_help({
@@ -54,9 +63,8 @@ def _my_domain_option(f):
 
 
 def _secure_key_option(f):
-    return click.option("--secure-key", metavar="SRC",
-                        help="Key that encrypts the passwords in secure.yaml (AES: 16, 24 or 32 characters); "
-                             "default: a new AES-256 key generated into secure.key. " + SECRET_HELP)(f)
+    return password_option("--secure-key", "Key that encrypts the passwords in secure.yaml (AES: 16, 24 or 32 "
+                           "characters); default: a new AES-256 key generated into secure.key.")(f)
 
 
 def _secure_key(spec):
@@ -100,25 +108,6 @@ def _jwt_connection(jwt, consumer_key, principal, audience, token_endpoint=None,
     return connection
 
 
-def _lowered_alias(alias: str) -> str:
-    from .. import keystore
-
-    lowered = keystore.normalize_alias(alias)
-    if lowered != alias:
-        note(f"Notice: alias {alias!r} is written as {lowered!r} (Java lowercases aliases and "
-             "Mule matches them exactly; use the lowercase form in Mule)")
-    return lowered
-
-
-def _types_option(ctx, param, value):
-    from .. import kit
-
-    try:
-        return kit.parse_types(value)
-    except KtpyError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 def _password_hint(password, spec: str | None, option: str) -> str:
     """Where a password is kept, for README.txt: never the password itself."""
     if password.generated_file is not None:
@@ -135,26 +124,20 @@ def _password_hint(password, spec: str | None, option: str) -> str:
 @cli.command("kit", epilog=EXIT_CODES)
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for the kit.")
 @click.option("--subject", required=True, help='The client\'s name, e.g. "CN=mule-client,O=Acme".')
-@click.option("--ca", "ca_dir", type=click.Path(file_okay=False),
-              help="Issue from this CA folder (made by create-ca) instead of creating OUT/ca/.")
-@click.option("--ca-password", metavar="SRC",
-              help="With --ca: the password of its ca.key. Without: the password for the new CA's key "
-                   "(default: generated into OUT/ca/ca-password.txt). " + SECRET_HELP)
+@ca_dir_option("Issue from this CA folder (made by create-ca) instead of creating OUT/ca/.", required=False)
+@ca_password_option("With --ca: the password of its ca.key. Without: the password for the new CA's key "
+                    "(default: generated into OUT/ca/ca-password.txt).")
 @click.option("--ca-subject", help="Name of the new CA (default: \"Development CA for\" the client's CN).")
-@click.option("--storepass", metavar="SRC", help="Password of the keystores. " + SECRET_HELP)
-@click.option("--keypass", metavar="SRC",
-              help="Key password (JKS, JCEKS only); default: the store password, which PKCS12 and the "
-                   "Salesforce JWT connection need.")
-@click.option("--alias", default="mule-client", show_default=True, help="Entry name; stored in lowercase.")
-@click.option("--types", "store_types", default="jks,pkcs12,jceks", show_default=True,
-              callback=_types_option, shell_complete=complete_store_types,
+@storepass_option("Password of the keystores.")
+@keypass_option("Key password (JKS, JCEKS only); default: the store password, which PKCS12 and the "
+                "Salesforce JWT connection need.")
+@alias_option("Entry name; stored in lowercase.", default="mule-client", show_default=True)
+@click.option("--types", "store_types", metavar="TYPES", default="jks,pkcs12,jceks", show_default=True,
+              type=StoreTypes(),
               help="Keystore types to write, comma-separated.")
-@click.option("--compat", type=click.Choice(["java8"]),
-              help="PKCS12 readable by Java 8 before 8u301 (PBES1 SHA1/3DES, SHA-1 MAC).")
-@click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa2048", show_default=True,
-              help="Client key type (RSA for the JWT bearer flow, which signs with RS256).")
-@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
-              help="Client certificate validity in days (cut to the CA's own end).")
+@compat_option
+@key_type_option("rsa2048", "Client key type (RSA for the JWT bearer flow, which signs with RS256).")
+@days_option("Client certificate validity in days (cut to the CA's own end).", default=365)
 @_secure_key_option
 @_jwt_options
 @_my_domain_option
@@ -196,7 +179,7 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
     if ca_dir and ca_subject:
         raise click.UsageError("--ca-subject names a new CA; it does not go with --ca")
     connection = _jwt_connection(jwt, consumer_key, principal, audience, my_domain=my_domain)
-    lowered = _lowered_alias(alias)
+    lowered = store_alias(alias, "written")
     folder = Path(out_dir)
     generate_ca_password = ca_dir is None and ca_password is None
     planned = ([] if ca_dir else ["ca/ca.pem", "ca/ca.key"]) + (
@@ -214,7 +197,7 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
         if generate_ca_password:
             # The CA key gets its own secret: the store password travels with the Mule app (secure
             # properties, CI), and whoever has the CA key can issue certificates the org trusts.
-            ca_pw = secrets.Password(_random_password(), generated_file=folder / kit.CA_PASSWORD_FILE)
+            ca_pw = secrets.Password(secrets.new_password(), generated_file=folder / kit.CA_PASSWORD_FILE)
         else:
             ca_pw = secret(ca_password, "--ca-password", confirm=True, label="new CA key password")
     if not KeyType.parse(key_type).is_rsa and connection is None:
@@ -239,14 +222,6 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
             made.client.cert, by="kit", now=issue.utcnow()) + b"\n"))
     files.write_all(outputs + secret_outputs(store_pw, key_pw, ca_pw, secure_pw), force=force)
     _kit_summary(folder, made, store_pw, ca_pw)
-
-
-def _random_password() -> str:
-    import secrets as random
-
-    from ..secrets import GENERATED_BYTES
-
-    return random.token_urlsafe(GENERATED_BYTES)
 
 
 def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
@@ -282,7 +257,7 @@ def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
 @click.option("--keystore", "store_path", required=True, type=click.Path(dir_okay=False),
               help="The keystore's path; Mule's path is the part after src/main/resources/, or the file name.")
 @click.option("--type", "store_type", required=True, type=click.Choice(STORE_TYPES), help="Keystore type.")
-@click.option("--alias", required=True, help="The key entry's alias (written in lowercase).")
+@alias_option("The key entry's alias (written in lowercase).", required=True)
 @_jwt_options
 @click.option("--token-endpoint", metavar="URL",
               help="With --jwt: the token URL (default: the audience + /services/oauth2/token).")
@@ -290,9 +265,8 @@ def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
 @click.option("--secure-properties", "secure_path", type=click.Path(dir_okay=False),
               help="Also write this .yaml with keystore.password and keystore.keyPassword encrypted for "
                    "Mule's secure properties, and a secure-properties:config reading it.")
-@click.option("--storepass", metavar="SRC", help="With --secure-properties: the store password. " + SECRET_HELP)
-@click.option("--keypass", metavar="SRC",
-              help="With --secure-properties: the key password (default: the store password).")
+@storepass_option("With --secure-properties: the store password.")
+@keypass_option("With --secure-properties: the key password (default: the store password).")
 @_secure_key_option
 @click.option("-o", "--out", default="-", show_default=True, type=click.Path(), help="Output file, or - for stdout.")
 @force_option
@@ -333,7 +307,7 @@ def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal,
         note(f"Warning: {warning}")
     secure_outputs, secure_config = _secure_properties(secure_path, storepass, keypass, secure_key, force,
                                                        store_data=store_data, alias=alias)
-    xml = mule.render(store_type=store_type, path=store_path, alias=_lowered_alias(alias), jwt=connection,
+    xml = mule.render(store_type=store_type, path=store_path, alias=store_alias(alias, "written"), jwt=connection,
                       secure_config=secure_config)
     if out == "-":
         files.write_all(secure_outputs, force=force)
@@ -394,9 +368,9 @@ def _open_key_entry(store_path, storepass, keypass, alias):
 @cli.command("sign-jwt", epilog=EXIT_CODES)
 @click.option("--keystore", "store_path", required=True, type=click.Path(dir_okay=False),
               help="JKS, JCEKS or PKCS12 keystore with the RSA key.")
-@click.option("--storepass", metavar="SRC", help="Store password. " + SECRET_HELP)
-@click.option("--keypass", metavar="SRC", help="Key password, if it differs from the store password.")
-@click.option("--alias", required=True, help="The key entry to sign with.")
+@storepass_option()
+@keypass_option()
+@alias_option("The key entry to sign with.", required=True)
 @click.option("--iss", required=True, metavar="CONSUMER_KEY", help="The connected app's consumer key.")
 @click.option("--sub", required=True, metavar="USERNAME", help="The Salesforce username.")
 @click.option("--aud", required=True, metavar="URL",
@@ -436,12 +410,12 @@ def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_secon
 @click.argument("target", metavar="HOST:PORT")
 @click.option("--keystore", "store_path", required=True, type=click.Path(dir_okay=False),
               help="JKS, JCEKS or PKCS12 keystore with the client key and chain.")
-@click.option("--storepass", metavar="SRC", help="Store password. " + SECRET_HELP)
-@click.option("--keypass", metavar="SRC", help="Key password, if it differs from the store password.")
+@storepass_option()
+@keypass_option()
 @click.option("--ca", "ca_path", type=click.Path(dir_okay=False),
               help="PEM with the CA(s) that the server's certificate must chain to "
                    "(default: the system trust store).")
-@click.option("--alias", help="Which key entry (default: the only key entry).")
+@alias_option("Which key entry (default: the only key entry).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
               help="Seconds to wait for the connection and for the server's verdict.")
 def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout):
@@ -463,12 +437,10 @@ def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout):
       ktpy probe localhost:9443 --keystore kit/keystore.p12 --storepass file:kit/storepass.txt \\
           --ca server-ca.pem --timeout 5
     """
-    from .. import certs, files, probe
+    from .. import probe
 
     host, port = probe.parse_target(target)
-    trust = None
-    if ca_path:
-        trust = certs.load_certificates(files.read(ca_path, what="CA file"), what=ca_path)
+    trust = read_certificates(ca_path, what="CA file") if ca_path else None
     entry = _open_key_entry(store_path, storepass, keypass, alias)
     trusted_by = ca_path or "the system trust store"
     result = probe.probe(host, port, key=entry.key, chain=entry.chain, trust=trust,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import KtpyError
-from ._common import EXIT_CODES, SECRET_HELP, cli, force_option, note, secret, secret_outputs
+from ._common import EXIT_CODES, cli, force_option, note, password_option, secret, secret_outputs
 
 
 @cli.group("secure-props", epilog=EXIT_CODES)
@@ -39,10 +39,9 @@ def _options(f):
                      default="CBC", show_default=True, help="Block cipher mode.")(f)
     f = click.option("--algorithm", type=click.Choice(["AES", "Blowfish", "DES", "DESede"], case_sensitive=False),
                      default="AES", show_default=True, help="Cipher (the key's length picks AES-128/192/256).")(f)
-    f = click.option("--key", "key_spec", metavar="SRC",
-                     help="The encryption key, the same string Mule gets as its key. " + SECRET_HELP
-                          + " generate:PATH makes a random key of the longest length the cipher takes "
-                          "(AES: 32 characters, AES-256) into PATH (mode 0600).")(f)
+    f = password_option("--key", "The encryption key, the same string Mule gets as its key; generate:PATH makes "
+                        "a random key of the longest length the cipher takes (AES: 32 characters, AES-256) into "
+                        "PATH (mode 0600).", dest="key_spec")(f)
     return click.argument("value", required=False)(f)
 
 

@@ -8,17 +8,26 @@ import click
 
 from ._common import (
     EXIT_CODES,
-    SECRET_HELP,
     STORE_TYPES,
+    StoreTypes,
+    alias_option,
     allow_expired_option,
     cli,
-    complete_store_types,
+    compat_option,
     force_option,
     guard_expiry,
+    key_password_option,
+    keypass_option,
+    load_keystore,
     note,
     open_keystore,
+    password_option,
+    read_certificates,
+    read_key,
     secret,
     secret_outputs,
+    store_alias,
+    storepass_option,
 )
 
 # --- export-pem ------------------------------------------------------------------------------
@@ -30,8 +39,8 @@ from ._common import (
 @click.option("--with-chain", is_flag=True,
               help="Add each issuer after the certificate, in order, without the root (what Salesforce asks for).")
 @click.option("--with-root", is_flag=True, help="With --with-chain: add the root as well.")
-@click.option("--storepass", metavar="SRC", help="Store password when SOURCE is a keystore. " + SECRET_HELP)
-@click.option("--alias", help="Which keystore entry (default: the only key entry).")
+@storepass_option("Store password when SOURCE is a keystore.")
+@alias_option()
 @allow_expired_option
 @force_option
 def export_pem_cmd(source, out, with_chain, with_root, storepass, alias, force, allow_expired=False):
@@ -56,10 +65,8 @@ def export_pem_cmd(source, out, with_chain, with_root, storepass, alias, force, 
     if with_root and not with_chain:
         raise click.UsageError("--with-root goes with --with-chain")
     data = files.read(source, what="source")
-    store_type = keystore.detect_type(data)
-    if store_type is not None:
-        password = secret(storepass, "--storepass", label="store password")
-        store = keystore.load(data, password.value, decrypt_keys=False)
+    if keystore.detect_type(data) is not None:
+        store, _ = load_keystore(data, storepass, decrypt_keys=False)
         found = store.entry(alias).chain
     else:
         found = certs.load_certificates(data, what=source)
@@ -100,16 +107,6 @@ def _upload_warnings(cert):
 
 # --- build-keystore --------------------------------------------------------------------------
 
-def _store_types(ctx, param, value):
-    """--type jks, or several: jks,pkcs12,jceks (in the order given, duplicates dropped)."""
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    unknown = [item for item in items if item not in STORE_TYPES]
-    if unknown or not items:
-        raise click.BadParameter(f"{(unknown or [value])[0]!r} is not one of 'jks', 'pkcs12', 'jceks' "
-                                 "(several may be given separated by commas)")
-    return list(dict.fromkeys(items))
-
-
 def _keystore_paths(out: str, store_types: list[str]) -> list[Path]:
     """One type: -o is the file. Several: -o is a stem (OUT.jks, OUT.p12, OUT.jceks) or a folder
     (an existing one, or a name ending in '/': DIR/keystore.jks...)."""
@@ -129,23 +126,22 @@ def _keystore_paths(out: str, store_types: list[str]) -> list[Path]:
 
 
 @cli.command("build-keystore", epilog=EXIT_CODES)
-@click.option("--type", "store_types", required=True, callback=_store_types, metavar="TYPE[,TYPE...]",
-              shell_complete=complete_store_types,
+@click.option("--type", "store_types", required=True, metavar="TYPE[,TYPE...]",
+              type=StoreTypes("{item!r} is not one of 'jks', 'pkcs12', 'jceks' (several may be given separated "
+                              "by commas)"),
               help="Keystore type: jks, pkcs12 or jceks; several separated by commas write one of each.")
 @click.option("--key", "key_path", required=True, type=click.Path(dir_okay=True),
               help="Private key (PEM or DER; PKCS#8, PKCS#1 or SEC1).")
-@click.option("--key-password", metavar="SRC", help="Password of an encrypted --key. " + SECRET_HELP)
+@key_password_option()
 @click.option("--cert", "cert_path", required=True, type=click.Path(dir_okay=True),
               help="The certificate, optionally followed by its chain.")
 @click.option("--chain", "chain_paths", multiple=True, type=click.Path(dir_okay=True),
               help="PEM file(s) with issuer certificates (repeatable).")
-@click.option("--alias", required=True, help="Entry name; stored in lowercase.")
-@click.option("--storepass", metavar="SRC", help="Store password. " + SECRET_HELP)
-@click.option("--keypass", metavar="SRC",
-              help="Key password (JKS, JCEKS); default: the store password, which the "
-                   "Salesforce connector's JWT setup requires.")
-@click.option("--compat", type=click.Choice(["java8"]),
-              help="PKCS12 readable by Java 8 before 8u301 (PBES1 SHA1/3DES, SHA-1 MAC).")
+@alias_option("Entry name; stored in lowercase.", required=True)
+@storepass_option()
+@keypass_option("Key password (JKS, JCEKS); default: the store password, which the "
+                "Salesforce connector's JWT setup requires.")
+@compat_option
 @click.option("-o", "--out", required=True, type=click.Path(),
               help="Keystore file to write. With several types: a stem (OUT.jks, OUT.p12, OUT.jceks) "
                    "or a folder (an existing one, or ending in '/': DIR/keystore.jks ...).")
@@ -176,26 +172,20 @@ def build_keystore_cmd(store_types, key_path, key_password, cert_path, chain_pat
 
     paths = _keystore_paths(out, store_types)
     files.check_writable([files.Output(p, b"") for p in paths], force=force)
-    key_data = files.read(key_path, what="key")
-    key_pw = (secret(key_password, "--key-password", label="password of the key file").value
-              if keys.is_encrypted(key_data) else None)
-    key = keys.load_private_key(key_data, key_pw, what=f"the key {key_path}")
-    given = certs.load_certificates(files.read(cert_path, what="certificate"), what=cert_path)
+    key = read_key(key_path, key_password, label="password of the key file")
+    given = read_certificates(cert_path)
     for path in chain_paths:
-        given += certs.load_certificates(files.read(path, what="chain file"), what=path)
+        given += read_certificates(path, what="chain file")
     leaf = next((c for c in given if keys.same_public_key(c.public_key(), key.public_key())), None)
     if leaf is None:
         raise MismatchError(f"the private key {key_path} does not match the certificate in {cert_path}")
     chain = certs.order_chain(leaf, [c for c in given if c is not leaf])
     guard_expiry(leaf, allow_expired=allow_expired)
-    lowered = keystore.normalize_alias(alias)
-    if lowered != alias:
-        note(f"Notice: alias {alias!r} is stored as {lowered!r} (Java lowercases aliases and "
-              "Mule matches them exactly; use the lowercase form in Mule)")
+    lowered = store_alias(alias)
     store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
     key_pw_new = secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
     # JCEKS last: its key protection is the slow part, and a refusal by another type comes first.
-    order = sorted(range(len(store_types)), key=lambda i: store_types[i] == "jceks")
+    order = sorted(range(len(store_types)), key=lambda i: store_types[i] is keystore.StoreType.JCEKS)
     data = {}
     for i in order:
         data[i] = keystore.build(store_types[i], key, chain, alias=lowered, storepass=store_pw.value,
@@ -203,12 +193,12 @@ def build_keystore_cmd(store_types, key_path, key_password, cert_path, chain_pat
     files.write_all([files.Output(paths[i], data[i], secret=True) for i in range(len(paths))]
                     + secret_outputs(store_pw, key_pw_new), force=force)
     names = ", ".join(c.subject.rfc4514_string() for c in chain)
-    java8 = ", Java 8 compatible" if compat and "pkcs12" in store_types else ""
+    java8 = ", Java 8 compatible" if compat and keystore.StoreType.PKCS12 in store_types else ""
     if len(paths) == 1:
-        note(f"Wrote {out} ({store_types[0].upper()}{java8}, mode 0600): "
+        note(f"Wrote {out} ({store_types[0].value.upper()}{java8}, mode 0600): "
               f"alias {lowered!r}, chain of {len(chain)}: {names}")
     else:
-        written = ", ".join(f"{p} ({t.upper()})" for p, t in zip(paths, store_types, strict=True))
+        written = ", ".join(f"{p} ({t.value.upper()})" for p, t in zip(paths, store_types, strict=True))
         note(f"Wrote {written}{java8 and ' (PKCS12' + java8 + ')'}, mode 0600: "
              f"alias {lowered!r}, chain of {len(chain)}: {names}")
     note("  key password: " + ("its own (given by --keypass)" if key_pw_new else "the store password"))
@@ -222,12 +212,11 @@ def build_keystore_cmd(store_types, key_path, key_password, cert_path, chain_pat
 @cli.command("convert", epilog=EXIT_CODES)
 @click.argument("source", type=click.Path(dir_okay=True))
 @click.option("--to", "dest_type", required=True, type=click.Choice(STORE_TYPES), help="Type to write.")
-@click.option("--storepass", metavar="SRC", help="Password of SOURCE. " + SECRET_HELP)
-@click.option("--dest-storepass", metavar="SRC", help="Password of the new store (default: SOURCE's).")
-@click.option("--keypass", metavar="SRC", help="Key password in SOURCE, if it differs from its store password.")
-@click.option("--dest-keypass", metavar="SRC",
-              help="Key password in the new JKS/JCEKS store (default: its store password).")
-@click.option("--compat", type=click.Choice(["java8"]), help="PKCS12 readable by Java 8 before 8u301.")
+@storepass_option("Password of SOURCE.")
+@password_option("--dest-storepass", "Password of the new store (default: SOURCE's).")
+@keypass_option("Key password in SOURCE, if it differs from its store password.")
+@password_option("--dest-keypass", "Key password in the new JKS/JCEKS store (default: its store password).")
+@compat_option
 @click.option("-o", "--out", required=True, type=click.Path(), help="Keystore file to write.")
 @force_option
 def convert_cmd(source, dest_type, storepass, dest_storepass, keypass, dest_keypass, compat, out, force):
@@ -259,9 +248,9 @@ def convert_cmd(source, dest_type, storepass, dest_storepass, keypass, dest_keyp
 @cli.command("build-truststore", epilog=EXIT_CODES)
 @click.argument("cert_paths", metavar="CERT.pem...", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option("--type", "store_type", required=True, type=click.Choice(STORE_TYPES), help="Truststore type.")
-@click.option("--storepass", metavar="SRC", help="Store password. " + SECRET_HELP)
+@storepass_option()
 @click.option("--alias-prefix", help="Alias entries PREFIX1, PREFIX2... (default: from each CN).")
-@click.option("--compat", type=click.Choice(["java8"]), help="PKCS12 readable by Java 8 before 8u301.")
+@compat_option
 @click.option("-o", "--out", required=True, type=click.Path(), help="Truststore file to write.")
 @force_option
 def build_truststore_cmd(cert_paths, store_type, storepass, alias_prefix, compat, out, force):
@@ -275,10 +264,10 @@ def build_truststore_cmd(cert_paths, store_type, storepass, alias_prefix, compat
       ktpy build-truststore --type pkcs12 root1.pem root2.pem --alias-prefix root \\
           --storepass file:pass.txt -o truststore.p12
     """
-    from .. import certs, files, keystore
+    from .. import files, keystore
 
     files.check_writable([files.Output(Path(out), b"")], force=force)
-    found = [c for p in cert_paths for c in certs.load_certificates(files.read(p, what="certificate"), what=p)]
+    found = [c for p in cert_paths for c in read_certificates(p)]
     unique = list(dict.fromkeys(found))
     entries = keystore.trusted_entries(unique, alias_prefix=alias_prefix)
     password = secret(storepass, "--storepass", confirm=True, label="new store password")

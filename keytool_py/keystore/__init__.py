@@ -43,6 +43,16 @@ class StoreType(Choice):
         return {"jks": ".jks", "pkcs12": ".p12", "jceks": ".jceks"}[self.value]
 
 
+def parse_types(types: str | Sequence[str | StoreType]) -> tuple[StoreType, ...]:
+    """'jks,pkcs12' or a sequence -> store types in the order given, duplicates dropped: the one
+    parser of a list of store types (kit, issue-client --batch, build-keystore, renew)."""
+    items = [t.strip() for t in types.split(",")] if isinstance(types, str) else list(types)
+    parsed = tuple(dict.fromkeys(StoreType.parse(t) for t in items if t))
+    if not parsed:
+        raise BadInputError("give at least one keystore type: jks, pkcs12 or jceks")
+    return parsed
+
+
 class Compat(Choice):
     """Which Java must read the store. JAVA8 means Java 8 before 8u301 (JDK-8267701): PKCS12
     with PBES1 SHA1/3DES and a SHA-1 MAC. JKS and JCEKS read the same on every Java."""

@@ -1,0 +1,110 @@
+"""What the commands share (issue 15): one parser per kind of input, shared options, one
+exit-code table, the CA folder read and written by ca.py, verify's renderers in verify.py."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.shell_completion import CompletionItem
+
+from keytool_py import KeyType, create_ca
+from keytool_py.ca import CA
+from keytool_py.cli._common import (
+    COMMAND_MODULES,
+    EXIT_CODES,
+    PASSWORD_SOURCE,
+    SECRET_HELP,
+    ExitCode,
+    StoreTypes,
+    cli,
+    exit_codes_help,
+)
+from keytool_py.errors import WrongPasswordError
+from keytool_py.keystore import StoreType
+from keytool_py.verify import as_json, text_lines, verify
+
+
+def _commands():
+    """(name, command) of every command, the subcommands of a group included."""
+    ctx = click.Context(cli)
+    for name in sorted(COMMAND_MODULES):
+        command = cli.get_command(ctx, name)
+        if isinstance(command, click.Group):
+            yield from ((f"{name} {sub}", command.commands[sub]) for sub in sorted(command.commands))
+        else:
+            yield name, command
+
+
+def test_every_password_option_is_one_kind_of_input():
+    """Every option taking SRC is a PasswordSource whose help ends with the forms, in every command."""
+    seen = 0
+    for name, command in _commands():
+        for param in command.params:
+            if getattr(param, "metavar", None) == "SRC" or param.type is PASSWORD_SOURCE:
+                assert param.type is PASSWORD_SOURCE, (name, param.opts)
+                assert param.metavar == "SRC", (name, param.opts)
+                assert param.help.endswith(SECRET_HELP), (name, param.opts)
+                seen += 1
+    assert seen >= 30  # ten --storepass and their kin
+
+
+def test_every_store_type_list_is_one_parser():
+    found = {(name, p.opts[0]) for name, c in _commands() for p in c.params if isinstance(p.type, StoreTypes)}
+    assert found == {("build-keystore", "--type"), ("kit", "--types"), ("issue-client", "--types"),
+                     ("renew", "--types")}
+
+
+def test_store_types_parse_in_order_without_duplicates_and_complete():
+    param_type = StoreTypes()
+    assert param_type.convert("jks, P12,jks,jceks", None, None) == (StoreType.JKS, StoreType.PKCS12,
+                                                                    StoreType.JCEKS)
+    with pytest.raises(click.BadParameter, match="^unknown keystore type 'bks'; choose one of jks, pkcs12, jceks$"):
+        param_type.convert("jks,bks", None, None)
+    with pytest.raises(click.BadParameter, match="^give at least one keystore type: jks, pkcs12 or jceks$"):
+        param_type.convert(" , ", None, None)
+    worded = StoreTypes("{item!r} is not one I know")
+    with pytest.raises(click.BadParameter, match="^'bks' is not one I know$"):
+        worded.convert("jks,bks", None, None)
+    assert [i.value for i in param_type.shell_complete(None, None, "pkcs12,j")] == ["pkcs12,jks", "pkcs12,jceks"]
+
+
+def test_password_sources_complete_their_forms():
+    assert [i.value for i in PASSWORD_SOURCE.shell_complete(None, None, "")] == [
+        "pass:", "env:", "file:", "prompt", "generate:"]
+    completed = PASSWORD_SOURCE.shell_complete(None, None, "p")
+    assert all(isinstance(i, CompletionItem) for i in completed)
+    assert [i.value for i in completed] == ["pass:", "prompt"]
+
+
+def test_exit_code_table_writes_the_help():
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3]
+    assert EXIT_CODES == ("\n\b\nEXIT CODES\n  0  success\n  1  error (the message says what failed and why)\n"
+                          "  2  usage error (a missing or unknown option, no password source)\n")
+    assert exit_codes_help({ExitCode.PROBLEMS: "found\nmore"}).endswith(
+        "  2  usage error (a missing or unknown option, no password source)\n  3  found\n     more\n")
+
+
+def test_ca_from_files_reads_what_files_writes(key_pool, now):
+    root = create_ca("CN=Files Root", key=key_pool(KeyType.EC_P256, 3), now=now)
+    middle = create_ca("CN=Files Middle", key=key_pool(KeyType.EC_P256, 4), parent=root, now=now)
+    asked = []
+
+    def password():
+        asked.append(1)
+        return "pw-123456"
+
+    for made, secret in ((root, None), (middle, "pw-123456")):
+        contents = made.files(secret)
+        loaded = CA.from_files(lambda name, what, c=contents: c.get(name), password, folder="x", now=now)
+        assert (loaded.cert, loaded.chain) == (made.cert, made.chain)
+    assert asked == [1]  # asked only for the encrypted key
+    with pytest.raises(WrongPasswordError):
+        CA.from_files(lambda name, what: middle.files("pw-123456").get(name), lambda: "wrong-pw", now=now)
+
+
+def test_verify_renders_its_own_report(clients, ca, now):
+    report = verify(clients[KeyType.RSA2048].cert, roots=[ca.cert], now=now)
+    assert as_json(report) == {"format": 1, "ok": True, "profile": report.profile.value,
+                               "chain": [c.subject.rfc4514_string() for c in report.chain],
+                               "problems": [], "warnings": []}
+    assert text_lines(report)[-1] == "OK: every check holds"
