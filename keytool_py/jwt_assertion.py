@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from .errors import BadInputError, MismatchError, UnsupportedError
 from .keys import PrivateKey, describe_key, same_public_key
 
-# Salesforce rejects an assertion whose exp is more than 3 minutes away (DOMAIN.md, "JWT bearer").
+# Salesforce rejects an assertion whose exp is more than 3 minutes away: "OAuth 2.0 JWT Bearer
+# Flow for Server-to-Server Integration", help.salesforce.com (article remoteaccess_oauth_jwt_flow).
 MAX_EXP_SECONDS = 180
 DEFAULT_EXP_SECONDS = MAX_EXP_SECONDS
 # Only the algorithm: Salesforce's own example header is {"alg":"RS256"}; typ is optional (RFC 7519 5.1).

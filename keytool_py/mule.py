@@ -17,7 +17,8 @@ Names and their sources:
   (docs.mulesoft.com/salesforce-connector/latest/salesforce-connector-reference, connection type
   "OAuth JWT": Consumer key, Key store, Store password, Certificate alias, Principal, Token
   endpoint, Audience url) as Mule apps on GitHub spell them in XML. The connection has no key
-  password field: the key password must equal the store password (DOMAIN.md).
+  password field (the same reference lists none), so the key password must equal the store
+  password.
 - tlsContext on salesforce:jwt-connection: the Mule SDK turns a connection's TLS parameter into
   an attribute tlsContext naming a global tls:context (or an inline tls:context child); ktpy
   names the context it writes, so mutual TLS and the JWT bearer flow use one keystore.
@@ -58,7 +59,8 @@ TOKEN_PATH = "/services/oauth2/token"
 # Salesforce's mutual-TLS port: the My Domain on 8443 asks for the client certificate.
 MTLS_PORT = 8443
 RESOURCES = "src/main/resources/"
-# Keystore types the Salesforce connector documents for its JWT connection (DOMAIN.md).
+# Keystore types the Salesforce connector documents for its JWT connection (its reference, above:
+# 10.x documents JKS only, 11.x JKS or PKCS12).
 JWT_STORE_TYPES = (StoreType.JKS, StoreType.PKCS12)
 
 

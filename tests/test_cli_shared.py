@@ -1,4 +1,4 @@
-"""What the commands share (issue 15): one parser per kind of input, shared options, one
+"""What the commands share (tracker issue 15): one parser per kind of input, shared options, one
 exit-code table, the CA folder read and written by ca.py, verify's renderers in verify.py."""
 
 from __future__ import annotations
