@@ -15,6 +15,9 @@ memory. Like the rest of the library this module takes and returns objects and b
 paths: the CLI names the files and writes each client's files together.
 
     plan(rows, suffixes, exists=..., check=...)  # to issue, done (skipped), failed, before any key
+    jobs(plan.todo, storepass)                   # what the workers make (a random password each
+                                                 # with storepass None)
+    tally = Tally(plan); tally.add(row, ...)     # the books: issued, failed, the earliest expiry
 
 A plan refuses rows whose files collide ('x' and 'x-chain' both make x-chain.pem) and skips rows
 whose files all exist, with --force too (their keys may be in use). Workers end with the batch
@@ -30,6 +33,8 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+
+from cryptography import x509
 
 from . import names
 from .errors import BadInputError, KtpyError
@@ -196,13 +201,57 @@ def plan(rows: Sequence[Row], suffixes: Sequence[tuple[str, bool]], *,
 
 @dataclass(frozen=True)
 class Job:
-    """What a worker needs for one client (plain values: it crosses into another process)."""
+    """What a worker needs for one client (plain values: it crosses into another process).
+    `own_password`: the storepass is this client's own, returned as its PASSWORD_FILE."""
 
     line: int
     subject: str
     sans: tuple[str, ...]
     alias: str
     storepass: str = field(repr=False)
+    own_password: bool = False
+
+
+def jobs(todo: Sequence[Row], storepass: str | None) -> list[Job]:
+    """A job per row to issue: every keystore with `storepass`, or (None) each client's with a
+    new random password of its own."""
+    from .secrets import new_password
+
+    return [Job(line=row.line, subject=row.subject, sans=row.sans, alias=row.alias,
+                storepass=new_password() if storepass is None else storepass, own_password=storepass is None)
+            for row in todo]
+
+
+class Tally:
+    """The books of a run: the rows issued, skipped and failed (line -> (row, why)), and the
+    earliest expiry of those issued."""
+
+    def __init__(self, plan: Plan, rows: int) -> None:
+        self.rows, self.skipped, self.failed = rows, plan.skipped, dict(plan.failed)
+        self.issued = 0
+        self.expiry: dt.datetime | None = None
+
+    def add(self, row: Row, *, error: str | None = None, not_after: dt.datetime | None = None) -> None:
+        """One row's outcome: written (its certificate's not_after), or failed with `error`."""
+        if error is not None:
+            self.failed[row.line] = (row, error)
+            return
+        self.issued += 1
+        if not_after is not None:
+            self.expiry = min(self.expiry, not_after) if self.expiry else not_after
+
+    def errors(self) -> list[str]:
+        """One line per failed row, in file order."""
+        return [f"line {line}{f' ({row.name})' if row.name else ''}: {why}"
+                for line, (row, why) in sorted(self.failed.items())]
+
+    def verdict(self) -> str | None:
+        """Why the run failed as a whole (None when no row failed)."""
+        if not self.failed:
+            return None
+        lines = ", ".join(str(line) for line in sorted(self.failed))
+        return (f"{len(self.failed)} of {self.rows} row(s) failed (line {lines}); fix them and run the same "
+                "command again: the rows already done are skipped")
 
 
 @dataclass(frozen=True)
@@ -213,6 +262,12 @@ class Issued:
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
     not_after: dt.datetime | None = None
     error: str | None = None
+
+    def certificate(self) -> x509.Certificate:
+        """The client certificate (of an Issued without error)."""
+        from .certs import load_certificates
+
+        return load_certificates(self.files[".pem"])[0]
 
 
 @dataclass(frozen=True)
@@ -287,6 +342,8 @@ def _issue(job: Job) -> Issued:
             files[store_type.suffix] = keystore.build(store_type, leaf.key, leaf.chain, alias=job.alias,
                                                       storepass=job.storepass, compat=settings.compat,
                                                       now=settings.now)
+        if job.own_password:
+            files[PASSWORD_FILE] = (job.storepass + "\n").encode()
     except KtpyError as exc:
         return Issued(job.line, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - one client's bug must not stop the others

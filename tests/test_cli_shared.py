@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 import pytest
 from click.shell_completion import CompletionItem
+from conftest import NOW
 
 from keytool_py import KeyType, create_ca
 from keytool_py.ca import CA
@@ -108,3 +109,21 @@ def test_verify_renders_its_own_report(clients, ca, now):
                                "chain": [c.subject.rfc4514_string() for c in report.chain],
                                "problems": [], "warnings": []}
     assert text_lines(report)[-1] == "OK: every check holds"
+
+
+def test_batch_jobs_and_books_live_in_batch():
+    from keytool_py.batch import Plan, Row, Tally, jobs
+
+    rows = [Row(2, "CN=a", "a", alias="a"), Row(3, "CN=b", "b", alias="b")]
+    shared = jobs(rows, "store-pass-1")
+    assert [(j.line, j.storepass, j.own_password) for j in shared] == [(2, "store-pass-1", False),
+                                                                       (3, "store-pass-1", False)]
+    own = jobs(rows, None)
+    assert all(j.own_password and len(j.storepass) == 24 for j in own) and own[0].storepass != own[1].storepass
+    tally = Tally(Plan(todo=tuple(rows), skipped=1, failed={}), rows=3)
+    assert tally.verdict() is None
+    tally.add(rows[0], not_after=NOW)
+    tally.add(rows[1], error="disk full")
+    assert (tally.issued, tally.expiry, tally.errors()) == (1, NOW, ["line 3 (b): disk full"])
+    assert tally.verdict() == ("1 of 3 row(s) failed (line 3); fix them and run the same command again: the rows "
+                               "already done are skipped")

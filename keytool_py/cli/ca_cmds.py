@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import click
@@ -189,14 +191,10 @@ def _stderr_is_terminal() -> bool:
 def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, store_types, storepass,
                  generate_passwords, force):
     """issue-client --batch: read and check every row, skip the rows already done, issue the rest
-    on every core, write each row with one write_all, and report the failed rows at the end."""
-    import contextlib
-    import sys
-
+    on every core, write each row with one write_all, and report the failed rows at the end
+    (batch.py plans, makes and counts; this reads, writes and says)."""
     from .. import batch, files, keystore
-    from ..certs import load_certificates
     from ..errors import KtpyError
-    from ..secrets import new_password
 
     if generate_passwords and storepass:
         raise click.UsageError("give --storepass or --generate-passwords, not both")
@@ -204,13 +202,7 @@ def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, store
         raise click.UsageError("--batch needs --storepass SRC (one password for every keystore) "
                                "or --generate-passwords (one per client)")
     store_types = store_types or (keystore.StoreType.JKS,)
-    text = files.read(batch_file, what="batch file")
-    try:
-        rows = batch.parse_csv(text.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise KtpyError(f"batch file {batch_file} is not UTF-8 text") from None
-    if not rows:
-        raise KtpyError(f"batch file {batch_file} holds no clients, only its header")
+    rows = _batch_rows(batch_file)
     folder = Path(out_dir)
     suffixes = batch.file_suffixes(store_types, generate_passwords)
 
@@ -228,75 +220,84 @@ def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, store
                  f"{len(removed)} leftover file(s) of unfinished rows removed")
         plan = batch.plan(rows, suffixes, exists=lambda name: (folder / name).exists(),
                           check=lambda row: files.check_writable(outputs_of(row), force=force))
-        todo, skipped, failed = plan.todo, plan.skipped, dict(plan.failed)
-
-        jobs, by_line, issuer = [], {}, None
-        if todo:
-            issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
-            if generate_passwords:
-                passwords = {row.line: new_password() for row in todo}
-                store_pw = None
-            else:
-                store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
-                for store_type in store_types:  # refused once, before any key is made
-                    keystore.check_password(store_pw.value, what="store password", store_type=store_type)
-                if store_pw.generated_file is not None:
-                    files.write_all(secret_outputs(store_pw))  # the keystores written below need it kept
-                passwords = {row.line: store_pw.value for row in todo}
-            for row in todo:
-                by_line[row.line] = row
-                jobs.append(batch.Job(line=row.line, subject=row.subject, sans=row.sans, alias=row.alias,
-                                      storepass=passwords[row.line]))
-
-        issued, expiry = 0, None
-        show_bar = bool(jobs) and _stderr_is_terminal()
-        bar = (click.progressbar(length=len(jobs), label="Issuing", file=sys.stderr)
-               if show_bar else contextlib.nullcontext())
-        with bar:
+        tally = batch.Tally(plan, len(rows))
+        issuer = load_ca_dir(ca_dir, ca_password, "--ca-password") if plan.todo else None
+        jobs = batch.jobs(plan.todo, _batch_storepass(storepass, store_types) if plan.todo and storepass else None)
+        by_line = {row.line: row for row in plan.todo}
+        with _progress(len(jobs)) as advance:
             for done in batch.issue_all(issuer, jobs, store_types=store_types,
                                         key_type=key_type, days=days, now=None):
                 row = by_line[done.line]
                 if done.error is None:
-                    found = dict(done.files)
-                    record_issued(ca_dir, load_certificates(done.files[".pem"]), by="issue-client --batch")
-                    if generate_passwords:
-                        found[batch.PASSWORD_FILE] = (passwords[row.line] + "\n").encode()
-                    outputs = outputs_of(row, found)
+                    record_issued(ca_dir, [done.certificate()], by="issue-client --batch")
+                    outputs = outputs_of(row, done.files)
                     try:
                         tag = journal.begin(row.name, outputs)
                         try:
                             files.write_all(outputs, force=force, tag=tag)
                         finally:  # written, or undone whole by write_all: nothing left to recover
                             journal.done(row.name)
-                        issued += 1
-                        expiry = min(expiry, done.not_after) if expiry else done.not_after
+                        tally.add(row, not_after=done.not_after)
                     except KtpyError as exc:
-                        failed[row.line] = (row, str(exc))
+                        tally.add(row, error=str(exc))
                 else:
-                    failed[row.line] = (row, done.error)
-                if show_bar:
-                    bar.update(1)
-
+                    tally.add(row, error=done.error)
+                advance()
         journal.finish()
     per_client = ", ".join(f"NAME{suffix}" for suffix, _ in suffixes)
-    if issued:
-        note(f"Issued {issued} client certificate(s) ({key_type}) signed by "
-             f"{issuer.cert.subject.rfc4514_string()}, valid until {expiry:%Y-%m-%d}, into {folder}/: "
+    if tally.issued:
+        note(f"Issued {tally.issued} client certificate(s) ({key_type}) signed by "
+             f"{issuer.cert.subject.rfc4514_string()}, valid until {tally.expiry:%Y-%m-%d}, into {folder}/: "
              f"{per_client} for each")
         note("  keystores: key password = store password; " + (
             f"each client's in NAME{batch.PASSWORD_FILE} (mode 0600)" if generate_passwords
             else "the one given by --storepass"))
-    if skipped:
-        note(f"Skipped {skipped} row(s) already done (all their files exist in {folder}/)")
-    if failed:
-        for line in sorted(failed):
-            row, why = failed[line]
-            note(f"Error: line {line}{f' ({row.name})' if row.name else ''}: {why}")
-        lines = ", ".join(str(line) for line in sorted(failed))
-        raise KtpyError(f"{len(failed)} of {len(rows)} row(s) failed (line {lines}); fix them and run the "
-                        "same command again: the rows already done are skipped")
-    if not issued:
+    if tally.skipped:
+        note(f"Skipped {tally.skipped} row(s) already done (all their files exist in {folder}/)")
+    for line in tally.errors():
+        note(f"Error: {line}")
+    if (verdict := tally.verdict()) is not None:
+        raise KtpyError(verdict)
+    if not tally.issued:
         note("Nothing to do: every row is already done")
+
+
+def _batch_rows(batch_file):
+    """The rows of a batch CSV file, at least one."""
+    from .. import batch, files
+    from ..errors import KtpyError
+
+    text = files.read(batch_file, what="batch file")
+    try:
+        rows = batch.parse_csv(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise KtpyError(f"batch file {batch_file} is not UTF-8 text") from None
+    if not rows:
+        raise KtpyError(f"batch file {batch_file} holds no clients, only its header")
+    return rows
+
+
+def _batch_storepass(storepass, store_types) -> str:
+    """--storepass for every keystore of a batch: refused once, before any key is made; a
+    generated one is written first (the keystores written after it need it kept)."""
+    from .. import files, keystore
+
+    store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
+    for store_type in store_types:
+        keystore.check_password(store_pw.value, what="store password", store_type=store_type)
+    if store_pw.generated_file is not None:
+        files.write_all(secret_outputs(store_pw))
+    return store_pw.value
+
+
+@contextlib.contextmanager
+def _progress(length: int):
+    """A progress bar on stderr when it is a terminal (and there is work): yields advance()."""
+    if not length or not _stderr_is_terminal():
+        yield lambda: None
+        return
+    with click.progressbar(length=length, label="Issuing", file=sys.stderr) as bar:
+        yield lambda: bar.update(1)
 
 
 # --- create-csr ------------------------------------------------------------------------------
