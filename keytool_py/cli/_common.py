@@ -168,6 +168,8 @@ def cli(debug: bool) -> None:
 
 
 # --- the kinds of input: one click.ParamType each, and the options every command shares ----------
+# An option whose help says what it is for in each command is a factory (@storepass_option("...")),
+# one that means the same everywhere a plain decorator (@force_option).
 
 class StoreTypes(click.ParamType):
     """A comma-separated list of keystore types, 'jks,pkcs12': keystore.parse_types reads it (in
@@ -184,9 +186,9 @@ class StoreTypes(click.ParamType):
             return value
         from ..keystore import StoreType, parse_types
 
-        for item in (item.strip() for item in value.split(",")):
+        for item in filter(None, (item.strip() for item in value.split(","))):
             try:
-                StoreType.parse(item) if item else None
+                StoreType.parse(item)
             except KtpyError as exc:
                 self.fail(self.unknown.format(item=item) if self.unknown else str(exc), param, ctx)
         try:
