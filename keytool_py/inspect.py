@@ -78,12 +78,17 @@ def describe_certificate(cert: x509.Certificate) -> dict:
 def describe_store(store: keystore.Keystore) -> dict:
     entries = []
     for entry in store.entries:
-        entries.append({
+        described = {
             "alias": entry.alias,
-            "kind": "PrivateKeyEntry" if entry.is_key_entry else "trustedCertEntry",
+            "kind": entry.kind.value,
             "created": _time(entry.timestamp) if entry.timestamp else None,
             "chain": [describe_certificate(c) for c in entry.chain],
-        })
+        }
+        if entry.kind is keystore.EntryKind.SECRET_KEY:
+            # the algorithm only when the store password opened it; never the key or a hash of it
+            described["secret_key"] = ({"algorithm": entry.secret.algorithm, "size": 8 * len(entry.secret.value)}
+                                       if entry.secret else None)
+        entries.append(described)
     return {"format": JSON_FORMAT, "kind": "keystore", "type": store.type.value, "entries": entries}
 
 
@@ -92,7 +97,7 @@ def describe_data(data: bytes, *, source: str, storepass: Callable[[], str]) -> 
     only for a keystore, so a PEM never prompts for a password."""
     store_type = keystore.detect_type(data)
     if store_type is not None:
-        return describe_store(keystore.load(data, storepass(), decrypt_keys=False))
+        return describe_store(keystore.load(data, storepass(), decrypt_keys=False, decrypt_secrets=True))
     if b"CERTIFICATE REQUEST-----" in data:
         from .csr import load_csr
 
@@ -170,6 +175,11 @@ def text_lines(info: dict) -> list[str]:
         out = [f"Keystore type: {info['type'].upper()}, {count} {'entry' if count == 1 else 'entries'}"]
         for entry in info["entries"]:
             out.append("")
+            if entry["kind"] == "SecretKeyEntry":
+                secret = entry.get("secret_key")
+                what = f"{secret['algorithm']}, {secret['size']} bits" if secret else "not decrypted"
+                out.append(f"Alias: {entry['alias']}  (SecretKeyEntry, {what})")
+                continue
             out.append(f"Alias: {entry['alias']}  ({entry['kind']}, chain of {len(entry['chain'])})")
             for n, cert in enumerate(entry["chain"]):
                 out.append(f"  [{n}]")
