@@ -45,6 +45,8 @@ COMMAND_MODULES = {
     "build-truststore": "store_cmds", "inspect": "check_cmds", "verify": "check_cmds",
     "kit": "mule_cmds", "mule-config": "mule_cmds", "sign-jwt": "mule_cmds", "probe": "mule_cmds",
 }
+COMMAND_MODULES.update({name: "edit_cmds" for name in  # changing a keystore in place
+                        ("delete", "rename", "passwd", "import", "merge", "export-key")})
 
 
 class _Group(click.Group):
