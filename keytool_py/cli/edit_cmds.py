@@ -69,7 +69,8 @@ def _apply(snapshot, plan, *, backup: bool, dry_run: bool, done: str, new_passwo
                 os.unlink(out.path)
         raise
     kept = f"; the old file is {bak}" if bak else ""
-    note(f"{done}: {snapshot.path} ({plan.after.type.value.upper()}, {len(plan.after.entries)} entries, "
+    count = len(plan.after.entries)
+    note(f"{done}: {snapshot.path} ({plan.after.type.value.upper()}, {count} {'entry' if count == 1 else 'entries'}, "
          f"mode 0600){kept}")
 
 
@@ -386,7 +387,8 @@ def export_key_cmd(store, alias, out, key_password, no_encrypt, storepass, keypa
                                             label="password for the exported key")
     files.write_all([files.Output(Path(out), keys.private_key_to_pem(key, out_pw.value if out_pw else None),
                                   secret=True)] + secret_outputs(out_pw), force=force)
-    how = "encrypted (PBES2, AES-256)" if out_pw else "NOT encrypted: keep it private"
+    how = ("encrypted (PBES2, AES-256)" if out_pw else
+           "NOT encrypted, as sf org login jwt --jwt-key-file needs: keep it private")
     note(f"Wrote {out} (PKCS#8 private key of {entry.alias!r}, {keys.describe_key(key)}, {how}, mode 0600)")
 
 
