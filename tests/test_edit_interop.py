@@ -16,14 +16,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from conftest import NOW, require_tool
 from cryptography import x509
 from interop import JAVA_OK, JVM_FAST_START, MtlsServer, describe, run_java_client
+from test_edit import ENV, run
 
 from keytool_py import keystore
 from keytool_py.certs import fingerprint, to_pem
-from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem
 
 pytestmark = pytest.mark.interop
@@ -32,17 +31,9 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 JAVA_DIR = Path(__file__).parent / "java"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
 PW = "changeit"
-NEW_PW = "new-store-pw"
-OWN_KEYPASS = "keypass1"  # the fixtures' own key password (entries 'distinct'), and the secret key 'hmac'
-ENV = {"SP": PW, "NEWPW": NEW_PW, "KEYPW": OWN_KEYPASS}
+NEW_PW = ENV["NEWPW"]
+OWN_KEYPASS = ENV["KEYPW"]  # the fixtures' own key password (entries 'distinct'), and the secret key 'hmac'
 KEYTOOL_TYPES = {"jks": "JKS", "jceks": "JCEKS", "pkcs12": "PKCS12"}
-
-
-def run(*args, code=0):
-    result = CliRunner(env=ENV).invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exit_code == code, result.output
-    return result
 
 
 # --- the oracles: one JVM each ---------------------------------------------------------------
