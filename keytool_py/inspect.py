@@ -6,10 +6,12 @@ key is described (type, size, encrypted or not), never its value.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from . import certs, keys, keystore
 from .errors import BadInputError
@@ -55,6 +57,13 @@ def _ext(cert, cls):
 
 
 def describe_certificate(cert: x509.Certificate) -> dict:
+    # Real stores hold old certificates cryptography warns about (negative serials): describe them quietly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return _describe_certificate(cert)
+
+
+def _describe_certificate(cert: x509.Certificate) -> dict:
     usage = _ext(cert, x509.KeyUsage)
     eku = _ext(cert, x509.ExtendedKeyUsage)
     bc = _ext(cert, x509.BasicConstraints)
