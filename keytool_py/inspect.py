@@ -93,6 +93,9 @@ def describe_store(store: keystore.Keystore) -> dict:
             "created": _time(entry.timestamp) if entry.timestamp else None,
             "chain": [describe_certificate(c) for c in entry.chain],
         }
+        if store.find(entry.alias) is not entry:
+            # a mixed-case alias in a JKS/JCEKS file: Java looks it up in lowercase, so never finds it
+            described["unreachable"] = True
         if entry.kind is keystore.EntryKind.SECRET_KEY:
             # the algorithm only when the store password opened it; never the key or a hash of it
             described["secret_key"] = ({"algorithm": entry.secret.algorithm, "size": 8 * len(entry.secret.value)}
@@ -184,6 +187,10 @@ def text_lines(info: dict) -> list[str]:
         out = [f"Keystore type: {info['type'].upper()}, {count} {'entry' if count == 1 else 'entries'}"]
         for entry in info["entries"]:
             out.append("")
+            if entry.get("unreachable"):
+                out.append(f"Alias: {entry['alias']}  (unreachable: Java looks up {entry['alias'].lower()!r} "
+                           "instead, as it lowercases aliases)")
+                continue
             if entry["kind"] == "SecretKeyEntry":
                 secret = entry.get("secret_key")
                 what = f"{secret['algorithm']}, {secret['size']} bits" if secret else "not decrypted"

@@ -228,12 +228,16 @@ def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keyp
           --dest-storepass generate:new-pass.txt -o new.jks
     """
     from .. import files, keystore
+    from ..errors import KtpyError
 
     files.check_writable([files.Output(Path(out), b"")], force=force)
     if no_storepass and not dest_storepass:
         raise click.UsageError("with --no-storepass, give the new store's password with --dest-storepass")
     store, src_pw = open_keystore(source, storepass, keypass, label="source store password",
                                   no_storepass=no_storepass)
+    if not store.entries:
+        raise KtpyError(f"{source} holds no entry that Java sees (Java ignores unencrypted key bags), "
+                        "so there is nothing to convert")
     dest_pw = secret(dest_storepass, "--dest-storepass", confirm=True) if dest_storepass else src_pw
     dest_key_pw = secret(dest_keypass, "--dest-keypass", confirm=True) if dest_keypass else None
     result = keystore.build_store(dest_type, store.entries, storepass=dest_pw.value,
