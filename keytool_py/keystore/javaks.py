@@ -121,9 +121,10 @@ def parse(data: bytes, kind: str) -> tuple[list[tuple], int]:
             items.append((2, alias, millis, _cert_der(cur, version)))
         elif tag == 3 and kind == "JCEKS":
             try:
-                _, end = javaser.read_object(data, cur.pos)
+                _, end = javaser.read_object(data, cur.pos, allowed=javaser.SEALED_OBJECT_CLASSES)
             except javaser.SerialError:
-                raise BadInputError(f"the secret key entry {alias!r} in the JCEKS keystore is damaged") from None
+                raise BadInputError(f"the secret key entry {alias!r} in the JCEKS keystore is damaged "
+                                    "or holds objects other than a sealed key (Java refuses such a store)") from None
             items.append((3, alias, millis, cur.take(end - cur.pos)))
         else:
             raise BadInputError(f"the {kind} keystore is corrupted or truncated (unknown entry tag {tag})")

@@ -176,7 +176,7 @@ def recover_secret(entry: Entry, password: str) -> SecretKey:
     content read (bounded) as a SecretKeySpec or a KeyRep, as Java's SealedObjectForKeyProtector."""
     what = f"the secret key of entry {entry.alias!r} in the JCEKS keystore"
     try:
-        sealed, _ = javaser.read_object(entry.sealed.blob)
+        sealed, _ = javaser.read_object(entry.sealed.blob, allowed=javaser.SEALED_OBJECT_CLASSES)
         fields = sealed.fields
         if sealed.class_name != "com.sun.crypto.provider.SealedObjectForKeyProtector" or \
                 fields.get("sealAlg") != PBE_MD5_3DES:
@@ -189,7 +189,7 @@ def recover_secret(entry: Entry, password: str) -> SecretKey:
     wrong = f"wrong key password for the secret key entry {entry.alias!r} in the JCEKS keystore"
     plain = _decrypt(content, params, password, what, wrong)
     try:
-        key, _ = javaser.read_object(plain)
+        key, _ = javaser.read_object(plain, allowed=javaser.SECRET_KEY_CLASSES)
     except javaser.SerialError:
         raise WrongPasswordError(wrong) from None
     fields = getattr(key, "fields", {})
