@@ -183,3 +183,51 @@ def test_debian_cacerts_quietly(tmp_path):
                               env={"KTPY_STOREPASS": "changeit", "PATH": "/usr/bin:/bin"}, timeout=120, check=False)
         assert proc.returncode == 0, proc.stderr
         assert all(KTPY_LINE.match(line) for line in proc.stderr.splitlines()), proc.stderr
+
+
+# --- writing: every alias ktpy accepts opens in Java ---------------------------------------
+
+WRITTEN_ALIASES = ["clé-ünïcode", "emoji-😀-key", "€" * 21845]  # the last: 65535 bytes, Java's maximum
+
+
+def test_every_alias_ktpy_writes_opens_in_java(view_classes, client, tmp_path):
+    from keytool_py.certs import to_pem
+    from keytool_py.keys import private_key_to_pem
+
+    (tmp_path / "k.pem").write_bytes(private_key_to_pem(client.key))
+    (tmp_path / "c.pem").write_bytes(to_pem(client.chain))
+    requests, expected = [], []
+    for n, alias in enumerate(WRITTEN_ALIASES):
+        result = CliRunner(env={"PW": "changeit"}).invoke(cli, [
+            "build-keystore", "--type", ",".join(TYPES), "--key", str(tmp_path / "k.pem"),
+            "--cert", str(tmp_path / "c.pem"), "--alias", alias, "--storepass", "env:PW",
+            "-o", str(tmp_path / f"store{n}")])
+        assert result.exit_code == 0, result.output
+        for target, suffix in zip(TYPES, (".jks", ".jceks", ".p12"), strict=True):
+            requests.append(Request(target, tmp_path / f"store{n}{suffix}", "changeit", None, (alias.upper(),)))
+            expected.append(alias.lower())
+    for request, view, alias in zip(requests, java_view(view_classes, requests), expected, strict=True):
+        assert view["ok"], (request, view)
+        assert [(e["alias"], e["kind"], e.get("key_algorithm")) for e in view["entries"]] == \
+            [(alias, "PrivateKeyEntry", "RSA")], request
+        assert view["lookups"][alias.upper()] == view["entries"][0]["chain"][0]  # found by any case
+
+
+# --- two aliases equal but for case: ktpy picks the entry Java picks -----------------------
+
+CASE_STORES = ["case-alias.jks", "case-alias.jceks", "pyca-case-alias.p12"]
+LOOKUPS = ("twin-a", "TWIN-A", "Twin-A")
+
+
+def test_same_entry_as_java_for_aliases_equal_but_for_case(view_classes):
+    requests = [Request(CORPUS[n]["type"], FIXTURES / n, CORPUS[n]["storepass"], None, LOOKUPS)
+                for n in CASE_STORES]
+    for name, view in zip(CASE_STORES, java_view(view_classes, requests), strict=True):
+        for lookup in LOOKUPS:
+            result = CliRunner(env={"PW": CORPUS[name]["storepass"]}).invoke(cli, [
+                "export-pem", str(FIXTURES / name), "--storepass", "env:PW", "--alias", lookup])
+            assert result.exit_code == 0, result.output
+            from keytool_py.certs import fingerprint, load_certificates
+
+            ours = fingerprint(load_certificates(result.stdout.encode())[0])
+            assert ours == view["lookups"][lookup], (name, lookup)
