@@ -6,10 +6,12 @@ key is described (type, size, encrypted or not), never its value.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from . import certs, keys, keystore
 from .errors import BadInputError
@@ -55,6 +57,13 @@ def _ext(cert, cls):
 
 
 def describe_certificate(cert: x509.Certificate) -> dict:
+    # Real stores hold old certificates cryptography warns about (negative serials): describe them quietly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return _describe_certificate(cert)
+
+
+def _describe_certificate(cert: x509.Certificate) -> dict:
     usage = _ext(cert, x509.KeyUsage)
     eku = _ext(cert, x509.ExtendedKeyUsage)
     bc = _ext(cert, x509.BasicConstraints)
@@ -84,6 +93,9 @@ def describe_store(store: keystore.Keystore) -> dict:
             "created": _time(entry.timestamp) if entry.timestamp else None,
             "chain": [describe_certificate(c) for c in entry.chain],
         }
+        if store.find(entry.alias) is not entry:
+            # a mixed-case alias in a JKS/JCEKS file: Java looks it up in lowercase, so never finds it
+            described["unreachable"] = True
         if entry.kind is keystore.EntryKind.SECRET_KEY:
             # the algorithm only when the store password opened it; never the key or a hash of it
             described["secret_key"] = ({"algorithm": entry.secret.algorithm, "size": 8 * len(entry.secret.value)}
@@ -175,6 +187,10 @@ def text_lines(info: dict) -> list[str]:
         out = [f"Keystore type: {info['type'].upper()}, {count} {'entry' if count == 1 else 'entries'}"]
         for entry in info["entries"]:
             out.append("")
+            if entry.get("unreachable"):
+                out.append(f"Alias: {entry['alias']}  (unreachable: Java looks up {entry['alias'].lower()!r} "
+                           "instead, as it lowercases aliases)")
+                continue
             if entry["kind"] == "SecretKeyEntry":
                 secret = entry.get("secret_key")
                 what = f"{secret['algorithm']}, {secret['size']} bits" if secret else "not decrypted"

@@ -12,10 +12,12 @@ from ._common import (
     STORE_TYPES,
     cli,
     force_option,
+    no_storepass_option,
     note,
     open_keystore,
     secret,
     secret_outputs,
+    store_password,
 )
 
 # --- export-pem ------------------------------------------------------------------------------
@@ -25,9 +27,10 @@ from ._common import (
 @click.option("-o", "--out", default="-", show_default=True, help="Output file, or - for stdout.")
 @click.option("--with-chain", is_flag=True, help="Add each issuer after the certificate.")
 @click.option("--storepass", metavar="SRC", help="Store password when SOURCE is a keystore. " + SECRET_HELP)
+@no_storepass_option
 @click.option("--alias", help="Which keystore entry (default: the only key entry).")
 @force_option
-def export_pem_cmd(source, out, with_chain, storepass, alias, force):
+def export_pem_cmd(source, out, with_chain, storepass, no_storepass, alias, force):
     """Export the certificate to upload to Salesforce as PEM: exactly one CERTIFICATE
     block by default (the leaf), the leaf then its issuers with --with-chain. Never a key.
 
@@ -46,8 +49,8 @@ def export_pem_cmd(source, out, with_chain, storepass, alias, force):
     data = files.read(source, what="source")
     store_type = keystore.detect_type(data)
     if store_type is not None:
-        password = secret(storepass, "--storepass", label="store password")
-        store = keystore.load(data, password.value, decrypt_keys=False)
+        password = store_password(storepass, no_storepass)
+        store = keystore.load(data, password, decrypt_keys=False)
         chain = store.entry(alias).chain
     else:
         found = certs.load_certificates(data, what=source)
@@ -214,6 +217,7 @@ def build_keystore_cmd(store_types, key_paths, key_password, cert_paths, chain_p
 @click.argument("source", type=click.Path(dir_okay=True))
 @click.option("--to", "dest_type", required=True, type=click.Choice(STORE_TYPES), help="Type to write.")
 @click.option("--storepass", metavar="SRC", help="Password of SOURCE. " + SECRET_HELP)
+@no_storepass_option
 @click.option("--dest-storepass", metavar="SRC", help="Password of the new store (default: SOURCE's).")
 @click.option("--keypass", metavar="SRC", help="Key password in SOURCE, if it differs from its store password.")
 @click.option("--dest-keypass", metavar="SRC",
@@ -221,7 +225,8 @@ def build_keystore_cmd(store_types, key_paths, key_password, cert_paths, chain_p
 @click.option("--compat", type=click.Choice(["java8"]), help="PKCS12 readable by Java 8 before 8u301.")
 @click.option("-o", "--out", required=True, type=click.Path(), help="Keystore file to write.")
 @force_option
-def convert_cmd(source, dest_type, storepass, dest_storepass, keypass, dest_keypass, compat, out, force):
+def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keypass, dest_keypass, compat, out,
+                force):
     """Convert a JKS, JCEKS or PKCS12 keystore into another type. Every private key entry (with
     its chain) and every trusted certificate entry carries over with its alias.
 
@@ -232,9 +237,16 @@ def convert_cmd(source, dest_type, storepass, dest_storepass, keypass, dest_keyp
           --dest-storepass generate:new-pass.txt -o new.jks
     """
     from .. import files, keystore
+    from ..errors import KtpyError
 
     files.check_writable([files.Output(Path(out), b"")], force=force)
-    store, src_pw = open_keystore(source, storepass, keypass, label="source store password")
+    if no_storepass and not dest_storepass:
+        raise click.UsageError("with --no-storepass, give the new store's password with --dest-storepass")
+    store, src_pw = open_keystore(source, storepass, keypass, label="source store password",
+                                  no_storepass=no_storepass)
+    if not store.entries:
+        raise KtpyError(f"{source} holds no entry that Java sees (Java ignores unencrypted key bags), "
+                        "so there is nothing to convert")
     dest_pw = secret(dest_storepass, "--dest-storepass", confirm=True) if dest_storepass else src_pw
     dest_key_pw = secret(dest_keypass, "--dest-keypass", confirm=True) if dest_keypass else None
     result = keystore.build_store(dest_type, store.entries, storepass=dest_pw.value,

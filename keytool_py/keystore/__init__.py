@@ -104,6 +104,9 @@ class Entry:
     timestamp: dt.datetime | None = None
     secret: SecretKey | None = None
     sealed: Sealed | None = None
+    # The key's PKCS#8 as read: writers use it while it still holds `key` (it keeps what
+    # cryptography's serializer would drop, such as an RSASSA-PSS key's algorithm).
+    key_pkcs8: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_key_entry(self) -> bool:
@@ -159,6 +162,39 @@ class Keystore:
                 f"the keystore holds {len(candidates)} entries; pick one with --alias ({known})"
             )
         return candidates[0]
+
+
+def load_key(pkcs8: bytes, *, what: str):
+    """A key read from a keystore: ktpy's own loader for RSA and EC (with its checks), and any
+    other algorithm Java keystores hold (DSA, Ed25519, Ed448) as cryptography reads it, so that it
+    is carried even where ktpy does not use it."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    from ..errors import UnsupportedError
+    from ..keys import load_private_key
+
+    try:
+        return load_private_key(pkcs8, what=what)
+    except UnsupportedError:
+        try:
+            return load_der_private_key(pkcs8, None)
+        except (ValueError, UnsupportedAlgorithm):
+            raise UnsupportedError(f"{what} uses a key algorithm ktpy cannot read") from None
+
+
+def pkcs8_of(entry: Entry) -> bytes:
+    """The PKCS#8 to protect for a decrypted private key entry: the bytes read, when they are
+    still this key's, else cryptography's encoding."""
+    from ..keys import private_key_to_der
+
+    if entry.key_pkcs8 is not None:
+        try:
+            if same_public_key(load_key(entry.key_pkcs8, what="the key").public_key(), entry.key.public_key()):
+                return entry.key_pkcs8
+        except BadInputError:
+            pass
+    return private_key_to_der(entry.key)
 
 
 def java_millis(when: dt.datetime | None) -> int:

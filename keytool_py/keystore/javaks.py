@@ -18,12 +18,13 @@ import hashlib
 import hmac
 import struct
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from cryptography import x509
 
 from .. import certs
 from ..errors import BadInputError, KtpyError, WrongPasswordError
-from . import Entry, EntryKind, Keystore, Sealed, StoreType, java_millis, javaser
+from . import Entry, EntryKind, Keystore, Sealed, StoreType, certificate, java_millis, javaser
 
 VERSION = 2
 WHITENING = b"Mighty Aphrodite"
@@ -120,9 +121,10 @@ def parse(data: bytes, kind: str) -> tuple[list[tuple], int]:
             items.append((2, alias, millis, _cert_der(cur, version)))
         elif tag == 3 and kind == "JCEKS":
             try:
-                _, end = javaser.read_object(data, cur.pos)
+                _, end = javaser.read_object(data, cur.pos, allowed=javaser.SEALED_OBJECT_CLASSES)
             except javaser.SerialError:
-                raise BadInputError(f"the secret key entry {alias!r} in the JCEKS keystore is damaged") from None
+                raise BadInputError(f"the secret key entry {alias!r} in the JCEKS keystore is damaged "
+                                    "or holds objects other than a sealed key (Java refuses such a store)") from None
             items.append((3, alias, millis, cur.take(end - cur.pos)))
         else:
             raise BadInputError(f"the {kind} keystore is corrupted or truncated (unknown entry tag {tag})")
@@ -177,8 +179,8 @@ def load(data: bytes, storepass: str | None, keypass: str | None, *, only: str |
         chosen = only is None or entry.alias == only.lower()
         wanted = keypass is not None and chosen
         if wanted and entry.kind is EntryKind.PRIVATE_KEY:
-            entry = Entry(alias=entry.alias, chain=entry.chain, key=protector.recover(entry, keypass),
-                          timestamp=entry.timestamp, sealed=entry.sealed)
+            key, pkcs8 = protector.recover(entry, keypass)
+            entry = replace(entry, key=key, key_pkcs8=pkcs8)
         elif secret_pass is not None and chosen and entry.kind is EntryKind.SECRET_KEY:
             try:
                 entry = Entry(alias=entry.alias, kind=entry.kind, timestamp=entry.timestamp,
@@ -216,7 +218,7 @@ def _hash_mismatch(items, storepass: str, kind: str, protector) -> KtpyError:
 
 def _cert(der: bytes, kind: str) -> x509.Certificate:
     try:
-        return certs.load_certificates(der, what=f"a certificate in the {kind} keystore")[0]
+        return certificate.load_der(der, what=f"a certificate in the {kind} keystore")
     except BadInputError:
         raise BadInputError(f"the {kind} keystore holds a certificate that cannot be read") from None
 

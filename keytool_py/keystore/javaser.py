@@ -54,8 +54,8 @@ class JavaEnum:
 
 
 class _Reader:
-    def __init__(self, data: bytes, offset: int):
-        self.data, self.pos = data, offset
+    def __init__(self, data: bytes, offset: int, allowed: frozenset[str] | None = None):
+        self.data, self.pos, self.allowed = data, offset, allowed
         self.handles: list = []
 
     def take(self, n: int) -> bytes:
@@ -125,6 +125,8 @@ class _Reader:
         if tc != _TC_CLASSDESC:
             raise SerialError("expected a class description")
         desc = ClassDesc(self.utf())
+        if self.allowed is not None and desc.name not in self.allowed:
+            raise SerialError(f"class {desc.name[:80]} is not allowed here")
         self.take(8)  # serialVersionUID
         self.new_handle(desc)
         desc.flags = self.take(1)[0]
@@ -204,11 +206,20 @@ class _Reader:
         return value
 
 
-def read_object(data: bytes, offset: int = 0) -> tuple[object, int]:
-    """(the object of the stream starting at `offset`, the offset after it)."""
+# What JceKeyStore's own filter lets through when it loads a secret-key entry, and what
+# SealedObjectForKeyProtector's (jceks.key.serialFilter) lets through inside the sealed key.
+SEALED_OBJECT_CLASSES = frozenset({"com.sun.crypto.provider.SealedObjectForKeyProtector",
+                                   "javax.crypto.SealedObject", "[B"})
+SECRET_KEY_CLASSES = frozenset({"javax.crypto.spec.SecretKeySpec", "java.security.KeyRep",
+                                "java.security.KeyRep$Type", "java.lang.Enum", "[B"})
+
+
+def read_object(data: bytes, offset: int = 0, *, allowed: frozenset[str] | None = None) -> tuple[object, int]:
+    """(the object of the stream starting at `offset`, the offset after it). With `allowed`,
+    any other class is refused, as Java's serialization filters do."""
     if data[offset:offset + 4] != MAGIC:
         raise SerialError("not a Java serialization stream")
-    reader = _Reader(data, offset + 4)
+    reader = _Reader(data, offset + 4, allowed)
     try:
         value = reader.content(0)
     except (struct.error, IndexError, UnicodeDecodeError, RecursionError) as exc:

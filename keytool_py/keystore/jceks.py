@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 from ..errors import BadInputError, WrongPasswordError
-from ..keys import PrivateKey, load_private_key, private_key_to_der
-from . import Entry, EntryKind, SecretKey, StoreType, javaks, javaser
+from ..keys import PrivateKey
+from . import Entry, EntryKind, SecretKey, StoreType, javaks, javaser, load_key, pkcs8_of
 
 MAGIC = javaks.JCEKS_MAGIC
 # Java 17 writes 200000 iterations (jdk.jceks.iterationCount) and reads up to 5000000.
@@ -155,7 +155,7 @@ def rounds(protected: bytes) -> int:
         return MAX_ITERATIONS + 1
 
 
-def recover(entry: Entry, password: str) -> PrivateKey:
+def recover(entry: Entry, password: str) -> tuple[PrivateKey, bytes]:
     what = f"the key of entry {entry.alias!r} in the JCEKS keystore"
     try:
         algorithm, params, data = javaks.encrypted_private_key_info(entry.sealed.blob)
@@ -166,7 +166,7 @@ def recover(entry: Entry, password: str) -> PrivateKey:
     wrong = f"wrong key password for entry {entry.alias!r} in the JCEKS keystore"
     plain = _decrypt(data, params, password, what, wrong)
     try:
-        return load_private_key(plain, what=what)
+        return load_key(plain, what=what), plain
     except BadInputError:
         raise WrongPasswordError(wrong) from None
 
@@ -176,7 +176,7 @@ def recover_secret(entry: Entry, password: str) -> SecretKey:
     content read (bounded) as a SecretKeySpec or a KeyRep, as Java's SealedObjectForKeyProtector."""
     what = f"the secret key of entry {entry.alias!r} in the JCEKS keystore"
     try:
-        sealed, _ = javaser.read_object(entry.sealed.blob)
+        sealed, _ = javaser.read_object(entry.sealed.blob, allowed=javaser.SEALED_OBJECT_CLASSES)
         fields = sealed.fields
         if sealed.class_name != "com.sun.crypto.provider.SealedObjectForKeyProtector" or \
                 fields.get("sealAlg") != PBE_MD5_3DES:
@@ -189,7 +189,7 @@ def recover_secret(entry: Entry, password: str) -> SecretKey:
     wrong = f"wrong key password for the secret key entry {entry.alias!r} in the JCEKS keystore"
     plain = _decrypt(content, params, password, what, wrong)
     try:
-        key, _ = javaser.read_object(plain)
+        key, _ = javaser.read_object(plain, allowed=javaser.SECRET_KEY_CLASSES)
     except javaser.SerialError:
         raise WrongPasswordError(wrong) from None
     fields = getattr(key, "fields", {})
@@ -208,7 +208,7 @@ def seal(entry: Entry, keypass: str, protection: Protection | None = None) -> by
     protection = protection or prepare(keypass)
     if entry.kind is EntryKind.SECRET_KEY:
         return protect_secret(entry.secret, protection)
-    return protect_key(private_key_to_der(entry.key), protection)
+    return protect_key(pkcs8_of(entry), protection)
 
 
 def build(entries: Sequence[Entry], storepass: str, keypass: str, *, iterations: int = ITERATIONS,

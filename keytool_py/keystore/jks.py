@@ -8,8 +8,8 @@ import os
 from collections.abc import Sequence
 
 from ..errors import BadInputError, WrongPasswordError
-from ..keys import PrivateKey, load_private_key, private_key_to_der
-from . import Entry, EntryKind, StoreType, javaks
+from ..keys import PrivateKey
+from . import Entry, EntryKind, StoreType, javaks, load_key, pkcs8_of
 
 MAGIC = javaks.JKS_MAGIC
 # Sun's proprietary key protection (sun.security.provider.KeyProtector).
@@ -42,8 +42,9 @@ def rounds(protected: bytes) -> int:
     return 1
 
 
-def recover(entry: Entry, password: str) -> PrivateKey:
-    """The private key of a JKS entry, checked as Java checks it (the SHA-1 check value)."""
+def recover(entry: Entry, password: str) -> tuple[PrivateKey, bytes]:
+    """The private key of a JKS entry and its PKCS#8, checked as Java checks it (the SHA-1 check
+    value)."""
     try:
         algorithm, _, data = javaks.encrypted_private_key_info(entry.sealed.blob)
     except Exception:  # noqa: BLE001 - pyasn1 errors: damaged DER
@@ -58,13 +59,13 @@ def recover(entry: Entry, password: str) -> PrivateKey:
     plain = _keystream_xor(secret, salt, body)
     if not hmac.compare_digest(hashlib.sha1(secret + plain).digest(), check):
         raise WrongPasswordError(f"wrong key password for entry {entry.alias!r} in the JKS keystore")
-    return load_private_key(plain, what=f"the key of entry {entry.alias!r}")
+    return load_key(plain, what=f"the key of entry {entry.alias!r}"), plain
 
 
 def seal(entry: Entry, keypass: str) -> bytes:
     if entry.kind is not EntryKind.PRIVATE_KEY:
         raise ValueError("a JKS keystore holds private keys and certificates only")
-    return protect_key(private_key_to_der(entry.key), keypass)
+    return protect_key(pkcs8_of(entry), keypass)
 
 
 def build(entries: Sequence[Entry], storepass: str, keypass: str) -> bytes:

@@ -138,19 +138,68 @@ def _unsupported(what) -> UnsupportedError:
 
 
 def _decode(data: bytes, spec):
-    """BER-decode exactly one value (NSS and Windows may write indefinite lengths); trailing
-    bytes are corruption."""
+    """BER-decode exactly one value (NSS, Bouncy Castle and Windows write indefinite lengths,
+    which are made definite first); trailing bytes are corruption."""
     data = bytes(data)
     if data[1:2] == b"\x80":
-        # An indefinite-length value held in an ANY under an indefinite-length [0] comes out
-        # of pyasn1 0.6 without its end-of-contents octets: supply them when they are missing.
-        value, rest = decoder.decode(data + b"\x00\x00", asn1Spec=spec)
-        rest = b"" if rest == b"\x00\x00" else rest
-    else:
-        value, rest = decoder.decode(data, asn1Spec=spec)
+        data = _definite(data)
+    value, rest = decoder.decode(data, asn1Spec=spec)
     if rest:
         raise BadInputError(CORRUPTED)
     return value
+
+
+_MAX_NESTING = 64
+
+
+def _definite(data: bytes) -> bytes:
+    """The same BER with every indefinite length made definite (constructed forms kept): pyasn1
+    mishandles indefinite lengths inside ANY. Linear in the input times its nesting (capped)."""
+    out, end = _definite_one(data, 0, 0)
+    return out + data[end:]
+
+
+def _definite_one(data: bytes, pos: int, depth: int) -> tuple[bytes, int]:
+    if depth > _MAX_NESTING:
+        raise BadInputError(CORRUPTED)
+    start = pos
+    first = data[pos]
+    pos += 1
+    if first & 0x1F == 0x1F:  # high tag number
+        while data[pos] & 0x80:
+            pos += 1
+        pos += 1
+    tag = data[start:pos]
+    length = data[pos]
+    pos += 1
+    if length == 0x80:
+        if not first & 0x20:
+            raise BadInputError(CORRUPTED)
+        parts = []
+        while data[pos:pos + 2] != b"\x00\x00":
+            if pos >= len(data):
+                raise BadInputError(CORRUPTED)
+            part, pos = _definite_one(data, pos, depth + 1)
+            parts.append(part)
+        content, pos = b"".join(parts), pos + 2
+    else:
+        if length & 0x80:
+            size = length & 0x7F
+            length, pos = int.from_bytes(data[pos:pos + size], "big"), pos + size
+        end = pos + length
+        if end > len(data):
+            raise BadInputError(CORRUPTED)
+        if not first & 0x20 or b"\x80" not in data[pos:end]:
+            return data[start:end], end
+        parts = []
+        while pos < end:
+            part, pos = _definite_one(data, pos, depth + 1)
+            parts.append(part)
+        content = b"".join(parts)
+    n = len(content)
+    size = (n.bit_length() + 7) // 8
+    header = bytes([n]) if n < 0x80 else bytes([0x80 | size]) + n.to_bytes(size, "big")
+    return tag + header + content, pos
 
 
 def _iterations(value) -> int:

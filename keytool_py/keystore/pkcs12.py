@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 
-from .. import certs, keys
+from .. import certs
 from ..errors import BadInputError, UnsupportedError, WrongPasswordError
-from . import Compat, Entry, EntryKind, Keystore, Sealed, SecretKey, StoreType
+from . import Compat, Entry, EntryKind, Keystore, Sealed, SecretKey, StoreType, load_key, pkcs8_of
 
 # Java 17's own PKCS12 iteration count (keystore.pkcs12.keyPbeIterationCount).
 ITERATIONS = 10_000
@@ -57,7 +58,8 @@ def build(entries: Sequence[Entry], password: str, *, compat: Compat) -> bytes:
     trusted = [e for e in entries if e.kind is EntryKind.TRUSTED_CERT]
     secret = [e for e in entries if e.kind is EntryKind.SECRET_KEY]
     encryption = _encryption(password, compat)
-    simple = not secret and all(e.key is not None for e in keyed)
+    simple = not secret and all(e.key is not None and e.key_pkcs8 is None for e in keyed) and \
+        all(isinstance(c, x509.Certificate) for e in entries for c in e.chain)
     if simple and len(keyed) == 1 and not trusted:
         entry = keyed[0]
         return pkcs12.serialize_key_and_certificates(
@@ -75,13 +77,12 @@ def build(entries: Sequence[Entry], password: str, *, compat: Compat) -> bytes:
 
 
 def _bags(keyed: Sequence[Entry], trusted: Sequence[Entry], secret: Sequence[Entry]) -> list:
-    from ..keys import private_key_to_der
     from . import p12codec
 
     bags, written = [], set()
     for number, entry in enumerate(keyed, start=1):
         key_id = f"ktpy-key-{number}".encode()
-        bags.append(p12codec.Bag(kind="key", der=private_key_to_der(entry.key) if entry.key else None,
+        bags.append(p12codec.Bag(kind="key", der=pkcs8_of(entry) if entry.key else None,
                                  friendly_name=entry.alias, local_key_id=key_id, sealed=_sealed(entry)))
         bags.append(p12codec.Bag(kind="cert", der=certs.to_der(entry.chain[0]), friendly_name=entry.alias,
                                  local_key_id=key_id))
@@ -116,10 +117,9 @@ def _secret_der(entry: Entry) -> bytes | None:
 
 def seal(entry: Entry, keypass: str) -> bytes:
     """The entry's key shrouded with keypass, as it goes into a PKCS12 bag."""
-    from ..keys import private_key_to_der
     from . import p12codec
 
-    der = _secret_der(entry) if entry.kind is EntryKind.SECRET_KEY else private_key_to_der(entry.key)
+    der = _secret_der(entry) if entry.kind is EntryKind.SECRET_KEY else pkcs8_of(entry)
     return p12codec._shrouded_key(p12codec._encrypt_pbes2(der, keypass, ITERATIONS))
 
 
@@ -130,9 +130,7 @@ def load(data: bytes, password: str | None, keypass: str | None, *, only: str | 
     certificate of its localKeyId and the chain rebuilt by issuer; certificates with Oracle's
     trusted attribute as trusted entries; other certificates only serve chains. Of two entries
     under one alias the last is kept. Keys are decrypted with keypass (None: left sealed)."""
-    from cryptography import x509
-
-    from . import p12codec
+    from . import certificate, p12codec
 
     bags = p12codec.parse(data, password, decrypt_keys=False)
     counter = 0
@@ -163,8 +161,8 @@ def load(data: bytes, password: str | None, keypass: str | None, *, only: str | 
             table[alias.lower()] = item
         else:
             try:
-                cert = x509.load_der_x509_certificate(bag.der)
-            except ValueError:
+                cert = certificate.load_der(bag.der, what="a certificate in the PKCS12 keystore")
+            except BadInputError:
                 raise BadInputError("the PKCS12 keystore holds a certificate that cannot be read") from None
             if key_id is None and private_count == 1 and index == 0:
                 key_id = b"01"
@@ -186,8 +184,8 @@ def load(data: bytes, password: str | None, keypass: str | None, *, only: str | 
         elif kind == "key":
             if not extra:
                 raise BadInputError(f"the PKCS12 keystore holds the key {folded!r} without its certificate")
-            key = _open_key(bag, keypass, folded) if wanted else None
-            entries.append(Entry(alias=folded, chain=extra, key=key, sealed=sealed))
+            key, pkcs8 = _open_key(bag, keypass, folded) if wanted else (None, None)
+            entries.append(Entry(alias=folded, chain=extra, key=key, sealed=sealed, key_pkcs8=pkcs8))
         else:
             secret = (_open_secret(bag, secret_pass, folded, strict=only is not None)
                       if secret_pass is not None and chosen else None)
@@ -228,7 +226,7 @@ def _open_key(bag, keypass: str, alias: str):
         der = p12codec.decrypt_key(bag.sealed, keypass)
     except WrongPasswordError:
         raise WrongPasswordError(f"wrong key password for entry {alias!r} in the PKCS12 keystore") from None
-    return keys.load_private_key(der, what=f"the key of entry {alias!r} in the PKCS12 keystore")
+    return load_key(der, what=f"the key of entry {alias!r} in the PKCS12 keystore"), der
 
 
 def _open_secret(bag, keypass: str, alias: str, *, strict: bool):
