@@ -352,3 +352,17 @@ def test_a_secret_key_cannot_be_merged_into_jks(tmp_path):
     plan = edit.Plan(dest, edit.merge(dest, [src]), PW)
     with pytest.raises(UnsupportedError, match="'aes' is a secret key, which a JKS keystore cannot hold"):
         plan.encode()
+
+
+@pytest.mark.parametrize(("name", "mac"), [("openssl-legacy.p12", "sha1"), ("keytool.p12", "sha256")])
+def test_an_edited_pkcs12_keeps_the_java_it_was_readable_by(tmp_path, name, mac):
+    """A store with a SHA-1 MAC (what Java 8 before 8u301 reads) stays so after an edit."""
+    require_tool("openssl")
+    path = tmp_path / name
+    shutil.copyfile(FIXTURES / name, path)
+    run("import", path, "--trusted", FIXTURES / "other-root.pem", "--alias", "partner", "--storepass", "env:SP")
+    proc = subprocess.run(["openssl", "pkcs12", "-info", "-noout", "-in", path, "-passin", "env:SP"],
+                          env={**os.environ, "SP": PW}, capture_output=True, text=True, timeout=30, check=False)
+    assert f"MAC: {mac}," in proc.stderr, proc.stderr
+    if mac == "sha1":
+        assert "pbeWithSHA1And3-KeyTripleDES-CBC" in proc.stderr, proc.stderr
