@@ -107,6 +107,9 @@ def _edits(store_type: str, sealed: keystore.Keystore, ca, client, tmp: Path):
         ("key", ["import", "{s}", "--key", key_pem, "--cert", chain_pem, "--alias", "new-key", "--storepass",
                  "env:SP"], None),
         ("merge", ["merge", "{s}", src, "--dest-storepass", "env:SP"], None),
+        # a JKS key into every type: re-protected with the destination's password where the type differs
+        ("merge-key", ["merge", "{s}", FIXTURES / "keytool-rsa.jks", "--dest-storepass", "env:SP", "--src-alias",
+                       "rsa-client", "--dest-alias", "merged-key"], None),
         ("passwd", ["passwd", "{s}", "--storepass", "env:SP", "--new-storepass", "env:NEWPW"], None),
     ]
     if not sealed.entries:
@@ -141,7 +144,7 @@ def test_every_edit_leaves_untouched_entries_as_java_sees_them(ca, clients, tmp_
         assert before["ok"] and after["ok"], (name, before, after)
         deleted, renamed = touched_by[name]
         new = {e["alias"]: e for e in after["entries"]}
-        assert set(new) - {"renamed", "ktpy-root", "new-key", "merged-root"} == \
+        assert set(new) - {"renamed", "ktpy-root", "new-key", "merged-root", "merged-key"} == \
             {e["alias"] for e in before["entries"]} - {deleted, renamed}, name
         for entry in before["entries"]:
             if entry["alias"] == deleted:
@@ -153,7 +156,7 @@ def test_every_edit_leaves_untouched_entries_as_java_sees_them(ca, clients, tmp_
             assert new[entry["alias"]] == entry, (name, entry["alias"])
             checked += 1
             secrets += "secret_sha256" in entry
-        assert "key_algorithm" in new["new-key"], (name, new["new-key"])
+        assert "key_algorithm" in new["new-key"] and "key_algorithm" in new["merged-key"], (name, new)
     assert checked >= 50 and secrets >= 5, (checked, secrets)  # not vacuous: secret keys are among them
 
 
