@@ -366,3 +366,20 @@ def test_an_edited_pkcs12_keeps_the_java_it_was_readable_by(tmp_path, name, mac)
     assert f"MAC: {mac}," in proc.stderr, proc.stderr
     if mac == "sha1":
         assert "pbeWithSHA1And3-KeyTripleDES-CBC" in proc.stderr, proc.stderr
+
+
+def test_passwd_generated_password_file_only_with_the_store(tmp_path, monkeypatch):
+    path, new = tmp_path / "s.jks", tmp_path / "new-pass.txt"
+    shutil.copyfile(FIXTURES / "keytool-rsa.jks", path)
+    original = path.read_bytes()
+
+    def full(*_args):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(files.os, "replace", full)
+        run("passwd", path, "--storepass", "env:SP", "--new-storepass", f"generate:{new}", code=1)
+    assert path.read_bytes() == original and not new.exists()  # no password for a store never written
+    run("passwd", path, "--storepass", "env:SP", "--new-storepass", f"generate:{new}")
+    assert mode(new) == 0o600
+    assert keystore.load(path.read_bytes(), new.read_text().strip()).entry("rsa-client").key is not None
