@@ -28,13 +28,13 @@ def inspect_cmd(path, storepass, no_storepass, as_json):
       ktpy inspect keystore.p12 --storepass file:pass.txt --json
     """
     from .. import files
-    from ..inspect import describe_data, text_lines
+    from ..inspect import describe_data, text_lines, to_json
 
     data = files.read(path, what="file")
     info = describe_data(data, source=path,
                          storepass=lambda: store_password(storepass, no_storepass))
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        click.echo(to_json(info))
     else:
         click.echo("\n".join(text_lines(info)))
 

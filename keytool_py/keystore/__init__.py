@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -138,8 +139,11 @@ class Keystore:
         """The entry Java's KeyStore returns for `alias`: Java lowercases the name it looks
         up (JKS and JCEKS keep stored aliases as written, so a mixed-case one is unreachable;
         PKCS12 lowercases them when it reads)."""
-        wanted = alias.lower()
-        return next((e for e in self.entries if e.alias == wanted), None)
+        return self._by_alias.get(alias.lower())
+
+    @functools.cached_property
+    def _by_alias(self) -> dict[str, Entry]:
+        return {e.alias: e for e in self.entries}
 
     def entry(self, alias: str | None = None) -> Entry:
         """The entry with this alias (as Java finds it); without an alias, the only private key

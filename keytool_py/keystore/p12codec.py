@@ -360,27 +360,112 @@ def _safe_contents(info, password: str) -> bytes:
 
 
 def _read_safe_contents(der: bytes, out: list[Bag]) -> None:
-    for safe_bag in _decode(der, rfc7292.SafeContents()):
-        bag_id, value = safe_bag["bagId"], bytes(safe_bag["bagValue"])
-        if bag_id == rfc7292.id_safeContentsBag:
-            _read_safe_contents(value, out)
-            continue
-        if bag_id == rfc7292.id_pkcs8ShroudedKeyBag:
-            _decode(value, rfc5958.EncryptedPrivateKeyInfo())  # checked, kept sealed
-            out.append(Bag("key", None, **_attributes(safe_bag), sealed=value))
-        elif bag_id == _SECRET_BAG:
-            secret = _decode(value, _SecretBag())
-            if secret["secretTypeId"] != rfc7292.id_pkcs8ShroudedKeyBag:
-                raise _unsupported(f"a secret bag of type {secret['secretTypeId']}")
-            sealed = bytes(_decode(secret["secretValue"], univ.OctetString()))
-            _decode(sealed, rfc5958.EncryptedPrivateKeyInfo())
-            out.append(Bag("secret", None, **_attributes(safe_bag), sealed=sealed))
-        elif bag_id == rfc7292.id_certBag:
-            cert_bag = _decode(value, rfc7292.CertBag())
-            if cert_bag["certId"] == _X509_CERT:  # SDSI certificates are skipped
-                der_cert = bytes(_decode(cert_bag["certValue"], univ.OctetString()))
-                out.append(Bag("cert", der_cert, **_attributes(safe_bag)))
-        # keyBag (an unencrypted key: Java ignores it), crlBag and unknown bags: skipped
+    """The bags of a SafeContents. Certificate bags, the bulk of a large truststore, are read by
+    a small DER walker (pyasn1 costs some 100 us a bag); other bags through pyasn1."""
+    der = bytes(der)
+    if der[1:2] == b"\x80":
+        der = _definite(der)
+    tag, pos, end = _tlv(der, 0)
+    if tag != 0x30 or end != len(der):
+        raise BadInputError(CORRUPTED)
+    while pos < end:
+        _, start, bag_end = _tlv(der, pos)
+        if not _fast_cert_bag(der, start, bag_end, out):
+            _read_bag(_decode(der[pos:bag_end], rfc7292.SafeBag()), out)
+        pos = bag_end
+
+
+def _tlv(der: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of the value, end of the value) of the definite-length DER element at pos."""
+    tag, length = der[pos], der[pos + 1]
+    pos += 2
+    if length & 0x80:
+        size = length & 0x7F
+        if not 1 <= size <= 4:
+            raise BadInputError(CORRUPTED)
+        length, pos = int.from_bytes(der[pos:pos + size], "big"), pos + size
+    if pos + length > len(der) or tag & 0x1F == 0x1F:
+        raise BadInputError(CORRUPTED)
+    return tag, pos, pos + length
+
+
+_CERT_BAG_OID = encoder.encode(rfc7292.id_certBag)
+_X509_CERT_OID = encoder.encode(_X509_CERT)
+_FRIENDLY_NAME_OID = encoder.encode(rfc7292.pkcs_9_at_friendlyName)
+_LOCAL_KEY_ID_OID = encoder.encode(rfc7292.pkcs_9_at_localKeyId)
+_ORACLE_TRUSTED_OID = encoder.encode(ORACLE_TRUSTED_KEY_USAGE)
+
+
+def _fast_cert_bag(der: bytes, pos: int, end: int, out: list[Bag]) -> bool:
+    """Read one SafeBag at der[pos:end] if it is an X.509 certificate bag; False otherwise (or
+    when anything is unusual: pyasn1 then reads it)."""
+    tag, start, oid_end = _tlv(der, pos)
+    if tag != 0x06 or der[pos:oid_end] != _CERT_BAG_OID:
+        return False
+    tag, start, value_end = _tlv(der, oid_end)  # [0] EXPLICIT CertBag
+    if tag != 0xA0:
+        return False
+    tag, start, bag_end = _tlv(der, start)  # CertBag SEQUENCE
+    tag_id, _, id_end = _tlv(der, start)
+    if tag != 0x30 or der[start:id_end] != _X509_CERT_OID:
+        return False
+    tag, start, _ = _tlv(der, id_end)  # [0] EXPLICIT OCTET STRING
+    if tag != 0xA0:
+        return False
+    tag, cert_start, cert_end = _tlv(der, start)
+    if tag != 0x04:
+        return False
+    found: dict = {}
+    if value_end < end:
+        tag, pos, attrs_end = _tlv(der, value_end)
+        if tag != 0x31 or attrs_end != end:
+            return False
+        while pos < attrs_end:
+            tag, start, attr_end = _tlv(der, pos)
+            tag_oid, _, oid_end = _tlv(der, start)
+            kind = der[start:oid_end]
+            tag_set, set_start, set_end = _tlv(der, oid_end)
+            if tag != 0x30 or tag_set != 0x31 or set_end != attr_end:
+                return False
+            if kind == _ORACLE_TRUSTED_OID:
+                found["trusted"] = True
+            elif kind == _FRIENDLY_NAME_OID and set_start < set_end:
+                tag, value_start, value_stop = _tlv(der, set_start)
+                if tag != 0x1E:
+                    return False
+                found["friendly_name"] = der[value_start:value_stop].decode("utf-16-be", "surrogatepass")
+            elif kind == _LOCAL_KEY_ID_OID and set_start < set_end:
+                tag, value_start, value_stop = _tlv(der, set_start)
+                if tag != 0x04:
+                    return False
+                found["local_key_id"] = der[value_start:value_stop]
+            pos = attr_end
+    elif value_end != end:
+        return False
+    out.append(Bag("cert", der[cert_start:cert_end], **found))
+    return True
+
+
+def _read_bag(safe_bag, out: list[Bag]) -> None:
+    bag_id, value = safe_bag["bagId"], bytes(safe_bag["bagValue"])
+    if bag_id == rfc7292.id_safeContentsBag:
+        _read_safe_contents(value, out)
+    elif bag_id == rfc7292.id_pkcs8ShroudedKeyBag:
+        _decode(value, rfc5958.EncryptedPrivateKeyInfo())  # checked, kept sealed
+        out.append(Bag("key", None, **_attributes(safe_bag), sealed=value))
+    elif bag_id == _SECRET_BAG:
+        secret = _decode(value, _SecretBag())
+        if secret["secretTypeId"] != rfc7292.id_pkcs8ShroudedKeyBag:
+            raise _unsupported(f"a secret bag of type {secret['secretTypeId']}")
+        sealed = bytes(_decode(secret["secretValue"], univ.OctetString()))
+        _decode(sealed, rfc5958.EncryptedPrivateKeyInfo())
+        out.append(Bag("secret", None, **_attributes(safe_bag), sealed=sealed))
+    elif bag_id == rfc7292.id_certBag:
+        cert_bag = _decode(value, rfc7292.CertBag())
+        if cert_bag["certId"] == _X509_CERT:  # SDSI certificates are skipped
+            der_cert = bytes(_decode(cert_bag["certValue"], univ.OctetString()))
+            out.append(Bag("cert", der_cert, **_attributes(safe_bag)))
+    # keyBag (an unencrypted key: Java ignores it), crlBag and unknown bags: skipped
 
 
 class _SecretBag(univ.Sequence):
@@ -448,7 +533,14 @@ def _decrypt(algorithm, ciphertext: bytes, password: str, spec) -> bytes:
         raise _unsupported(oid)
     try:
         plain = _unpad(_cbc(cipher, key, iv, ciphertext, encrypt=False), len(iv))
-        _decode(plain, spec)
+        if isinstance(spec, rfc7292.SafeContents):
+            # its outer SEQUENCE is checked here, its bags when they are read (a full pyasn1
+            # parse of a 100000-certificate truststore costs a minute)
+            tag, _, end = _tlv(_definite(plain) if plain[1:2] == b"\x80" else plain, 0)
+            if tag != 0x30 or (plain[1:2] != b"\x80" and end != len(plain)):
+                raise ValueError("not a SafeContents")
+        else:
+            _decode(plain, spec)
     except Exception:
         raise _Undecryptable() from None
     return plain
