@@ -68,13 +68,19 @@ def describe_entry(entry: Entry) -> str:
 
 # --- reading a store to edit it ---
 
-def load_for_edit(data: bytes, storepass: str, *, unlock: str | None = None) -> Keystore:
-    """The store with every key sealed as it is; with `unlock`, each key that password opens
-    is decrypted (and will be protected anew with the store password the plan writes)."""
+def load_for_edit(data: bytes, storepass: str, *, unlock: Sequence[str] = ()) -> Keystore:
+    """The store with every key sealed as it is; each key that one of the `unlock` passwords
+    opens is decrypted (and will be protected anew with the store password the plan writes)."""
     store = keystore.load(data, storepass, decrypt_keys=False)
-    if unlock is None:
-        return store
-    return Keystore(store.type, tuple(_opened(data, storepass, e, unlock) or e for e in store.entries))
+    return Keystore(store.type, tuple(_unlocked(data, storepass, e, unlock) for e in store.entries))
+
+
+def _unlocked(data: bytes, storepass: str, entry: Entry, passwords: Sequence[str]) -> Entry:
+    for password in dict.fromkeys(passwords):
+        opened = _opened(data, storepass, entry, password)
+        if opened is not None:
+            return opened
+    return entry
 
 
 def open_entry(data: bytes, storepass: str, alias: str, password: str) -> Entry:
@@ -243,6 +249,10 @@ def merge(dest: Keystore, sources: Sequence[Keystore], *, src_alias: str | None 
         if entry.alias.lower() in taken:
             raise BadInputError(f"the alias {entry.alias!r} is already in the destination keystore; take it under "
                                 f"another name with --src-alias {entry.alias} --dest-alias NEW")
+        carried = entry.sealed is not None and entry.sealed.store_type is dest.type
+        if entry.kind is not EntryKind.TRUSTED_CERT and not entry.decrypted and not carried:
+            raise BadInputError(f"the key of entry {entry.alias!r} has a password of its own and must be protected "
+                                f"anew for a {dest.type.value.upper()} keystore; give that password with --src-keypass")
         added.append(entry)
     return replace(dest, entries=dest.entries + tuple(added))
 

@@ -383,3 +383,21 @@ def test_passwd_generated_password_file_only_with_the_store(tmp_path, monkeypatc
     run("passwd", path, "--storepass", "env:SP", "--new-storepass", f"generate:{new}")
     assert mode(new) == 0o600
     assert keystore.load(path.read_bytes(), new.read_text().strip()).entry("rsa-client").key is not None
+
+
+def test_merge_of_a_key_with_its_own_password_into_another_type(tmp_path):
+    dest = tmp_path / "d.p12"
+    shutil.copyfile(FIXTURES / "keytool-truststore.p12", dest)
+    original = dest.read_bytes()
+    result = run("merge", dest, FIXTURES / "keytool-keypass.jks", "--dest-storepass", "env:SP", code=1)
+    assert result.stderr.strip() == ("Error: the key of entry 'distinct' has a password of its own and must be "
+                                     "protected anew for a PKCS12 keystore; give that password with --src-keypass")
+    assert dest.read_bytes() == original
+    # a source with both kinds of key: one under its store password, one under its own
+    src = tmp_path / "both.jks"
+    shutil.copyfile(FIXTURES / "keytool-keypass.jks", src)
+    run("merge", src, FIXTURES / "keytool-rsa.jks", "--dest-storepass", "env:SP", "--src-alias", "rsa-client")
+    run("merge", dest, src, "--dest-storepass", "env:SP", "--src-keypass", "env:KEYPW")
+    merged = keystore.load(dest.read_bytes(), PW)  # every key now under the store password
+    assert [e.alias for e in merged.key_entries] == ["distinct", "rsa-client"]
+    assert all(e.key is not None for e in merged.key_entries)

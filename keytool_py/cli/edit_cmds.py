@@ -195,7 +195,7 @@ def passwd_cmd(store, storepass, new_storepass, alias, keypass, new_keypass, bac
     new_pw = secret(new_storepass, "--new-storepass", confirm=True, label="new store password") if new_storepass else pw
     changed = new_pw.value != pw.value
     before = edit.load_for_edit(snapshot.data, pw.value)
-    after = edit.load_for_edit(snapshot.data, pw.value, unlock=pw.value) if changed else before
+    after = edit.load_for_edit(snapshot.data, pw.value, unlock=[pw.value]) if changed else before
     notes = edit.key_password_notes(after, storepass_changed=changed, skip=alias)
     new_key_pw = None
     if alias:
@@ -332,13 +332,11 @@ def merge_cmd(dest, sources, src_alias, dest_alias, dest_storepass, src_storepas
     loaded = []
     for source in sources:
         data = files.read(source, what="source keystore")
-        sealed = keystore.load(data, src_pw.value, decrypt_keys=False)
-        need = sealed.type is not before.type or src_pw.value != dest_pw.value
-        store = edit.load_for_edit(data, src_pw.value, unlock=src_pw.value if need else None)
-        if src_keypass and sealed.type is not before.type:
-            own = secret(src_keypass, "--src-keypass", label="source key password").value
-            store = edit.load_for_edit(data, src_pw.value, unlock=own) if own != src_pw.value else store
-        loaded.append(store)
+        other_type = keystore.load(data, src_pw.value, decrypt_keys=False).type is not before.type
+        unlock = [src_pw.value] if other_type or src_pw.value != dest_pw.value else []
+        if src_keypass and other_type:
+            unlock.append(secret(src_keypass, "--src-keypass", label="source key password").value)
+        loaded.append(edit.load_for_edit(data, src_pw.value, unlock=unlock))
     after = edit.merge(before, loaded, src_alias=src_alias, dest_alias=dest_alias)
     added = ", ".join(repr(e.alias) for e in after.entries[len(before.entries):])
     plan = edit.Plan(before, after, dest_pw.value, _compat(snapshot, before))
