@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import warnings
 from pathlib import Path
 
 import click
@@ -49,6 +50,8 @@ COMMAND_MODULES = {
 }
 COMMAND_MODULES.update({"expiry": "lifecycle_cmds", "renew": "lifecycle_cmds", "revoke": "lifecycle_cmds",
                         "crl": "lifecycle_cmds"})
+COMMAND_MODULES.update({name: "edit_cmds" for name in  # changing a keystore in place
+                        ("delete", "rename", "passwd", "import", "merge", "export-key")})
 
 
 class _Group(click.Group):
@@ -68,7 +71,12 @@ class _Group(click.Group):
         from ..secrets import MissingSecretError
 
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                if not _debug_enabled():
+                    # Dependencies' warnings (cryptography's CryptographyDeprecationWarning for the
+                    # negative serials in Debian's cacerts) are not the user's business: never on stderr.
+                    warnings.simplefilter("ignore")
+                return super().invoke(ctx)
         except MissingSecretError as exc:
             if _debug_enabled():
                 raise
@@ -157,10 +165,27 @@ def cli(debug: bool) -> None:
     """
 
 
-def secret(spec, option, *, confirm=False, label=None):
+def secret(spec, option, *, confirm=False, label=None, allow_empty=False):
     from .. import secrets
 
-    return secrets.resolve(spec, option=option, confirm=confirm, label=label)
+    return secrets.resolve(spec, option=option, confirm=confirm, label=label, allow_empty=allow_empty)
+
+
+def no_storepass_option(f):
+    return click.option("--no-storepass", is_flag=True,
+                        help="The store has no password (a password-less PKCS12 truststore): read it as "
+                             "Java does without one, so its integrity is not checked.")(f)
+
+
+def store_password(spec, no_storepass: bool, *, label: str = "store password", option: str = "--storepass"):
+    """The password to open an existing store: may be empty (keytool -storepass ""); None with
+    --no-storepass."""
+    if no_storepass:
+        if spec is not None:
+            raise click.UsageError(f"give {option} or --no-storepass, not both")
+        note("Notice: without a store password the store's integrity is not checked")
+        return None
+    return secret(spec, option, label=label, allow_empty=True).value
 
 
 def secret_outputs(*passwords):
@@ -171,19 +196,21 @@ def secret_outputs(*passwords):
 
 
 def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | None = None, *,
-                  label: str = "store password", alias: str | None = None):
+                  label: str = "store password", alias: str | None = None, no_storepass: bool = False):
     """(keystore with its keys decrypted, store password) for a keystore file; keys are decrypted
     with the --keypass password when given, else with the store password (with `alias`, only
-    that entry's key)."""
+    that entry's key). With no_storepass the password is None and keys stay sealed."""
     from .. import files, keystore
+    from ..secrets import Password
 
     data = files.read(path, what="keystore")
     if keystore.detect_type(data) is None:
         raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
-    store_pw = secret(storepass_spec, "--storepass", label=label)
-    key_pw = secret(keypass_spec, "--keypass", label="key password") if keypass_spec else None
-    store = keystore.load(data, store_pw.value, keypass=key_pw.value if key_pw else None, alias=alias)
-    return store, store_pw
+    store_pw = store_password(storepass_spec, no_storepass, label=label)
+    key_pw = secret(keypass_spec, "--keypass", label="key password", allow_empty=True) if keypass_spec else None
+    store = keystore.load(data, store_pw, keypass=key_pw.value if key_pw else None, alias=alias,
+                          decrypt_keys=store_pw is not None or key_pw is not None)
+    return store, None if store_pw is None else Password(store_pw)
 
 
 def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):

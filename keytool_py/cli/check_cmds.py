@@ -7,7 +7,17 @@ from pathlib import Path
 
 import click
 
-from ._common import EXIT_CODES, EXIT_PROBLEMS, SECRET_HELP, cli, echo_lines, note, secret
+from ._common import (
+    EXIT_CODES,
+    EXIT_PROBLEMS,
+    SECRET_HELP,
+    cli,
+    echo_lines,
+    no_storepass_option,
+    note,
+    secret,
+    store_password,
+)
 
 VERIFY_EXIT_CODES = EXIT_CODES.rstrip() + "\n  3  the checks ran and found problems (one line each)\n"
 
@@ -15,8 +25,9 @@ VERIFY_EXIT_CODES = EXIT_CODES.rstrip() + "\n  3  the checks ran and found probl
 @cli.command("inspect", epilog=EXIT_CODES)
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=True))
 @click.option("--storepass", metavar="SRC", help="Store password, when FILE is a keystore. " + SECRET_HELP)
+@no_storepass_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (format: docs/inspect-json.md).")
-def inspect_cmd(path, storepass, as_json):
+def inspect_cmd(path, storepass, no_storepass, as_json):
     """Describe a certificate, chain, CSR, private key (never printed) or a JKS, JCEKS or
     PKCS12 keystore: for every certificate its subject, issuer, serial, validity, key, key
     usages, extended key usages, SANs and SHA-256 fingerprint (as keytool prints it).
@@ -31,7 +42,7 @@ def inspect_cmd(path, storepass, as_json):
       ktpy inspect keystore.p12 --storepass file:pass.txt --json
     """
     from .. import files
-    from ..inspect import describe_data, text_lines
+    from ..inspect import describe_data, text_lines, to_json
 
     if Path(path).is_dir():  # a CA folder: what its ledger says it issued
         from .lifecycle_cmds import inspect_ca_dir
@@ -39,9 +50,9 @@ def inspect_cmd(path, storepass, as_json):
         return inspect_ca_dir(path, as_json)
     data = files.read(path, what="file")
     info = describe_data(data, source=path,
-                         storepass=lambda: secret(storepass, "--storepass", label="store password").value)
+                         storepass=lambda: store_password(storepass, no_storepass))
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        click.echo(to_json(info))
     else:
         echo_lines(text_lines(info))
 
@@ -103,7 +114,7 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
     notes: list[Finding] = []
     upload = None  # a PEM file is checked as the file to upload to Salesforce (salesforce-mtls)
     if keystore.detect_type(data) is not None:
-        store_pw = secret(storepass, "--storepass", label="store password").value
+        store_pw = store_password(storepass, False)
         entry = keystore.load(data, store_pw, decrypt_keys=False).entry(alias)
         leaf, intermediates = entry.chain[0], [*entry.chain[1:], *extra]
         if entry.is_key_entry and key is None:
