@@ -85,6 +85,11 @@ def _describe_certificate(cert: x509.Certificate) -> dict:
 
 
 def describe_store(store: keystore.Keystore) -> dict:
+    with keystore.without_gc():
+        return _describe_store(store)
+
+
+def _describe_store(store: keystore.Keystore) -> dict:
     entries = []
     for entry in store.entries:
         described = {
