@@ -231,3 +231,35 @@ def test_same_entry_as_java_for_aliases_equal_but_for_case(view_classes):
 
             ours = fingerprint(load_certificates(result.stdout.encode())[0])
             assert ours == view["lookups"][lookup], (name, lookup)
+
+
+def test_unlinked_chain_into_pkcs12_is_refused_naming_the_entry(conversions):
+    results, _ = conversions
+    out, stderr, _ = results[("api-unlinked.jks", "pkcs12")]
+    assert out is None
+    assert stderr == ("Error: the chain of entry 'api-client' is not linked by issuer, and Java rebuilds PKCS12 "
+                      "chains by issuer: it would read 1 of its 2 certificates; keep it in JKS or JCEKS, or fix "
+                      "the chain\n")
+
+
+# --- untouched entries keep their own protection -------------------------------------------
+
+CARRIED = ["keytool-keypass.jks", "keytool-keypass.jceks", "keytool-secret-keypass.jceks", "api-keypass.p12",
+           "keytool-secret.p12", "keytool-algs.jks"]
+
+
+def test_rewrite_in_the_same_type_carries_keys_it_did_not_decrypt(view_classes, corpus_views, tmp_path):
+    """Read with the store password only (no key decrypted), rewritten under a new store password:
+    Java opens every key with its own old password, and sees what it saw."""
+    requests = []
+    for name in CARRIED:
+        info = CORPUS[name]
+        store = keystore.load((FIXTURES / name).read_bytes(), info["storepass"], decrypt_keys=False)
+        assert all(e.key is None and e.secret is None for e in store.entries)
+        out = tmp_path / name
+        out.write_bytes(keystore.build_store(store.type, store.entries, storepass="new-store-pass"))
+        requests.append(Request(info["type"], out, "new-store-pass", info["keypass"] or info["storepass"]))
+    for name, view in zip(CARRIED, java_view(view_classes, requests), strict=True):
+        assert view["ok"], view
+        assert not any("key_error" in e for e in view["entries"]), view
+        assert normalized(view) == normalized(corpus_views[name]), name

@@ -57,8 +57,9 @@ class KeptCertificate:
 def load_der(der: bytes, *, what: str) -> x509.Certificate:
     """One DER certificate as a keystore holds it (one sentence when it cannot be read)."""
     try:
-        return certs.load_certificates(der, what=what)[0]
-    except BadInputError:
+        # (certs.load_certificates without its PEM detection, which a 100000-entry store pays for)
+        return certs._checked(x509.load_der_x509_certificate(der), what)
+    except (ValueError, x509.InvalidVersion, BadInputError):
         repaired = _without_dsa_null_parameters(der)
         if repaired is None:
             raise

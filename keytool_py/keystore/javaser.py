@@ -232,6 +232,8 @@ def read_object(data: bytes, offset: int = 0, *, allowed: frozenset[str] | None 
 def decode_modified_utf8(raw: bytes) -> str:
     """Java's modified UTF-8: each UTF-16 unit on its own (a character beyond the BMP is two
     3-byte surrogates), NUL as C0 80. A 4-byte UTF-8 sequence is not valid here, as in Java."""
+    if raw.isascii() and b"\x00" not in raw:  # the common case, and the same in every encoding
+        return raw.decode("ascii")
     units, i, n = [], 0, len(raw)
     while i < n:
         b = raw[i]

@@ -57,6 +57,7 @@ def build(entries: Sequence[Entry], password: str, *, compat: Compat) -> bytes:
     keyed = [e for e in entries if e.kind is EntryKind.PRIVATE_KEY]
     trusted = [e for e in entries if e.kind is EntryKind.TRUSTED_CERT]
     secret = [e for e in entries if e.kind is EntryKind.SECRET_KEY]
+    _check_chains(keyed, trusted)
     encryption = _encryption(password, compat)
     simple = not secret and all(e.key is not None and e.key_pkcs8 is None for e in keyed) and \
         all(isinstance(c, x509.Certificate) for e in entries for c in e.chain)
@@ -74,6 +75,22 @@ def build(entries: Sequence[Entry], password: str, *, compat: Compat) -> bytes:
 
     return p12codec.assemble(_bags(keyed, trusted, secret), password, legacy=compat is Compat.JAVA8,
                              iterations=ITERATIONS)
+
+
+def _check_chains(keyed: Sequence[Entry], trusted: Sequence[Entry]) -> None:
+    """Java does not read a PKCS12 chain as written: it rebuilds it by issuer name from all the
+    file's certificates. A chain that would come back different is refused, naming the entry."""
+    by_subject: dict = {}
+    for entry in [*keyed, *trusted]:
+        for cert in entry.chain:
+            by_subject.setdefault(cert.subject, cert)
+    for entry in keyed:
+        rebuilt = _chain(entry.chain[0], by_subject)
+        if rebuilt != tuple(entry.chain):
+            raise UnsupportedError(
+                f"the chain of entry {entry.alias!r} is not linked by issuer, and Java rebuilds PKCS12 chains "
+                f"by issuer: it would read {len(rebuilt)} of its {len(entry.chain)} certificates; keep it in JKS "
+                "or JCEKS, or fix the chain")
 
 
 def _bags(keyed: Sequence[Entry], trusted: Sequence[Entry], secret: Sequence[Entry]) -> list:
