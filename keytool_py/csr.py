@@ -67,7 +67,7 @@ def certificate_sans(cert: x509.Certificate) -> list[x509.GeneralName]:
     return _copied_sans(cert)
 
 
-def _copied_sans(source) -> list[x509.GeneralName]:
+def _copied_sans(source: x509.Certificate | x509.CertificateSigningRequest) -> list[x509.GeneralName]:
     try:
         san = source.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:

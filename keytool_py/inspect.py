@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -93,7 +94,7 @@ def describe_store(store: keystore.Keystore) -> dict:
 def _describe_store(store: keystore.Keystore) -> dict:
     entries = []
     for entry in store.entries:
-        described = {
+        described: dict[str, Any] = {
             "alias": entry.alias,
             "kind": entry.kind.value,
             "created": _time(entry.timestamp) if entry.timestamp else None,

@@ -13,8 +13,9 @@ import datetime as dt
 import enum
 import functools
 import gc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from cryptography import x509
 
@@ -174,7 +175,7 @@ class Keystore:
         return candidates[0]
 
 
-def load_key(pkcs8: bytes, *, what: str):
+def load_key(pkcs8: bytes, *, what: str) -> Any:
     """A key read from a keystore: ktpy's own loader for RSA and EC (with its checks), and any
     other algorithm Java keystores hold (DSA, Ed25519, Ed448) as cryptography reads it, so that it
     is carried even where ktpy does not use it."""
@@ -198,6 +199,8 @@ def pkcs8_of(entry: Entry) -> bytes:
     still this key's, else cryptography's encoding."""
     from ..keys import private_key_to_der
 
+    if entry.key is None:
+        raise BadInputError(f"the key of entry {entry.alias!r} was not decrypted; give its key password")
     if entry.key_pkcs8 is not None:
         try:
             if same_public_key(load_key(entry.key_pkcs8, what="the key").public_key(), entry.key.public_key()):
@@ -425,7 +428,7 @@ def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
 
 
 @contextlib.contextmanager
-def without_gc():
+def without_gc() -> Iterator[None]:
     """Reading a 100000-certificate truststore makes millions of objects and no reference cycles:
     the cyclic collector would walk them all again and again (a third of the time)."""
     enabled = gc.isenabled()

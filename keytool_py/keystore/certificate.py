@@ -10,6 +10,7 @@ certificate (its bytes, its fingerprint, equality) uses the original bytes.
 from __future__ import annotations
 
 import base64
+from typing import Any, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,32 +26,32 @@ class KeptCertificate:
     """A certificate read through a repaired copy, whose bytes and fingerprint are the original's.
     Everything else is the repaired certificate's."""
 
-    def __init__(self, original: bytes, repaired: x509.Certificate):
+    def __init__(self, original: bytes, repaired: x509.Certificate) -> None:
         self._original, self._repaired = original, repaired
 
-    def public_bytes(self, encoding):
+    def public_bytes(self, encoding: serialization.Encoding) -> bytes:
         if encoding is serialization.Encoding.DER:
             return self._original
         body = base64.encodebytes(self._original).replace(b"\n", b"")
         lines = b"\n".join(body[i:i + 64] for i in range(0, len(body), 64))
         return b"-----BEGIN CERTIFICATE-----\n" + lines + b"\n-----END CERTIFICATE-----\n"
 
-    def fingerprint(self, algorithm):
+    def fingerprint(self, algorithm: hashes.HashAlgorithm) -> bytes:
         digest = hashes.Hash(algorithm)
         digest.update(self._original)
         return digest.finalize()
 
-    def verify_directly_issued_by(self, issuer):
+    def verify_directly_issued_by(self, issuer: x509.Certificate) -> None:
         self._repaired.verify_directly_issued_by(getattr(issuer, "_repaired", issuer))
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, KeptCertificate | x509.Certificate) and \
             other.public_bytes(serialization.Encoding.DER) == self._original
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self._original)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._repaired, name)
 
 
@@ -63,7 +64,8 @@ def load_der(der: bytes, *, what: str) -> x509.Certificate:
         repaired = _without_dsa_null_parameters(der)
         if repaired is None:
             raise
-    return KeptCertificate(der, certs.load_certificates(repaired, what=what)[0])
+    # a stand-in with the certificate's interface: callers treat it as the certificate it wraps
+    return cast(x509.Certificate, KeptCertificate(der, certs.load_certificates(repaired, what=what)[0]))
 
 
 def _without_dsa_null_parameters(der: bytes) -> bytes | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import BadInputError
 
@@ -44,7 +45,7 @@ class ClassDesc:
 @dataclass
 class JavaObject:
     class_name: str
-    fields: dict = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class JavaEnum:
 class _Reader:
     def __init__(self, data: bytes, offset: int, allowed: frozenset[str] | None = None):
         self.data, self.pos, self.allowed = data, offset, allowed
-        self.handles: list = []
+        self.handles: list[Any] = []
 
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
@@ -65,25 +66,25 @@ class _Reader:
         self.pos += n
         return raw
 
-    def unpack(self, fmt: str):
+    def unpack(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
 
     def utf(self, long: bool = False) -> str:
         return decode_modified_utf8(self.take(self.unpack(">q" if long else ">H")))
 
-    def new_handle(self, value) -> int:
+    def new_handle(self, value: Any) -> int:
         if len(self.handles) >= MAX_HANDLES:
             raise SerialError("too many objects")
         self.handles.append(value)
         return len(self.handles) - 1
 
-    def reference(self):
+    def reference(self) -> Any:
         index = self.unpack(">i") - _BASE_HANDLE
         if not 0 <= index < len(self.handles):
             raise SerialError("bad back-reference")
         return self.handles[index]
 
-    def content(self, depth: int):
+    def content(self, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise SerialError("nested too deeply")
         tc = self.take(1)[0]
@@ -184,12 +185,12 @@ class _Reader:
                 self.skip_annotation(depth)
         return obj
 
-    def value(self, code: str, depth: int):
+    def value(self, code: str, depth: int) -> Any:
         if code in _PRIMITIVES:
             return self.unpack(_PRIMITIVES[code])
         return self.content(depth + 1)
 
-    def array(self, depth: int):
+    def array(self, depth: int) -> Any:
         desc = self.class_desc(depth + 1)
         if desc is None or not desc.name.startswith("["):
             raise SerialError("an array without an array class")
@@ -198,6 +199,7 @@ class _Reader:
         if length < 0 or length > len(self.data) - self.pos:
             raise SerialError("an array longer than the data")
         code = desc.name[1]
+        value: Any
         if code == "B":
             value = self.take(length)
         else:

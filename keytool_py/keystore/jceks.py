@@ -12,6 +12,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import padding
@@ -158,6 +159,7 @@ def rounds(protected: bytes) -> int:
 def recover(entry: Entry, password: str) -> tuple[PrivateKey, bytes]:
     what = f"the key of entry {entry.alias!r} in the JCEKS keystore"
     try:
+        assert entry.sealed is not None  # read from a store: every key entry is sealed
         algorithm, params, data = javaks.encrypted_private_key_info(entry.sealed.blob)
     except Exception:  # noqa: BLE001
         raise BadInputError(f"{what} is damaged") from None
@@ -176,6 +178,8 @@ def recover_secret(entry: Entry, password: str) -> SecretKey:
     content read (bounded) as a SecretKeySpec or a KeyRep, as Java's SealedObjectForKeyProtector."""
     what = f"the secret key of entry {entry.alias!r} in the JCEKS keystore"
     try:
+        assert entry.sealed is not None
+        sealed: Any
         sealed, _ = javaser.read_object(entry.sealed.blob, allowed=javaser.SEALED_OBJECT_CLASSES)
         fields = sealed.fields
         if sealed.class_name != "com.sun.crypto.provider.SealedObjectForKeyProtector" or \
@@ -188,6 +192,7 @@ def recover_secret(entry: Entry, password: str) -> SecretKey:
         raise BadInputError(f"{what} is damaged") from None
     wrong = f"wrong key password for the secret key entry {entry.alias!r} in the JCEKS keystore"
     plain = _decrypt(content, params, password, what, wrong)
+    key: Any
     try:
         key, _ = javaser.read_object(plain, allowed=javaser.SECRET_KEY_CLASSES)
     except javaser.SerialError:
@@ -207,6 +212,8 @@ def recover_secret(entry: Entry, password: str) -> SecretKey:
 def seal(entry: Entry, keypass: str, protection: Protection | None = None) -> bytes:
     protection = protection or prepare(keypass)
     if entry.kind is EntryKind.SECRET_KEY:
+        if entry.secret is None:
+            raise BadInputError(f"the secret key of entry {entry.alias!r} was not decrypted; give its key password")
         return protect_secret(entry.secret, protection)
     return protect_key(pkcs8_of(entry), protection)
 

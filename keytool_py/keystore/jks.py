@@ -46,6 +46,7 @@ def recover(entry: Entry, password: str) -> tuple[PrivateKey, bytes]:
     """The private key of a JKS entry and its PKCS#8, checked as Java checks it (the SHA-1 check
     value)."""
     try:
+        assert entry.sealed is not None  # read from a store: every key entry is sealed
         algorithm, _, data = javaks.encrypted_private_key_info(entry.sealed.blob)
     except Exception:  # noqa: BLE001 - pyasn1 errors: damaged DER
         raise BadInputError(f"the key of entry {entry.alias!r} in the JKS keystore is damaged") from None

@@ -586,7 +586,11 @@ def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
     encrypt = _encrypt_legacy if legacy else _encrypt_pbes2
 
     def shrouded(bag: Bag) -> bytes:
-        return bag.sealed if bag.der is None else _shrouded_key(encrypt(bag.der, password, iterations))
+        if bag.der is not None:
+            return _shrouded_key(encrypt(bag.der, password, iterations))
+        if bag.sealed is None:
+            raise BadInputError("a key bag has neither a key nor its protected form")
+        return bag.sealed
 
     certs = [_safe_bag(rfc7292.id_certBag, _cert_bag(b.der), b) for b in bags if b.kind == "cert"]
     keys = [_safe_bag(rfc7292.id_pkcs8ShroudedKeyBag, shrouded(b), b) for b in bags if b.kind == "key"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -157,8 +158,11 @@ def load(data: bytes, password: str | None, keypass: str | None, *, only: str | 
         counter += 1
         return str(counter)
 
-    table: dict[str, tuple] = {}
-    key_list, cert_entries, certs_by_subject = [], [], {}
+    # alias folded -> [kind, alias, bag, key id, chain or certificate]
+    table: dict[str, list[Any]] = {}
+    key_list: list[list[Any]] = []
+    cert_entries: list[tuple[x509.Certificate, bytes | None, str | None]] = []
+    certs_by_subject: dict[x509.Name, x509.Certificate] = {}
     private_count = 0
     # Java numbers positions within each SafeContents; p12codec keeps file order, and a bag's
     # position matters only for the first bag of a file with one key and no localKeyId.
@@ -172,7 +176,7 @@ def load(data: bytes, password: str | None, keypass: str | None, *, only: str | 
                         continue
                     key_id = b"01"
             alias = bag.friendly_name if bag.friendly_name is not None else unfriendly()
-            item = ["key" if bag.kind == "key" else "secret", alias, bag, key_id, None]
+            item: list[Any] = ["key" if bag.kind == "key" else "secret", alias, bag, key_id, None]
             if bag.kind == "key":
                 key_list.append(item)
             table[alias.lower()] = item
