@@ -58,11 +58,22 @@ def check_supported_public(public_key: object) -> PublicKey:
 
 def requested_sans(csr: x509.CertificateSigningRequest) -> list[x509.GeneralName]:
     """The subject alternative names the request asks for, of the types a CA copies."""
+    return _copied_sans(csr)
+
+
+def certificate_sans(cert: x509.Certificate) -> list[x509.GeneralName]:
+    """The alternative names of a certificate, of the types a CA copies: a renewal asks again
+    for what the certificate had."""
+    return _copied_sans(cert)
+
+
+def _copied_sans(source: x509.Certificate | x509.CertificateSigningRequest) -> list[x509.GeneralName]:
     try:
-        san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        san = source.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return []
     return [n for n in san if isinstance(n, ACCEPTED_SAN_TYPES)]
 
 
-__all__ = ["create_csr", "load_csr", "requested_sans", "check_supported", "check_supported_public"]
+__all__ = ["create_csr", "certificate_sans", "load_csr", "requested_sans", "check_supported",
+           "check_supported_public"]

@@ -235,7 +235,7 @@ def _pkcs12(data: bytes, password: str | None) -> list[tuple[str | None, int, x5
         raise BadInputError("a PKCS12 keystore needs its store password: give --storepass, or a "
                             "--passwords line whose glob matches this file") from None
     try:
-        cert_bags = [(bag, _certificate(bag.der)) for bag in bags if bag.kind == "cert"]
+        cert_bags = [(bag, _certificate(bag.der)) for bag in bags if bag.kind == "cert" and bag.der is not None]
     except BadInputError:
         raise BadInputError("the PKCS12 keystore holds a certificate that cannot be read") from None
     key_names = {bag.local_key_id: bag.friendly_name for bag in bags if bag.kind == "key" and bag.local_key_id}

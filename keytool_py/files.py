@@ -416,3 +416,71 @@ def _holds(path: Path, digest: str) -> bool:
         return hashlib.sha256(path.read_bytes()).hexdigest() == digest
     except OSError:
         return False
+
+
+# --- editing a file in place ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A file as it was read for an edit: its bytes and what identifies that version (device,
+    inode, size, modification time), so that replacing it can refuse when it changed meanwhile."""
+
+    path: Path
+    data: bytes = field(repr=False)
+    identity: tuple[int, int, int, int]
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def read_for_edit(path: str | Path, *, what: str = "file") -> Snapshot:
+    """A file's bytes with its identity, for replace_in_place."""
+    path = Path(path)
+    before = _stat(path, what)
+    data = read(path, what=what)
+    if _identity(_stat(path, what)) != _identity(before) or len(data) != before.st_size:
+        raise BadInputError(f"{what} {path} changed while it was read; try again")
+    return Snapshot(path, data, _identity(before))
+
+
+def _stat(path: Path, what: str) -> os.stat_result:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        raise BadInputError(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise BadInputError(f"{what} {path} cannot be read: {exc.strerror}") from None
+
+
+def replace_in_place(snapshot: Snapshot, data: bytes, *, backup: bool = False) -> Path | None:
+    """Replace the file read as `snapshot` with `data` (mode 0600: keystores are secret),
+    atomically: a temporary file beside it, fsync, then rename over it. Refused, with the file
+    untouched, when it changed since it was read (other size, time, inode or content). With
+    backup, the old bytes are kept as FILE.bak (0600, replacing an older .bak); returns its path."""
+    path = snapshot.path
+    outputs = [Output(path, data, secret=True)]
+    bak = path.with_name(path.name + ".bak") if backup else None
+    if bak is not None:
+        outputs.append(Output(bak, snapshot.data, secret=True))
+    temps: list[str] = []
+    try:
+        for out in outputs:
+            temps.append(_write_temp(out))
+        current = _identity(_stat(path, "the file"))
+        if current != snapshot.identity or path.read_bytes() != snapshot.data:
+            raise BadInputError(f"{path} changed since ktpy read it; nothing was written (run the command again)")
+        if bak is not None:
+            os.replace(temps[1], bak)
+        os.replace(temps[0], path)
+        _fsync_dir(path.parent)
+    except BaseException as exc:
+        for temp in temps:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        if isinstance(exc, KtpyError):
+            raise
+        if isinstance(exc, OSError):
+            raise BadInputError(f"cannot write {path}: {exc.strerror}; the file is unchanged") from None
+        raise
+    return bak

@@ -59,11 +59,16 @@ def _ask(label: str, confirm: bool) -> str:
 
 
 def resolve(spec: str | None, *, option: str, label: str | None = None, confirm: bool = False,
+            allow_empty: bool = False,
             is_terminal: Callable[[], bool] = _stdin_is_terminal,
             ask: Callable[[str, bool], str] = _ask,
             warn: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr)) -> Password:
     """The password `spec` points at. `option` names the command-line option in messages;
-    `confirm` asks twice when prompting (for a password that protects something new)."""
+    `confirm` asks twice when prompting (for a password that protects something new);
+    `allow_empty` accepts the empty password (to open a store someone made with one)."""
+    def _non_empty(value: str, option: str) -> str:
+        return value if allow_empty else _refuse_empty(value, option)
+
     label = label or option.lstrip("-").replace("-", " ")
     if spec is None or spec == "prompt":
         if not is_terminal():
@@ -122,7 +127,7 @@ def _read_password_file(path: Path, option: str) -> str:
     return text
 
 
-def _non_empty(value: str, option: str) -> str:
+def _refuse_empty(value: str, option: str) -> str:
     if not value:
         raise BadInputError(f"the password given by {option} is empty")
     return value

@@ -234,15 +234,15 @@ def test_writing_a_jks_does_not_import_pyjks(client):
 
 
 def test_keys_with_different_passwords_in_one_store(clients, now):
-    """keytool lets each key entry have its own password: picking an alias decrypts only that key."""
-    from keytool_py.keystore import Entry, javaks, jks
+    """keytool lets each key entry have its own password: picking an alias decrypts only that key.
+    keystore.seal protects one entry with its own password; build_store carries it."""
+    from keytool_py.keystore import Entry, build_store, seal
 
-    passwords = iter(["first-pass", "second-pass"])
-    entries = [Entry(alias="one", chain=clients[KeyType.EC_P256].chain, key=clients[KeyType.EC_P256].key,
-                     timestamp=now),
-               Entry(alias="two", chain=clients[KeyType.RSA2048].chain, key=clients[KeyType.RSA2048].key,
-                     timestamp=now)]
-    data = javaks.encode(jks.MAGIC, entries, STOREPASS, lambda pkcs8: jks.protect_key(pkcs8, next(passwords)))
+    entries = [seal(Entry(alias="one", chain=clients[KeyType.EC_P256].chain, key=clients[KeyType.EC_P256].key,
+                          timestamp=now), "jks", "first-pass"),
+               seal(Entry(alias="two", chain=clients[KeyType.RSA2048].chain, key=clients[KeyType.RSA2048].key,
+                          timestamp=now), "jks", "second-pass")]
+    data = build_store("jks", entries, storepass=STOREPASS)
     with pytest.raises(WrongPasswordError, match="entry 'two'"):
         load_keystore(data, STOREPASS, keypass="first-pass")
     store = load_keystore(data, STOREPASS, keypass="second-pass", alias="TWO")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import errno
 import os
+import warnings
 from pathlib import Path
 
 import click
@@ -71,6 +72,8 @@ COMMAND_MODULES = {
 }
 COMMAND_MODULES.update({"expiry": "lifecycle_cmds", "renew": "lifecycle_cmds", "revoke": "lifecycle_cmds",
                         "crl": "lifecycle_cmds"})
+COMMAND_MODULES.update({name: "edit_cmds" for name in  # changing a keystore in place
+                        ("delete", "rename", "passwd", "import", "merge", "export-key")})
 
 
 class _Group(click.Group):
@@ -90,7 +93,12 @@ class _Group(click.Group):
         from ..secrets import MissingSecretError
 
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                if not _debug_enabled():
+                    # Dependencies' warnings (cryptography's CryptographyDeprecationWarning for the
+                    # negative serials in Debian's cacerts) are not the user's business: never on stderr.
+                    warnings.simplefilter("ignore")
+                return super().invoke(ctx)
         except MissingSecretError as exc:
             if _debug_enabled():
                 raise
@@ -246,8 +254,10 @@ def ca_password_option(help: str = "Password of ca.key."):
     return password_option("--ca-password", help)
 
 
-def alias_option(help: str = "Which keystore entry (default: the only key entry).", **kwargs):
-    return click.option("--alias", help=help, **kwargs)
+def alias_option(help: str = "Which keystore entry (default: the only key entry).", dest: str | None = None,
+                 **kwargs):
+    decls = ("--alias", dest) if dest else ("--alias",)
+    return click.option(*decls, help=help, **kwargs)
 
 
 def ca_dir_option(help: str = "The CA folder.", required: bool = True):
@@ -286,12 +296,29 @@ def allow_expired_option(f):
                         help="Package an expired certificate anyway (refused by default).")(f)
 
 
+def no_storepass_option(f):
+    return click.option("--no-storepass", is_flag=True,
+                        help="The store has no password (a password-less PKCS12 truststore): read it as "
+                             "Java does without one, so its integrity is not checked.")(f)
+
+
 # --- reading inputs: passwords, certificates, keys, keystores, the CA folder --------------------
 
-def secret(spec, option, *, confirm=False, label=None):
+def secret(spec, option, *, confirm=False, label=None, allow_empty=False):
     from .. import secrets
 
-    return secrets.resolve(spec, option=option, confirm=confirm, label=label)
+    return secrets.resolve(spec, option=option, confirm=confirm, label=label, allow_empty=allow_empty)
+
+
+def store_password(spec, no_storepass: bool, *, label: str = "store password", option: str = "--storepass"):
+    """The password to open an existing store: may be empty (keytool -storepass ""); None with
+    --no-storepass."""
+    if no_storepass:
+        if spec is not None:
+            raise click.UsageError(f"give {option} or --no-storepass, not both")
+        note("Notice: without a store password the store's integrity is not checked")
+        return None
+    return secret(spec, option, label=label, allow_empty=True).value
 
 
 def secret_outputs(*passwords):
@@ -323,22 +350,44 @@ def read_key(path, password_spec: str | None, *, option: str = "--key-password",
     return keys.load_private_key(data, password, what=f"the key {path}")
 
 
-def load_keystore(data: bytes, storepass_spec: str | None, keypass_spec: str | None = None, *,
-                  label: str = "store password", alias: str | None = None, decrypt_keys: bool = True):
-    """(keystore, store password) of a keystore's bytes, the store password from storepass_spec;
-    keys are decrypted (unless decrypt_keys is False) with the --keypass password when given,
-    else with the store password (with `alias`, only that entry's key)."""
-    from .. import keystore
+def read_key_and_chain(key_path: str, key_password: str | None, cert_path: str, chain_paths=(), *,
+                       pool: bool = False):
+    """(key, chain leaf first) from a key file and certificate files, the key matched with its
+    certificate among them and the rest ordered as its issuers (all of them must be; with
+    pool, certificates not on the key's path are left out)."""
+    from .. import certs, keys
+    from ..errors import MismatchError
 
-    store_pw = secret(storepass_spec, "--storepass", label=label)
-    key_pw = secret(keypass_spec, "--keypass", label="key password") if keypass_spec else None
-    store = keystore.load(data, store_pw.value, keypass=key_pw.value if key_pw else None, alias=alias,
-                          decrypt_keys=decrypt_keys)
-    return store, store_pw
+    key = read_key(key_path, key_password, label="password of the key file")
+    given = read_certificates(cert_path)
+    for path in chain_paths:
+        given += read_certificates(path, what="chain file")
+    leaf = next((c for c in given if keys.same_public_key(c.public_key(), key.public_key())), None)
+    if leaf is None:
+        raise MismatchError(f"the private key {key_path} does not match the certificate in {cert_path}")
+    others = [c for c in given if c is not leaf]
+    return key, (certs.split_chain(leaf, others)[0] if pool else certs.order_chain(leaf, others))
+
+
+def load_keystore(data: bytes, storepass_spec: str | None, keypass_spec: str | None = None, *,
+                  label: str = "store password", alias: str | None = None, decrypt_keys: bool = True,
+                  no_storepass: bool = False):
+    """(keystore, store password) of a keystore's bytes, the store password from storepass_spec
+    (store_password); keys are decrypted (unless decrypt_keys is False) with the --keypass
+    password when given, else with the store password (with `alias`, only that entry's key).
+    With no_storepass the password is None and keys stay sealed."""
+    from .. import keystore
+    from ..secrets import Password
+
+    store_pw = store_password(storepass_spec, no_storepass, label=label)
+    key_pw = secret(keypass_spec, "--keypass", label="key password", allow_empty=True) if keypass_spec else None
+    store = keystore.load(data, store_pw, keypass=key_pw.value if key_pw else None, alias=alias,
+                          decrypt_keys=decrypt_keys and (store_pw is not None or key_pw is not None))
+    return store, None if store_pw is None else Password(store_pw)
 
 
 def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | None = None, *,
-                  label: str = "store password", alias: str | None = None):
+                  label: str = "store password", alias: str | None = None, no_storepass: bool = False):
     """(keystore with its keys decrypted, store password) for a keystore file: load_keystore of
     its bytes, after making sure it is one."""
     from .. import files, keystore
@@ -346,7 +395,7 @@ def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | Non
     data = files.read(path, what="keystore")
     if keystore.detect_type(data) is None:
         raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
-    return load_keystore(data, storepass_spec, keypass_spec, label=label, alias=alias)
+    return load_keystore(data, storepass_spec, keypass_spec, label=label, alias=alias, no_storepass=no_storepass)
 
 
 def store_alias(alias: str, verb: str = "stored") -> str:
@@ -354,9 +403,14 @@ def store_alias(alias: str, verb: str = "stored") -> str:
     from .. import keystore
 
     lowered = keystore.normalize_alias(alias)
-    if lowered != alias:
-        note(f"Notice: alias {alias!r} is {verb} as {lowered!r} {LOWERCASE_WHY}")
+    alias_notice(alias, lowered, verb)
     return lowered
+
+
+def alias_notice(given: str, stored: str, verb: str = "stored") -> None:
+    """The notice that an alias is kept in lowercase, when it was given otherwise."""
+    if given != stored:
+        note(f"Notice: alias {given!r} is {verb} as {stored!r} {LOWERCASE_WHY}")
 
 
 LOWERCASE_WHY = "(Java lowercases aliases and Mule matches them exactly; use the lowercase form in Mule)"

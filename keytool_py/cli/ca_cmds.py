@@ -12,6 +12,7 @@ from ._common import (
     EXIT_CODES,
     LOWERCASE_WHY,
     StoreTypes,
+    alias_option,
     ca_dir_option,
     ca_password_option,
     cli,
@@ -19,6 +20,7 @@ from ._common import (
     force_option,
     key_password_option,
     key_type_option,
+    keypass_option,
     load_ca_dir,
     note,
     password_option,
@@ -303,32 +305,70 @@ def _progress(length: int):
 # --- create-csr ------------------------------------------------------------------------------
 
 @cli.command("create-csr", epilog=EXIT_CODES)
-@click.option("--subject", required=True, help='The name to request, e.g. "CN=mule-client,O=Acme,C=US".')
-@click.option("--key-out", required=True, type=click.Path(dir_okay=False),
+@click.option("--subject", help='The name to request, e.g. "CN=mule-client,O=Acme,C=US" '
+                                "(with --keystore, default: the entry's certificate's subject).")
+@click.option("--key-out", type=click.Path(dir_okay=False),
               help="Where to write the new private key (PKCS#8, mode 0600).")
-@key_password_option("Encrypt the new key with this password.")
+@key_password_option("Encrypt the new key (or open --key) with this password.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the CSR (PEM).")
 @key_type_option("rsa2048", "Key type (RSA for the JWT bearer flow).")
 @san_option("Subject alternative name to request: email:, dns:, uri: or ip: (repeatable).")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False),
+              help="Renewal: a CSR for this existing key instead of a new one.")
+@click.option("--keystore", "store_path", type=click.Path(dir_okay=False),
+              help="Renewal: a CSR for the key of entry --alias in this keystore (keytool -certreq).")
+@alias_option("The key entry in --keystore.")
+@storepass_option("Password of --keystore.")
+@keypass_option("Key password in --keystore (default: the store password).")
 @force_option
-def create_csr_cmd(subject, key_out, key_password, out, key_type, san, force):
+def create_csr_cmd(subject, key_out, key_password, out, key_type, san, key_path, store_path, alias,
+                   storepass, keypass, force):
     """Create a new key and a certificate signing request for it, to send to a CA (a public CA
     that Salesforce trusts, for a production org). Import what the CA returns with
     build-keystore --key KEY --cert SIGNED.pem --chain CA-CHAIN.pem.
+
+    Renewal: --key EXISTING.key or --keystore STORE --alias A makes the CSR for a key that
+    exists (from a keystore: with the certificate's subject and alternative names unless
+    given); put the CA's reply back with `ktpy import STORE --reply SIGNED.pem --alias A`.
 
     \b
     EXAMPLES
       ktpy create-csr --subject "CN=mule-client,O=Acme,C=US" --key-out client.key --out client.csr
       ktpy create-csr --subject "CN=mule-client,O=Acme" --key-type ec-p256 \\
           --san email:integration@acme.com --key-out c.key --out c.csr
+      ktpy create-csr --keystore keystore.jks --alias mule-client --storepass env:STOREPASS --out renew.csr
     """
     from .. import csr as csr_mod
     from .. import files, keys, names
 
+    if key_path and store_path:
+        raise click.UsageError("give --key or --keystore, not both")
+    existing = bool(key_path or store_path)
+    if existing and key_out:
+        raise click.UsageError("--key-out is for a new key; with --key or --keystore the key exists already")
+    if not existing and not key_out:
+        raise click.UsageError("Missing option '--key-out' (or --key/--keystore for a key that exists).")
+    if (alias or storepass or keypass) and not store_path:
+        raise click.UsageError("--alias, --storepass and --keypass go with --keystore")
+    if not subject and not store_path:
+        raise click.UsageError("Missing option '--subject'.")
+    outputs = [files.Output(Path(out), b"")] + ([] if existing else [files.Output(Path(key_out), b"")])
+    files.check_writable(outputs, force=force)
+    if existing:
+        from .edit_cmds import existing_key
+
+        key, cert = existing_key(key_path, key_password, store_path, alias, storepass, keypass)
+        subject_name = names.parse_subject(subject) if subject else cert.subject
+        sans = [names.parse_san(s) for s in san] if san or cert is None else csr_mod.certificate_sans(cert)
+        request = csr_mod.create_csr(subject_name, key, sans)
+        from cryptography.hazmat.primitives import serialization
+
+        files.write_all([files.Output(Path(out), request.public_bytes(serialization.Encoding.PEM))], force=force)
+        note(f"Wrote {out} (CSR for {subject_name.rfc4514_string()}, the existing {keys.describe_key(key)} "
+             f"of {key_path or f'entry {alias!r} in {store_path}'})")
+        return
     subject_name = names.parse_subject(subject)
     sans = [names.parse_san(s) for s in san]
-    outputs = [files.Output(Path(key_out), b""), files.Output(Path(out), b"")]
-    files.check_writable(outputs, force=force)
     key_pw = secret(key_password, "--key-password", confirm=True, label="new key password") if key_password else None
     key = keys.generate_key(key_type)
     request = csr_mod.create_csr(subject_name, key, sans)

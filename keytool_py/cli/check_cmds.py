@@ -19,10 +19,12 @@ from ._common import (
     key_password_option,
     keypass_option,
     load_keystore,
+    no_storepass_option,
     note,
     read_certificates,
     read_key,
     secret,
+    store_password,
     storepass_option,
 )
 
@@ -32,8 +34,9 @@ VERIFY_EXIT_CODES = exit_codes_help({ExitCode.PROBLEMS: "the checks ran and foun
 @cli.command("inspect", epilog=EXIT_CODES)
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=True))
 @storepass_option("Store password, when FILE is a keystore.")
+@no_storepass_option
 @json_option("Print JSON (format: docs/inspect-json.md).")
-def inspect_cmd(path, storepass, as_json):
+def inspect_cmd(path, storepass, no_storepass, as_json):
     """Describe a certificate, chain, CSR, private key (never printed) or a JKS, JCEKS or
     PKCS12 keystore: for every certificate its subject, issuer, serial, validity, key, key
     usages, extended key usages, SANs and SHA-256 fingerprint (as keytool prints it).
@@ -48,7 +51,7 @@ def inspect_cmd(path, storepass, as_json):
       ktpy inspect keystore.p12 --storepass file:pass.txt --json
     """
     from .. import files
-    from ..inspect import describe_data, text_lines
+    from ..inspect import describe_data, text_lines, to_json
 
     if Path(path).is_dir():  # a CA folder: what its ledger says it issued
         from .lifecycle_cmds import inspect_ca_dir
@@ -56,9 +59,9 @@ def inspect_cmd(path, storepass, as_json):
         return inspect_ca_dir(path, as_json)
     data = files.read(path, what="file")
     info = describe_data(data, source=path,
-                         storepass=lambda: secret(storepass, "--storepass", label="store password").value)
+                         storepass=lambda: store_password(storepass, no_storepass))
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        click.echo(to_json(info))
     else:
         echo_lines(text_lines(info))
 

@@ -19,11 +19,12 @@ from ._common import (
     key_password_option,
     keypass_option,
     load_keystore,
+    no_storepass_option,
     note,
     open_keystore,
     password_option,
     read_certificates,
-    read_key,
+    read_key_and_chain,
     secret,
     secret_outputs,
     store_alias,
@@ -40,10 +41,11 @@ from ._common import (
               help="Add each issuer after the certificate, in order, without the root (what Salesforce asks for).")
 @click.option("--with-root", is_flag=True, help="With --with-chain: add the root as well.")
 @storepass_option("Store password when SOURCE is a keystore.")
+@no_storepass_option
 @alias_option()
 @allow_expired_option
 @force_option
-def export_pem_cmd(source, out, with_chain, with_root, storepass, alias, force, allow_expired=False):
+def export_pem_cmd(source, out, with_chain, with_root, storepass, no_storepass, alias, force, allow_expired=False):
     """Export the certificate to upload to Salesforce as PEM: exactly one CERTIFICATE
     block by default (the leaf); with --with-chain the leaf, then the certificate that signed
     it, then each further intermediate, without the root (--with-root adds it). A bundle given
@@ -66,7 +68,7 @@ def export_pem_cmd(source, out, with_chain, with_root, storepass, alias, force, 
         raise click.UsageError("--with-root goes with --with-chain")
     data = files.read(source, what="source")
     if keystore.detect_type(data) is not None:
-        store, _ = load_keystore(data, storepass, decrypt_keys=False)
+        store, _ = load_keystore(data, storepass, decrypt_keys=False, no_storepass=no_storepass)
         found = store.entry(alias).chain
     else:
         found = certs.load_certificates(data, what=source)
@@ -130,14 +132,15 @@ def _keystore_paths(out: str, store_types: list[str]) -> list[Path]:
               type=StoreTypes("{item!r} is not one of 'jks', 'pkcs12', 'jceks' (several may be given separated "
                               "by commas)"),
               help="Keystore type: jks, pkcs12 or jceks; several separated by commas write one of each.")
-@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=True),
-              help="Private key (PEM or DER; PKCS#8, PKCS#1 or SEC1).")
+@click.option("--key", "key_paths", required=True, multiple=True, type=click.Path(dir_okay=True),
+              help="Private key (PEM or DER; PKCS#8, PKCS#1 or SEC1). Repeat --key, --cert and --alias "
+                   "together for several key entries (the n-th of each make one entry).")
 @key_password_option()
-@click.option("--cert", "cert_path", required=True, type=click.Path(dir_okay=True),
-              help="The certificate, optionally followed by its chain.")
+@click.option("--cert", "cert_paths", required=True, multiple=True, type=click.Path(dir_okay=True),
+              help="The certificate, optionally followed by its chain (one per --key).")
 @click.option("--chain", "chain_paths", multiple=True, type=click.Path(dir_okay=True),
               help="PEM file(s) with issuer certificates (repeatable).")
-@alias_option("Entry name; stored in lowercase.", required=True)
+@alias_option("Entry name; stored in lowercase (one per --key).", dest="aliases", required=True, multiple=True)
 @storepass_option()
 @keypass_option("Key password (JKS, JCEKS); default: the store password, which the "
                 "Salesforce connector's JWT setup requires.")
@@ -147,7 +150,7 @@ def _keystore_paths(out: str, store_types: list[str]) -> list[Path]:
                    "or a folder (an existing one, or ending in '/': DIR/keystore.jks ...).")
 @allow_expired_option
 @force_option
-def build_keystore_cmd(store_types, key_path, key_password, cert_path, chain_paths, alias,
+def build_keystore_cmd(store_types, key_paths, key_password, cert_paths, chain_paths, aliases,
                        storepass, keypass, compat, out, force, allow_expired=False):
     """Package a private key and its certificate chain into a JKS, PKCS12 or JCEKS keystore
     for Mule's TLS context and the Salesforce connector; with --type jks,pkcs12,jceks, one of
@@ -167,33 +170,41 @@ def build_keystore_cmd(store_types, key_path, key_password, cert_path, chain_pat
       ktpy build-keystore --type jks,pkcs12,jceks --key c.key --cert c-chain.pem \\
           --alias mule-client --storepass env:STOREPASS -o stores/
     """
-    from .. import certs, files, keys, keystore
-    from ..errors import MismatchError
+    from .. import certs, files, keystore
 
+    if not len(key_paths) == len(cert_paths) == len(aliases):
+        raise click.UsageError(f"give one --cert and one --alias for each --key ({len(key_paths)} --key, "
+                               f"{len(cert_paths)} --cert, {len(aliases)} --alias): the n-th of each make "
+                               "one key entry")
     paths = _keystore_paths(out, store_types)
     files.check_writable([files.Output(p, b"") for p in paths], force=force)
-    key = read_key(key_path, key_password, label="password of the key file")
-    given = read_certificates(cert_path)
-    for path in chain_paths:
-        given += read_certificates(path, what="chain file")
-    leaf = next((c for c in given if keys.same_public_key(c.public_key(), key.public_key())), None)
-    if leaf is None:
-        raise MismatchError(f"the private key {key_path} does not match the certificate in {cert_path}")
-    chain = certs.order_chain(leaf, [c for c in given if c is not leaf])
-    guard_expiry(leaf, allow_expired=allow_expired)
-    lowered = store_alias(alias)
+    entries = []
+    for key_path, cert_path, alias in zip(key_paths, cert_paths, aliases, strict=True):
+        # with several entries the --chain files are a shared pool: each takes the issuers on its path
+        key, chain = read_key_and_chain(key_path, key_password, cert_path, chain_paths, pool=len(aliases) > 1)
+        guard_expiry(chain[0], allow_expired=allow_expired)
+        entries.append(keystore.Entry(alias=store_alias(alias), chain=chain, key=key))
+    lowered, chain, leaf = entries[0].alias, entries[0].chain, entries[0].chain[0]
     store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
     key_pw_new = secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
     # JCEKS last: its key protection is the slow part, and a refusal by another type comes first.
     order = sorted(range(len(store_types)), key=lambda i: store_types[i] is keystore.StoreType.JCEKS)
     data = {}
     for i in order:
-        data[i] = keystore.build(store_types[i], key, chain, alias=lowered, storepass=store_pw.value,
-                                 keypass=key_pw_new.value if key_pw_new else None, compat=compat)
+        data[i] = keystore.build_store(store_types[i], entries, storepass=store_pw.value,
+                                       keypass=key_pw_new.value if key_pw_new else None, compat=compat)
     files.write_all([files.Output(paths[i], data[i], secret=True) for i in range(len(paths))]
                     + secret_outputs(store_pw, key_pw_new), force=force)
-    names = ", ".join(c.subject.rfc4514_string() for c in chain)
     java8 = ", Java 8 compatible" if compat and keystore.StoreType.PKCS12 in store_types else ""
+    if len(entries) > 1:
+        described = "; ".join(f"{e.alias!r} (chain of {len(e.chain)}: {e.chain[0].subject.rfc4514_string()})"
+                              for e in entries)
+        written = ", ".join(f"{p} ({t.value.upper()})" for p, t in zip(paths, store_types, strict=True))
+        note(f"Wrote {written}{java8}, mode 0600: {len(entries)} key entries: {described}")
+        note("  key password: " + ("its own (given by --keypass)" if key_pw_new else "the store password"))
+        note("  Mule uses one key per keystore: name the entry with the alias attribute of tls:key-store")
+        return
+    names = ", ".join(c.subject.rfc4514_string() for c in chain)
     if len(paths) == 1:
         note(f"Wrote {out} ({store_types[0].value.upper()}{java8}, mode 0600): "
               f"alias {lowered!r}, chain of {len(chain)}: {names}")
@@ -213,13 +224,15 @@ def build_keystore_cmd(store_types, key_path, key_password, cert_path, chain_pat
 @click.argument("source", type=click.Path(dir_okay=True))
 @click.option("--to", "dest_type", required=True, type=click.Choice(STORE_TYPES), help="Type to write.")
 @storepass_option("Password of SOURCE.")
+@no_storepass_option
 @password_option("--dest-storepass", "Password of the new store (default: SOURCE's).")
 @keypass_option("Key password in SOURCE, if it differs from its store password.")
 @password_option("--dest-keypass", "Key password in the new JKS/JCEKS store (default: its store password).")
 @compat_option
 @click.option("-o", "--out", required=True, type=click.Path(), help="Keystore file to write.")
 @force_option
-def convert_cmd(source, dest_type, storepass, dest_storepass, keypass, dest_keypass, compat, out, force):
+def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keypass, dest_keypass, compat, out,
+                force):
     """Convert a JKS, JCEKS or PKCS12 keystore into another type. Every private key entry (with
     its chain) and every trusted certificate entry carries over with its alias.
 
@@ -230,9 +243,16 @@ def convert_cmd(source, dest_type, storepass, dest_storepass, keypass, dest_keyp
           --dest-storepass generate:new-pass.txt -o new.jks
     """
     from .. import files, keystore
+    from ..errors import KtpyError
 
     files.check_writable([files.Output(Path(out), b"")], force=force)
-    store, src_pw = open_keystore(source, storepass, keypass, label="source store password")
+    if no_storepass and not dest_storepass:
+        raise click.UsageError("with --no-storepass, give the new store's password with --dest-storepass")
+    store, src_pw = open_keystore(source, storepass, keypass, label="source store password",
+                                  no_storepass=no_storepass)
+    if not store.entries:
+        raise KtpyError(f"{source} holds no entry that Java sees (Java ignores unencrypted key bags), "
+                        "so there is nothing to convert")
     dest_pw = secret(dest_storepass, "--dest-storepass", confirm=True) if dest_storepass else src_pw
     dest_key_pw = secret(dest_keypass, "--dest-keypass", confirm=True) if dest_keypass else None
     result = keystore.build_store(dest_type, store.entries, storepass=dest_pw.value,

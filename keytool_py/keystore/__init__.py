@@ -8,9 +8,14 @@ Functions take and return objects and bytes, never paths.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+import enum
+import functools
+import gc
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from cryptography import x509
 
@@ -69,16 +74,71 @@ class Compat(Choice):
         return cls.CURRENT
 
 
+class EntryKind(enum.Enum):
+    """The three kinds of entry Java's KeyStore API knows, named as keytool lists them."""
+
+    PRIVATE_KEY = "PrivateKeyEntry"
+    TRUSTED_CERT = "trustedCertEntry"
+    SECRET_KEY = "SecretKeyEntry"
+
+
+@dataclass(frozen=True)
+class SecretKey:
+    """A secret key (keytool -genseckey, -importpass): its algorithm by Java's name ("AES",
+    "HmacSHA256", "PBEWithMD5AndDES"...) and its bytes (key.getEncoded())."""
+
+    algorithm: str
+    value: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A key exactly as its store protects it, so that a store rewritten in the same type carries
+    it unchanged, under its own password, without ktpy ever decrypting it.
+
+    blob: JKS and JCEKS private key: the EncryptedPrivateKeyInfo (DER); JCEKS secret key: the
+    serialized SealedObjectForKeyProtector; PKCS12 private or secret key: the EncryptedPrivateKeyInfo
+    of its shrouded key bag or secret bag."""
+
+    store_type: StoreType
+    blob: bytes = field(repr=False)
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One keystore entry. `key` is None for a trusted certificate, or for a key entry that
-    was not decrypted."""
+    """One keystore entry.
+
+    PRIVATE_KEY: `chain` (leaf first) and `key` (None when not decrypted); TRUSTED_CERT: `chain`
+    is the one certificate; SECRET_KEY: `secret` (None when not decrypted), no chain. `sealed`:
+    the key as the store read it protects it (set by load; see Sealed), carried when `key` or
+    `secret` is None and the store is written in the same type."""
 
     alias: str
-    chain: tuple[x509.Certificate, ...]
+    chain: tuple[x509.Certificate, ...] = ()
     key: PrivateKey | None = None
-    is_key_entry: bool = True
+    kind: EntryKind = EntryKind.PRIVATE_KEY
     timestamp: dt.datetime | None = None
+    secret: SecretKey | None = None
+    sealed: Sealed | None = None
+    # The key's PKCS#8 as read: writers use it while it still holds `key` (it keeps what
+    # cryptography's serializer would drop, such as an RSASSA-PSS key's algorithm).
+    key_pkcs8: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def is_key_entry(self) -> bool:
+        """A private key entry (Java's isKeyEntry is also true for secret keys: see kind)."""
+        return self.kind is EntryKind.PRIVATE_KEY
+
+    @property
+    def decrypted(self) -> bool:
+        return self.kind is EntryKind.TRUSTED_CERT or (self.key or self.secret) is not None
+
+    def locked(self) -> Entry:
+        """This entry without its decrypted key: a rewrite in the same type carries the key as
+        it was protected (its own password) instead of protecting it anew."""
+        if self.sealed is None:
+            raise ValueError(f"entry {self.alias!r} has no sealed form to carry")
+        return replace(self, key=None, secret=None)
 
 
 @dataclass(frozen=True)
@@ -92,13 +152,28 @@ class Keystore:
     def key_entries(self) -> tuple[Entry, ...]:
         return tuple(e for e in self.entries if e.is_key_entry)
 
+    def find(self, alias: str) -> Entry | None:
+        """The entry Java's KeyStore returns for `alias`: Java lowercases the name it looks
+        up (JKS and JCEKS keep stored aliases as written, so a mixed-case one is unreachable;
+        PKCS12 lowercases them when it reads)."""
+        return self._by_alias.get(alias.lower())
+
+    @functools.cached_property
+    def _by_alias(self) -> dict[str, Entry]:
+        return {e.alias: e for e in self.entries}
+
     def entry(self, alias: str | None = None) -> Entry:
-        """The entry with this alias (Java's lookup ignores case); without an alias, the only
-        key entry, or the only entry."""
+        """The entry with this alias (as Java finds it); without an alias, the only private key
+        entry, or the only entry."""
         if alias is not None:
-            for e in self.entries:
-                if e.alias.lower() == alias.lower():
-                    return e
+            found = self.find(alias)
+            if found is not None:
+                return found
+            unreachable = [e.alias for e in self.entries if e.alias.lower() == alias.lower()]
+            if unreachable:
+                raise BadInputError(
+                    f"the entry {unreachable[0]!r} has a mixed-case alias, which Java cannot look up "
+                    "(it lowercases the name it looks for); rewrite the store with a lowercase alias")
             known = ", ".join(e.alias for e in self.entries) or "none"
             raise BadInputError(f"no entry with alias {alias!r} in the keystore (aliases: {known})")
         candidates = self.key_entries or self.entries
@@ -108,6 +183,41 @@ class Keystore:
                 f"the keystore holds {len(candidates)} entries; pick one with --alias ({known})"
             )
         return candidates[0]
+
+
+def load_key(pkcs8: bytes, *, what: str) -> Any:
+    """A key read from a keystore: ktpy's own loader for RSA and EC (with its checks), and any
+    other algorithm Java keystores hold (DSA, Ed25519, Ed448) as cryptography reads it, so that it
+    is carried even where ktpy does not use it."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    from ..errors import UnsupportedError
+    from ..keys import load_private_key
+
+    try:
+        return load_private_key(pkcs8, what=what)
+    except UnsupportedError:
+        try:
+            return load_der_private_key(pkcs8, None)
+        except (ValueError, UnsupportedAlgorithm):
+            raise UnsupportedError(f"{what} uses a key algorithm ktpy cannot read") from None
+
+
+def pkcs8_of(entry: Entry) -> bytes:
+    """The PKCS#8 to protect for a decrypted private key entry: the bytes read, when they are
+    still this key's, else cryptography's encoding."""
+    from ..keys import private_key_to_der
+
+    if entry.key is None:
+        raise BadInputError(f"the key of entry {entry.alias!r} was not decrypted; give its key password")
+    if entry.key_pkcs8 is not None:
+        try:
+            if same_public_key(load_key(entry.key_pkcs8, what="the key").public_key(), entry.key.public_key()):
+                return entry.key_pkcs8
+        except BadInputError:
+            pass
+    return private_key_to_der(entry.key)
 
 
 def java_millis(when: dt.datetime | None) -> int:
@@ -124,7 +234,18 @@ def normalize_alias(alias: str) -> str:
         raise BadInputError("the alias must not be empty")
     if any(ord(c) < 0x20 for c in cleaned):
         raise BadInputError("the alias must not contain control characters")
+    check_alias(cleaned)
     return cleaned.lower()
+
+
+def check_alias(alias: str) -> None:
+    """Refuse an alias no Java keystore can hold: JKS and JCEKS store it with writeUTF (at most
+    65535 bytes of modified UTF-8)."""
+    from .javaser import MAX_UTF_BYTES, encode_modified_utf8
+
+    if len(alias) > MAX_UTF_BYTES // 3 and len(encode_modified_utf8(alias)) > MAX_UTF_BYTES:
+        raise BadInputError(f"the alias is {len(encode_modified_utf8(alias))} bytes in Java's encoding; "
+                            f"Java keystores hold aliases of at most {MAX_UTF_BYTES} bytes")
 
 
 def check_password(password: str, *, what: str, store_type: StoreType) -> None:
@@ -150,7 +271,7 @@ def build(store_type: StoreType | str, key: PrivateKey, chain: Sequence[x509.Cer
     chain = tuple(chain)
     if not chain:
         raise BadInputError("a key entry needs at least its certificate")
-    entry = Entry(alias=alias, chain=chain, key=key, timestamp=now)
+    entry = Entry(alias=normalize_alias(alias), chain=chain, key=key, timestamp=now)
     return build_store(store_type, [entry], storepass=storepass, keypass=keypass, compat=compat, now=now)
 
 
@@ -167,37 +288,35 @@ def trusted_entries(certificates: Sequence[x509.Certificate], *, alias_prefix: s
         while alias in used:
             alias, n = normalize_alias(f"{base}-{n}"), n + 1
         used.add(alias)
-        entries.append(Entry(alias=alias, chain=(cert,), is_key_entry=False, timestamp=now))
+        entries.append(Entry(alias=alias, chain=(cert,), kind=EntryKind.TRUSTED_CERT, timestamp=now))
     return entries
 
 
 def build_store(store_type: StoreType | str, entries: Sequence[Entry], *, storepass: str,
                 keypass: str | None = None, compat: Compat | str | None = None,
                 now: dt.datetime | None = None) -> bytes:
-    """A keystore of any number of key entries (each with its decrypted key) and trusted entries.
-    Every key is protected with keypass (default: storepass)."""
+    """A keystore of any entries. Each decrypted key (private or secret) is protected with
+    keypass (default: storepass); a key that is not decrypted is carried in its sealed form,
+    which only a store of the type it came from can hold. Aliases are written as given (lowercase
+    them with normalize_alias first); two that Java would take for one are refused."""
     store_type = StoreType.parse(store_type)
     compat = Compat.parse(compat)
     now = now or dt.datetime.now(dt.timezone.utc)
     keypass = storepass if keypass is None else keypass
     check_password(storepass, what="store password", store_type=store_type)
-    if any(e.is_key_entry for e in entries):
-        check_password(keypass, what="key password", store_type=store_type)
     if not entries:
         raise BadInputError("a keystore needs at least one entry")
+    if any(e.kind is not EntryKind.TRUSTED_CERT and (e.key or e.secret) is not None for e in entries):
+        check_password(keypass, what="key password", store_type=store_type)
     ready, seen = [], set()
     for entry in entries:
-        alias = normalize_alias(entry.alias)
-        if alias in seen:
-            raise BadInputError(f"two entries would have the alias {alias!r} (Java ignores case)")
-        seen.add(alias)
-        if entry.is_key_entry:
-            if entry.key is None:
-                raise BadInputError(f"the key of entry {alias!r} was not decrypted; give its key password")
-            if not same_public_key(entry.key.public_key(), entry.chain[0].public_key()):
-                raise MismatchError("the private key does not match the certificate")
-        ready.append(Entry(alias=alias, chain=tuple(entry.chain), key=entry.key,
-                           is_key_entry=entry.is_key_entry, timestamp=entry.timestamp or now))
+        check_alias(entry.alias)
+        folded = entry.alias.lower()
+        if folded in seen:
+            raise BadInputError(f"two entries would have the alias {folded!r} (Java ignores case)")
+        seen.add(folded)
+        _check_entry(entry, store_type)
+        ready.append(replace(entry, chain=tuple(entry.chain), timestamp=entry.timestamp or now))
     if store_type is StoreType.PKCS12:
         if keypass != storepass:
             raise UnsupportedError(
@@ -214,6 +333,49 @@ def build_store(store_type: StoreType | str, entries: Sequence[Entry], *, storep
     from . import jceks
 
     return jceks.build(ready, storepass, keypass)
+
+
+def _check_entry(entry: Entry, store_type: StoreType) -> None:
+    """One sentence naming the entry when the target type cannot hold it as it is."""
+    name = repr(entry.alias)
+    if entry.kind is EntryKind.TRUSTED_CERT:
+        if len(entry.chain) != 1:
+            raise BadInputError(f"the trusted entry {name} must hold exactly one certificate")
+        return
+    carried = entry.sealed is not None and entry.sealed.store_type is store_type
+    if entry.kind is EntryKind.SECRET_KEY:
+        if store_type is StoreType.JKS:
+            raise UnsupportedError(f"the entry {name} is a secret key, which a JKS keystore cannot hold; "
+                                   "convert to JCEKS or PKCS12 instead")
+        if entry.secret is None and not carried:
+            source = entry.sealed.store_type.value.upper() if entry.sealed else "keystore"
+            raise BadInputError(f"the secret key of entry {name} was not decrypted, so it can only be "
+                                f"carried into a {source} of its own type; give its key password (--keypass)")
+        return
+    if not entry.chain:
+        raise BadInputError(f"the key entry {name} needs at least its certificate")
+    if entry.key is None:
+        if not carried:
+            raise BadInputError(f"the key of entry {name} was not decrypted; give its key password (--keypass)")
+        return
+    if not same_public_key(entry.key.public_key(), entry.chain[0].public_key()):
+        raise MismatchError("the private key does not match the certificate")
+
+
+def seal(entry: Entry, store_type: StoreType | str, keypass: str) -> Entry:
+    """`entry` with its key protected for `store_type` with `keypass` and the decrypted key
+    dropped: how a store gets keys under different passwords (build_store then carries it)."""
+    store_type = StoreType.parse(store_type)
+    if entry.kind is EntryKind.TRUSTED_CERT:
+        return entry
+    _check_entry(entry, store_type)
+    if (entry.key or entry.secret) is None:
+        return entry
+    check_password(keypass, what="key password", store_type=store_type)
+    from . import jceks, jks, pkcs12
+
+    module = {StoreType.JKS: jks, StoreType.JCEKS: jceks, StoreType.PKCS12: pkcs12}[store_type]
+    return replace(entry, key=None, secret=None, sealed=Sealed(store_type, module.seal(entry, keypass)))
 
 
 def detect_type(data: bytes) -> StoreType | None:
@@ -239,12 +401,18 @@ def _looks_like_pfx(data: bytes) -> bool:
     return data[offset:offset + 3] == b"\x02\x01\x03"
 
 
-def load(data: bytes, storepass: str, *, keypass: str | None = None,
+def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
          decrypt_keys: bool = True, store_type: StoreType | str | None = None,
-         alias: str | None = None) -> Keystore:
-    """Read a JKS, JCEKS or PKCS12 keystore. Keys are decrypted with keypass (default: the
-    store password) unless decrypt_keys is False; certificates never need the key password.
-    With `alias`, only that entry's key is decrypted: other keys may have other passwords."""
+         alias: str | None = None, decrypt_secrets: bool = False) -> Keystore:
+    """Read a JKS, JCEKS or PKCS12 keystore as Java's KeyStore API sees it. Private and secret
+    keys are decrypted with keypass (default: the store password) unless decrypt_keys is False;
+    with `alias`, only that entry's key (other keys may have other passwords; a secret key the
+    password does not open is otherwise left sealed). decrypt_secrets opens secret keys even
+    when decrypt_keys is False (inspect shows their algorithm). Every key keeps its sealed form
+    (Entry.sealed).
+
+    storepass None reads as Java's load(stream, null): no integrity check, and nothing that
+    needs the password (PKCS12 encrypted parts are skipped, keys stay sealed)."""
     detected = detect_type(data)
     if store_type is not None:
         store_type = StoreType.parse(store_type)
@@ -256,10 +424,27 @@ def load(data: bytes, storepass: str, *, keypass: str | None = None,
     if store_type is None:
         raise BadInputError("the file is not a JKS, JCEKS or PKCS12 keystore")
     keypass = storepass if keypass is None else keypass
-    if store_type is StoreType.PKCS12:
-        from . import pkcs12
+    secret_pass = keypass if decrypt_keys or decrypt_secrets else None
+    if not decrypt_keys:
+        keypass = None
+    with without_gc():
+        if store_type is StoreType.PKCS12:
+            from . import pkcs12
 
-        return pkcs12.load(data, storepass, decrypt_keys=decrypt_keys)
-    from . import jks
+            return pkcs12.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
+        from . import javaks
 
-    return jks.load(data, storepass, keypass if decrypt_keys else None, only=alias)
+        return javaks.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
+
+
+@contextlib.contextmanager
+def without_gc() -> Iterator[None]:
+    """Reading a 100000-certificate truststore makes millions of objects and no reference cycles:
+    the cyclic collector would walk them all again and again (a third of the time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -28,8 +28,8 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pyasn1.codec.ber import decoder
 from pyasn1.codec.der import encoder
-from pyasn1.type import char, univ
-from pyasn1_modules import rfc5652, rfc5958, rfc7292, rfc8018
+from pyasn1.type import char, namedtype, tag, univ
+from pyasn1_modules import rfc5280, rfc5652, rfc5958, rfc7292, rfc8018
 
 from ..errors import BadInputError, KtpyError, UnsupportedError, WrongPasswordError
 
@@ -42,6 +42,10 @@ ANY_EXTENDED_KEY_USAGE = univ.ObjectIdentifier("2.5.29.37.0")
 ITERATIONS = 10_000
 # Java's PKCS12KeyStore refuses more (MAX_ITERATION_COUNT); a corrupted count must not hang us.
 MAX_ITERATIONS = 5_000_000
+# After a failed MAC, one part is decrypted to tell an altered file from a wrong password, and only
+# when it claims at most this many rounds (Java writes 10000; OpenSSL 2048): a hostile count then
+# costs nothing, and the answer is "wrong password, or altered".
+PROBE_MAX_ITERATIONS = 100_000
 
 CORRUPTED = "the PKCS12 keystore is corrupted or truncated"
 MAC_FAILED = "wrong store password for the PKCS12 keystore (its MAC does not verify)"
@@ -53,19 +57,27 @@ NO_MAC_UNDECRYPTABLE = ("wrong store password for the PKCS12 keystore, or it is 
 
 @dataclass(frozen=True)
 class Bag:
-    """One safe bag: a private key (plain PKCS#8 DER) or an X.509 certificate (DER)."""
+    """One safe bag: a private key (plain PKCS#8 DER), a secret key (Java's encoding: SEQUENCE
+    {version 0, AlgorithmIdentifier, OCTET STRING key}) or an X.509 certificate (DER).
 
-    kind: str  # "key" or "cert"
-    der: bytes
+    A key or secret bag read from a file keeps `sealed`, its EncryptedPrivateKeyInfo, and `der`
+    is None until decrypted; a bag to write gives `der` (encrypted anew) or `sealed` (written as
+    it is, under its own password)."""
+
+    kind: str  # "key", "secret" or "cert"
+    der: bytes | None
     friendly_name: str | None = None
     local_key_id: bytes | None = None
     trusted: bool = False  # a cert bag with Oracle's attribute: a Java trustedCertEntry
+    sealed: bytes | None = None
 
     def __post_init__(self):
-        if self.kind not in ("key", "cert"):
-            raise BadInputError(f"a bag's kind is 'key' or 'cert', not {self.kind!r}")
+        if self.kind not in ("key", "cert", "secret"):
+            raise BadInputError(f"a bag's kind is 'key', 'secret' or 'cert', not {self.kind!r}")
         if self.trusted and self.kind != "cert":
             raise BadInputError("only a certificate bag can be trusted")
+        if self.der is None and (self.sealed is None or self.kind == "cert"):
+            raise BadInputError("a bag needs its content")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,6 +123,7 @@ _NAMES = {  # for "uses X, which ktpy cannot read"
 }
 
 _X509_CERT = univ.ObjectIdentifier("1.2.840.113549.1.9.22.1")
+_SECRET_BAG = univ.ObjectIdentifier("1.2.840.113549.1.12.10.1.5")
 _NULL = encoder.encode(univ.Null(""))
 
 
@@ -125,19 +138,68 @@ def _unsupported(what) -> UnsupportedError:
 
 
 def _decode(data: bytes, spec):
-    """BER-decode exactly one value (NSS and Windows may write indefinite lengths); trailing
-    bytes are corruption."""
+    """BER-decode exactly one value (NSS, Bouncy Castle and Windows write indefinite lengths,
+    which are made definite first); trailing bytes are corruption."""
     data = bytes(data)
     if data[1:2] == b"\x80":
-        # An indefinite-length value held in an ANY under an indefinite-length [0] comes out
-        # of pyasn1 0.6 without its end-of-contents octets: supply them when they are missing.
-        value, rest = decoder.decode(data + b"\x00\x00", asn1Spec=spec)
-        rest = b"" if rest == b"\x00\x00" else rest
-    else:
-        value, rest = decoder.decode(data, asn1Spec=spec)
+        data = _definite(data)
+    value, rest = decoder.decode(data, asn1Spec=spec)
     if rest:
         raise BadInputError(CORRUPTED)
     return value
+
+
+_MAX_NESTING = 64
+
+
+def _definite(data: bytes) -> bytes:
+    """The same BER with every indefinite length made definite (constructed forms kept): pyasn1
+    mishandles indefinite lengths inside ANY. Linear in the input times its nesting (capped)."""
+    out, end = _definite_one(data, 0, 0)
+    return out + data[end:]
+
+
+def _definite_one(data: bytes, pos: int, depth: int) -> tuple[bytes, int]:
+    if depth > _MAX_NESTING:
+        raise BadInputError(CORRUPTED)
+    start = pos
+    first = data[pos]
+    pos += 1
+    if first & 0x1F == 0x1F:  # high tag number
+        while data[pos] & 0x80:
+            pos += 1
+        pos += 1
+    tag = data[start:pos]
+    length = data[pos]
+    pos += 1
+    if length == 0x80:
+        if not first & 0x20:
+            raise BadInputError(CORRUPTED)
+        parts = []
+        while data[pos:pos + 2] != b"\x00\x00":
+            if pos >= len(data):
+                raise BadInputError(CORRUPTED)
+            part, pos = _definite_one(data, pos, depth + 1)
+            parts.append(part)
+        content, pos = b"".join(parts), pos + 2
+    else:
+        if length & 0x80:
+            size = length & 0x7F
+            length, pos = int.from_bytes(data[pos:pos + size], "big"), pos + size
+        end = pos + length
+        if end > len(data):
+            raise BadInputError(CORRUPTED)
+        if not first & 0x20 or b"\x80" not in data[pos:end]:
+            return data[start:end], end
+        parts = []
+        while pos < end:
+            part, pos = _definite_one(data, pos, depth + 1)
+            parts.append(part)
+        content = b"".join(parts)
+    n = len(content)
+    size = (n.bit_length() + 7) // 8
+    header = bytes([n]) if n < 0x80 else bytes([0x80 | size]) + n.to_bytes(size, "big")
+    return tag + header + content, pos
 
 
 def _iterations(value) -> int:
@@ -151,25 +213,29 @@ def _iterations(value) -> int:
 # Reading
 
 
-def parse(data: bytes, password: str) -> list[Bag]:
-    """The key and certificate bags of a PKCS12 file, in file order; other bag types are skipped.
+def parse(data: bytes, password: str | None, *, decrypt_keys: bool = True) -> list[Bag]:
+    """The key, secret-key and certificate bags of a PKCS12 file, in file order, as Java reads
+    them: unencrypted key bags (which Java ignores) and other bag types are skipped. Keys are
+    decrypted with the password when decrypt_keys is set and it opens them (a key may have a
+    password of its own: its bag then has der None and keeps `sealed`).
 
-    The MAC is checked first. When it fails, a part that the password still decrypts shows the
+    The MAC is checked first. When it fails, one part that the password still decrypts shows the
     password is right and the file was altered; otherwise the password is wrong. (A changed byte
     inside every encrypted part cannot be told from a wrong password.) A file without a MAC
-    still parses.
+    still parses. password None reads as Java's load(stream, null): no MAC check, encrypted
+    parts skipped, keys left sealed.
     """
-    if not isinstance(password, str):
+    if password is not None and not isinstance(password, str):
         raise TypeError(f"the password must be a str, not {type(password).__name__}")
     try:
-        return _parse(data, password)
+        return _parse(data, password, decrypt_keys and password is not None)
     except KtpyError:
         raise
     except Exception:  # pyasn1, struct, ValueError, IndexError...: all mean a damaged file
         raise BadInputError(CORRUPTED) from None
 
 
-def _parse(data: bytes, password: str) -> list[Bag]:
+def _parse(data: bytes, password: str | None, decrypt_keys: bool) -> list[Bag]:
     pfx = _decode(data, rfc7292.PFX())
     if int(pfx["version"]) != 3:
         raise BadInputError(CORRUPTED)
@@ -177,7 +243,7 @@ def _parse(data: bytes, password: str) -> list[Bag]:
     if auth_safe["contentType"] != rfc5652.id_data:
         raise _unsupported(auth_safe["contentType"])
     content = bytes(_decode(auth_safe["content"], univ.OctetString()))
-    has_mac = pfx["macData"].isValue
+    has_mac = pfx["macData"].isValue and password is not None
     if has_mac:
         try:
             _verify_mac(pfx["macData"], content, password)
@@ -188,35 +254,81 @@ def _parse(data: bytes, password: str) -> list[Bag]:
     bags: list[Bag] = []
     try:
         for info in _decode(content, rfc7292.AuthenticatedSafe()):
-            _read_safe_contents(_safe_contents(info, password), password, bags)
+            if password is None and info["contentType"] == rfc5652.id_encryptedData:
+                continue  # as Java does without a password
+            _read_safe_contents(_safe_contents(info, password), bags)
     except _Undecryptable:
         # With a verified MAC the password is right, so the file is damaged.
         raise (BadInputError(CORRUPTED) if has_mac else WrongPasswordError(NO_MAC_UNDECRYPTABLE)) from None
+    if decrypt_keys:
+        bags = [_opened(bag, password) for bag in bags]
     return bags
 
 
+def _opened(bag: Bag, password: str) -> Bag:
+    if bag.kind == "cert" or bag.der is not None:
+        return bag
+    try:
+        return Bag(bag.kind, decrypt_key(bag.sealed, password, secret=bag.kind == "secret"),
+                   bag.friendly_name, bag.local_key_id, bag.trusted, bag.sealed)
+    except WrongPasswordError:
+        return bag
+
+
+def decrypt_key(sealed: bytes, password: str, *, secret: bool = False) -> bytes:
+    """The plain content of a shrouded key or secret bag; WrongPasswordError when the password
+    does not open it."""
+    try:
+        shrouded = _decode(sealed, rfc5958.EncryptedPrivateKeyInfo())
+        spec = _SecretKeyInfo() if secret else rfc5958.PrivateKeyInfo()
+        return _decrypt(shrouded["encryptionAlgorithm"], bytes(shrouded["encryptedData"]), password, spec)
+    except _Undecryptable:
+        raise WrongPasswordError("wrong key password") from None
+    except KtpyError:
+        raise
+    except Exception:  # noqa: BLE001
+        raise BadInputError(CORRUPTED) from None
+
+
 def _password_decrypts_something(content: bytes, password: str) -> bool:
-    """After a failed MAC: does the password still decrypt an encrypted part? A wrong password
-    fails the padding check or the parse of every part, so a success means the password is right
-    and the file was altered."""
+    """After a failed MAC: does the password decrypt the first encrypted part (or, with none,
+    the first shrouded key)? A wrong password fails its padding check or its parse, so a success
+    means the password is right and the file was altered. One part only, and only one that
+    claims at most PROBE_MAX_ITERATIONS rounds: the probe is bounded whatever the file says."""
     try:
         infos = list(_decode(content, rfc7292.AuthenticatedSafe()))
-    except Exception:  # noqa: BLE001
-        return False
-    for info in infos:
-        try:
-            safe = _safe_contents(info, password)
+        for info in infos:
             if info["contentType"] == rfc5652.id_encryptedData:
-                return True
-            for safe_bag in _decode(safe, rfc7292.SafeContents()):
-                if safe_bag["bagId"] == rfc7292.id_pkcs8ShroudedKeyBag:
-                    shrouded = _decode(bytes(safe_bag["bagValue"]), rfc5958.EncryptedPrivateKeyInfo())
-                    _decrypt(shrouded["encryptionAlgorithm"], bytes(shrouded["encryptedData"]), password,
-                             rfc5958.PrivateKeyInfo())
-                    return True
-        except Exception:  # noqa: BLE001 - this part did not open; try the next
-            continue
-    return False
+                encrypted = _decode(info["content"], rfc5652.EncryptedData())["encryptedContentInfo"]
+                algorithm, ciphertext = encrypted["contentEncryptionAlgorithm"], encrypted["encryptedContent"]
+                spec = rfc7292.SafeContents()
+                break
+            if info["contentType"] == rfc5652.id_data:
+                safe = _decode(bytes(_decode(info["content"], univ.OctetString())), rfc7292.SafeContents())
+                shrouded = next((b for b in safe if b["bagId"] == rfc7292.id_pkcs8ShroudedKeyBag), None)
+                if shrouded is not None:
+                    value = _decode(bytes(shrouded["bagValue"]), rfc5958.EncryptedPrivateKeyInfo())
+                    algorithm, ciphertext = value["encryptionAlgorithm"], value["encryptedData"]
+                    spec = rfc5958.PrivateKeyInfo()
+                    break
+        else:
+            return False
+        if _claimed_iterations(algorithm) > PROBE_MAX_ITERATIONS:
+            return False
+        _decrypt(algorithm, bytes(ciphertext), password, spec)
+        return True
+    except Exception:  # noqa: BLE001 - the part did not open
+        return False
+
+
+def _claimed_iterations(algorithm) -> int:
+    oid = algorithm["algorithm"]
+    if oid == rfc8018.id_PBES2:
+        kdf = _decode(algorithm["parameters"], rfc8018.PBES2_params())["keyDerivationFunc"]
+        return int(_decode(kdf["parameters"], rfc8018.PBKDF2_params())["iterationCount"])
+    if oid in _PKCS12_PBES:
+        return int(_decode(algorithm["parameters"], rfc7292.Pkcs_12PbeParams())["iterations"])
+    return MAX_ITERATIONS + 1
 
 
 def _verify_mac(mac_data, content: bytes, password: str) -> None:
@@ -247,26 +359,148 @@ def _safe_contents(info, password: str) -> bytes:
     raise _unsupported(content_type)
 
 
-def _read_safe_contents(der: bytes, password: str, out: list[Bag]) -> None:
-    for safe_bag in _decode(der, rfc7292.SafeContents()):
-        bag_id, value = safe_bag["bagId"], bytes(safe_bag["bagValue"])
-        if bag_id == rfc7292.id_safeContentsBag:
-            _read_safe_contents(value, password, out)
-            continue
-        if bag_id == rfc7292.id_keyBag:
-            _decode(value, rfc5958.PrivateKeyInfo())  # checked, returned as it is
-            out.append(Bag("key", value, **_attributes(safe_bag)))
-        elif bag_id == rfc7292.id_pkcs8ShroudedKeyBag:
-            shrouded = _decode(value, rfc5958.EncryptedPrivateKeyInfo())
-            der_key = _decrypt(shrouded["encryptionAlgorithm"], bytes(shrouded["encryptedData"]),
-                               password, rfc5958.PrivateKeyInfo())
-            out.append(Bag("key", der_key, **_attributes(safe_bag)))
-        elif bag_id == rfc7292.id_certBag:
-            cert_bag = _decode(value, rfc7292.CertBag())
-            if cert_bag["certId"] == _X509_CERT:  # SDSI certificates are skipped
-                der_cert = bytes(_decode(cert_bag["certValue"], univ.OctetString()))
-                out.append(Bag("cert", der_cert, **_attributes(safe_bag)))
-        # crlBag, secretBag and unknown bags: skipped
+def _read_safe_contents(der: bytes, out: list[Bag]) -> None:
+    """The bags of a SafeContents. Certificate bags, the bulk of a large truststore, are read by
+    a small DER walker (pyasn1 costs some 100 us a bag); other bags through pyasn1."""
+    der = bytes(der)
+    if der[1:2] == b"\x80":
+        der = _definite(der)
+    tag, pos, end = _tlv(der, 0)
+    if tag != 0x30 or end != len(der):
+        raise BadInputError(CORRUPTED)
+    while pos < end:
+        _, start, bag_end = _tlv(der, pos)
+        if not _fast_cert_bag(der, start, bag_end, out):
+            _read_bag(_decode(der[pos:bag_end], rfc7292.SafeBag()), out)
+        pos = bag_end
+
+
+def _tlv(der: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of the value, end of the value) of the definite-length DER element at pos."""
+    tag, length = der[pos], der[pos + 1]
+    pos += 2
+    if length & 0x80:
+        size = length & 0x7F
+        if not 1 <= size <= 4:
+            raise BadInputError(CORRUPTED)
+        length, pos = int.from_bytes(der[pos:pos + size], "big"), pos + size
+    if pos + length > len(der) or tag & 0x1F == 0x1F:
+        raise BadInputError(CORRUPTED)
+    return tag, pos, pos + length
+
+
+_CERT_BAG_OID = encoder.encode(rfc7292.id_certBag)
+_X509_CERT_OID = encoder.encode(_X509_CERT)
+_FRIENDLY_NAME_OID = encoder.encode(rfc7292.pkcs_9_at_friendlyName)
+_LOCAL_KEY_ID_OID = encoder.encode(rfc7292.pkcs_9_at_localKeyId)
+_ORACLE_TRUSTED_OID = encoder.encode(ORACLE_TRUSTED_KEY_USAGE)
+
+
+def _fast_cert_bag(der: bytes, pos: int, end: int, out: list[Bag]) -> bool:
+    """Read one SafeBag at der[pos:end] if it is an X.509 certificate bag; False otherwise (or
+    when anything is unusual: pyasn1 then reads it)."""
+    tag, start, oid_end = _tlv(der, pos)
+    if tag != 0x06 or der[pos:oid_end] != _CERT_BAG_OID:
+        return False
+    tag, start, value_end = _tlv(der, oid_end)  # [0] EXPLICIT CertBag
+    if tag != 0xA0:
+        return False
+    tag, start, bag_end = _tlv(der, start)  # CertBag SEQUENCE
+    tag_id, _, id_end = _tlv(der, start)
+    if tag != 0x30 or der[start:id_end] != _X509_CERT_OID:
+        return False
+    tag, start, _ = _tlv(der, id_end)  # [0] EXPLICIT OCTET STRING
+    if tag != 0xA0:
+        return False
+    tag, cert_start, cert_end = _tlv(der, start)
+    if tag != 0x04:
+        return False
+    found: dict = {}
+    if value_end < end:
+        tag, pos, attrs_end = _tlv(der, value_end)
+        if tag != 0x31 or attrs_end != end:
+            return False
+        while pos < attrs_end:
+            tag, start, attr_end = _tlv(der, pos)
+            tag_oid, _, oid_end = _tlv(der, start)
+            kind = der[start:oid_end]
+            tag_set, set_start, set_end = _tlv(der, oid_end)
+            if tag != 0x30 or tag_set != 0x31 or set_end != attr_end:
+                return False
+            if kind == _ORACLE_TRUSTED_OID:
+                found["trusted"] = True
+            elif kind == _FRIENDLY_NAME_OID and set_start < set_end:
+                tag, value_start, value_stop = _tlv(der, set_start)
+                if tag != 0x1E:
+                    return False
+                found["friendly_name"] = der[value_start:value_stop].decode("utf-16-be", "surrogatepass")
+            elif kind == _LOCAL_KEY_ID_OID and set_start < set_end:
+                tag, value_start, value_stop = _tlv(der, set_start)
+                if tag != 0x04:
+                    return False
+                found["local_key_id"] = der[value_start:value_stop]
+            pos = attr_end
+    elif value_end != end:
+        return False
+    out.append(Bag("cert", der[cert_start:cert_end], **found))
+    return True
+
+
+def _read_bag(safe_bag, out: list[Bag]) -> None:
+    bag_id, value = safe_bag["bagId"], bytes(safe_bag["bagValue"])
+    if bag_id == rfc7292.id_safeContentsBag:
+        _read_safe_contents(value, out)
+    elif bag_id == rfc7292.id_pkcs8ShroudedKeyBag:
+        _decode(value, rfc5958.EncryptedPrivateKeyInfo())  # checked, kept sealed
+        out.append(Bag("key", None, **_attributes(safe_bag), sealed=value))
+    elif bag_id == _SECRET_BAG:
+        secret = _decode(value, _SecretBag())
+        if secret["secretTypeId"] != rfc7292.id_pkcs8ShroudedKeyBag:
+            raise _unsupported(f"a secret bag of type {secret['secretTypeId']}")
+        sealed = bytes(_decode(secret["secretValue"], univ.OctetString()))
+        _decode(sealed, rfc5958.EncryptedPrivateKeyInfo())
+        out.append(Bag("secret", None, **_attributes(safe_bag), sealed=sealed))
+    elif bag_id == rfc7292.id_certBag:
+        cert_bag = _decode(value, rfc7292.CertBag())
+        if cert_bag["certId"] == _X509_CERT:  # SDSI certificates are skipped
+            der_cert = bytes(_decode(cert_bag["certValue"], univ.OctetString()))
+            out.append(Bag("cert", der_cert, **_attributes(safe_bag)))
+    # keyBag (an unencrypted key: Java ignores it), crlBag and unknown bags: skipped
+
+
+class _SecretBag(univ.Sequence):
+    """RFC 7292 SecretBag; Java puts the secret key there as a shrouded key (secretTypeId
+    pkcs8ShroudedKeyBag, secretValue [0] EXPLICIT the EncryptedPrivateKeyInfo's DER)."""
+
+    componentType = namedtype.NamedTypes(
+        namedtype.NamedType("secretTypeId", univ.ObjectIdentifier()),
+        namedtype.NamedType("secretValue", univ.Any().subtype(
+            explicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, 0))),
+    )
+
+
+class _SecretKeyInfo(univ.Sequence):
+    """What Java's PKCS12KeyStore encrypts for a secret key: version, the key's algorithm, its bytes."""
+
+    componentType = namedtype.NamedTypes(
+        namedtype.NamedType("version", univ.Integer()),
+        namedtype.NamedType("algorithm", rfc5280.AlgorithmIdentifier()),
+        namedtype.NamedType("key", univ.OctetString()),
+    )
+
+
+def secret_key_info(algorithm_oid: str, key: bytes) -> bytes:
+    info = _SecretKeyInfo()
+    info["version"] = 0
+    info["algorithm"]["algorithm"] = univ.ObjectIdentifier(algorithm_oid)
+    info["key"] = key
+    return encoder.encode(info)
+
+
+def read_secret_key_info(der: bytes) -> tuple[str, bytes]:
+    """(algorithm OID, key bytes)."""
+    info = _decode(der, _SecretKeyInfo())
+    return str(info["algorithm"]["algorithm"]), bytes(info["key"])
 
 
 def _attributes(safe_bag) -> dict:
@@ -299,7 +533,14 @@ def _decrypt(algorithm, ciphertext: bytes, password: str, spec) -> bytes:
         raise _unsupported(oid)
     try:
         plain = _unpad(_cbc(cipher, key, iv, ciphertext, encrypt=False), len(iv))
-        _decode(plain, spec)
+        if isinstance(spec, rfc7292.SafeContents):
+            # its outer SEQUENCE is checked here, its bags when they are read (a full pyasn1
+            # parse of a 100000-certificate truststore costs a minute)
+            tag, _, end = _tlv(_definite(plain) if plain[1:2] == b"\x80" else plain, 0)
+            if tag != 0x30 or (plain[1:2] != b"\x80" and end != len(plain)):
+                raise ValueError("not a SafeContents")
+        else:
+            _decode(plain, spec)
     except Exception:
         raise _Undecryptable() from None
     return plain
@@ -343,10 +584,17 @@ def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
     if not 1 <= iterations <= MAX_ITERATIONS:
         raise BadInputError(f"the iteration count must be between 1 and {MAX_ITERATIONS}")
     encrypt = _encrypt_legacy if legacy else _encrypt_pbes2
+
+    def shrouded(bag: Bag) -> bytes:
+        if bag.der is not None:
+            return _shrouded_key(encrypt(bag.der, password, iterations))
+        if bag.sealed is None:
+            raise BadInputError("a key bag has neither a key nor its protected form")
+        return bag.sealed
+
     certs = [_safe_bag(rfc7292.id_certBag, _cert_bag(b.der), b) for b in bags if b.kind == "cert"]
-    keys = [_safe_bag(rfc7292.id_pkcs8ShroudedKeyBag,
-                      _shrouded_key(encrypt(b.der, password, iterations)), b)
-            for b in bags if b.kind == "key"]
+    keys = [_safe_bag(rfc7292.id_pkcs8ShroudedKeyBag, shrouded(b), b) for b in bags if b.kind == "key"]
+    keys += [_safe_bag(_SECRET_BAG, _secret_bag(shrouded(b)), b) for b in bags if b.kind == "secret"]
 
     auth_safe = rfc7292.AuthenticatedSafe()
     if certs:
@@ -405,6 +653,13 @@ def _shrouded_key(encrypted: tuple[univ.ObjectIdentifier, bytes, bytes]) -> byte
     info["encryptionAlgorithm"]["parameters"] = parameters
     info["encryptedData"] = ciphertext
     return encoder.encode(info)
+
+
+def _secret_bag(sealed: bytes) -> bytes:
+    bag = _SecretBag()
+    bag["secretTypeId"] = rfc7292.id_pkcs8ShroudedKeyBag
+    bag["secretValue"] = encoder.encode(univ.OctetString(sealed))
+    return encoder.encode(bag)
 
 
 def _cert_bag(der: bytes) -> bytes:
@@ -478,7 +733,10 @@ def _pkcs12_kdf(hash_new: Callable, password: str, salt: bytes, iterations: int,
         return (data * (length // len(data) + 1))[:length] if data else b""
 
     diversifier = bytes([purpose]) * v
-    block = bytearray(stretch(salt) + stretch((password + "\0").encode("utf-16-be")))
+    # a NUL-terminated BMPString; Java (PKCS12PBECipherCore.derive) takes the password "\0" as
+    # no bytes at all, and so does OpenSSL for a missing one
+    secret = b"" if password == "\0" else (password + "\0").encode("utf-16-be", "surrogatepass")
+    block = bytearray(stretch(salt) + stretch(secret))
     out = b""
     while len(out) < size:
         a = hash_new(diversifier + block).digest()

@@ -1,0 +1,265 @@
+"""The differential test: over every store in fixtures/ (corpus.json, made by real tools), ktpy
+sees what the JDK's KeyStore API sees (tests/java/JavaView.java is the oracle), and every store
+`ktpy convert` writes from them has the same Java view, or ktpy refused in one sentence naming
+the entry. One JVM run per phase, not one per store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import require_tool
+from javaview import Request, compile_view, java_key_algorithm, java_view, normalized
+
+from keytool_py import keystore
+from keytool_py.cli import cli
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+CORPUS = json.loads((FIXTURES / "corpus.json").read_text(encoding="utf-8"))
+NAMES = sorted(CORPUS)
+TYPES = ["jks", "jceks", "pkcs12"]
+DEBIAN_CACERTS = Path("/etc/ssl/certs/java/cacerts")
+# Stores Java reads and ktpy refuses, with the reason (the README lists them): none.
+KNOWN_REFUSALS: dict[str, str] = {}
+KTPY_LINE = re.compile(r"^(Error|Warning|Notice|Wrote)[: ]")
+
+
+def _env(info) -> dict:
+    env = {}
+    if info["storepass"] is not None:
+        env["KTPY_STOREPASS"] = info["storepass"]
+    if info["keypass"] is not None:
+        env["KTPY_KEYPASS"] = info["keypass"]
+    return env
+
+
+def _pass_args(info) -> list[str]:
+    args = ["--storepass", "env:KTPY_STOREPASS"] if info["storepass"] is not None else ["--no-storepass"]
+    return args + (["--keypass", "env:KTPY_KEYPASS"] if info["keypass"] is not None else [])
+
+
+@pytest.fixture(scope="module")
+def view_classes(tmp_path_factory):
+    require_tool("javac")
+    return compile_view(tmp_path_factory.mktemp("javaview"))
+
+
+@pytest.fixture(scope="module")
+def corpus_views(view_classes):
+    requests = [Request(CORPUS[n]["type"], FIXTURES / n, CORPUS[n]["storepass"], CORPUS[n]["keypass"])
+                for n in NAMES]
+    return dict(zip(NAMES, java_view(view_classes, requests), strict=True))
+
+
+def ktpy_view(name: str) -> dict:
+    """What ktpy shows: `ktpy inspect --json` for aliases, kinds and chains; the library with
+    the key password for each key's algorithm and each secret key's bytes."""
+    info = CORPUS[name]
+    result = CliRunner(env=_env(info)).invoke(cli, ["inspect", str(FIXTURES / name), "--json",
+                                                    *_pass_args(info)[:2]])
+    assert result.exit_code == 0, (name, result.output)
+    assert all(KTPY_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
+    described = json.loads(result.stdout)
+    data = (FIXTURES / name).read_bytes()
+    keypass = info["keypass"] if info["keypass"] is not None else info["storepass"]
+    opened = {e.alias: e for e in keystore.load(data, info["storepass"], keypass=keypass).entries} \
+        if keypass is not None else {}
+    store = keystore.load(data, info["storepass"], decrypt_keys=False)
+    rows = {e["alias"]: e for e in described["entries"]}
+    entries = []
+    for listed in described["entries"]:
+        # Java lists stored aliases but looks each one up in lowercase (Keystore.find does the same)
+        found = store.find(listed["alias"])
+        if found is None:
+            entries.append({"alias": listed["alias"], "kind": "unreachable", "chain": []})
+            continue
+        assert listed.get("unreachable", False) == (found.alias != listed["alias"])
+        e = rows[found.alias]
+        row = {"alias": listed["alias"], "kind": e["kind"], "chain": [c["sha256"] for c in e["chain"]]}
+        entry = opened.get(e["alias"])
+        if entry is not None and entry.key is not None:
+            row["key_algorithm"] = java_key_algorithm(entry.key, entry.key_pkcs8)
+        if entry is not None and entry.secret is not None:
+            row["key_algorithm"] = entry.secret.algorithm
+            row["secret_sha256"] = ":".join(f"{b:02X}" for b in hashlib.sha256(entry.secret.value).digest())
+        entries.append(row)
+    return {"entries": entries}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ktpy_sees_what_java_sees(name, corpus_views):
+    java = corpus_views[name]
+    assert java["ok"], java
+    if name in KNOWN_REFUSALS:
+        pytest.skip(KNOWN_REFUSALS[name])
+    assert normalized(ktpy_view(name)) == normalized(java)
+
+
+def test_corpus_covers_the_tools():
+    made_by = " ".join(i["made_by"] for i in CORPUS.values())
+    for tool in ("keytool", "openssl", "NSS pk12util", "GnuTLS certtool", "Bouncy Castle", "cryptography",
+                 "JDK KeyStore"):
+        assert tool in made_by, tool
+    assert len(CORPUS) >= 40
+
+
+# --- convert between every pair of types ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def conversions(view_classes, tmp_path_factory):
+    """Every corpus store converted to every type: {(name, type): (output path or None, stderr)},
+    and the Java views of the outputs (one JVM run)."""
+    out_dir = tmp_path_factory.mktemp("converted")
+    results, requests = {}, []
+    for name in NAMES:
+        info = CORPUS[name]
+        for target in TYPES:
+            out = out_dir / f"{name}.{target}"
+            args = ["convert", str(FIXTURES / name), "--to", target, "-o", str(out), *_pass_args(info)]
+            dest_pw = info["storepass"] if info["storepass"] and len(info["storepass"]) >= 6 else None
+            env = _env(info)
+            if dest_pw is None:
+                env["KTPY_DEST"] = "changeit"
+                args += ["--dest-storepass", "env:KTPY_DEST"]
+            result = CliRunner(env=env).invoke(cli, args)
+            results[(name, target)] = (out if result.exit_code == 0 else None, result.stderr, result.exit_code)
+            if result.exit_code == 0:
+                requests.append(Request(target, out, dest_pw or "changeit", info["keypass"]))
+    views = dict(zip([r.path for r in requests], java_view(view_classes, requests), strict=True))
+    return results, views
+
+
+@pytest.mark.parametrize("target", TYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_convert_keeps_the_java_view_or_names_the_entry(name, target, conversions, corpus_views):
+    results, views = conversions
+    out, stderr, code = results[(name, target)]
+    assert all(KTPY_LINE.match(line) for line in stderr.splitlines()), stderr
+    if out is None:
+        # one sentence, naming an entry of the source
+        assert code == 1 and stderr.count("\n") == 1 and stderr.startswith("Error: "), stderr
+        aliases = [e["alias"] for e in corpus_views[name]["entries"]]
+        if not aliases:  # a store in which Java sees nothing
+            assert stderr.endswith("holds no entry that Java sees (Java ignores unencrypted key bags), "
+                                   "so there is nothing to convert\n"), stderr
+            return
+        assert any(f"'{a}'" in stderr for a in aliases), stderr
+        return
+    assert views[out]["ok"], views[out]
+    assert normalized(views[out]) == normalized(_as_java_lists(corpus_views[name], target))
+
+
+def _as_java_lists(view: dict, target: str) -> dict:
+    """The source's view as the target type lists it: PKCS12 lists aliases in lowercase."""
+    if target != "pkcs12":
+        return view
+    return {"entries": [{**e, "alias": e["alias"].lower()} for e in view["entries"]]}
+
+
+def test_secret_key_into_jks_is_refused_naming_the_entry(conversions):
+    results, _ = conversions
+    out, stderr, _ = results[("keytool-secret.jceks", "jks")]
+    assert out is None
+    assert re.fullmatch(r"Error: the entry '[a-z0-9-]+' is a secret key, which a JKS keystore cannot hold; "
+                        r"convert to JCEKS or PKCS12 instead\n", stderr), stderr
+
+
+# --- nothing on stderr but ktpy's own lines ------------------------------------------------
+
+@pytest.mark.skipif(not DEBIAN_CACERTS.is_file(), reason="no Debian cacerts on this machine")
+def test_debian_cacerts_quietly(tmp_path):
+    """Debian's cacerts holds certificates with negative serials: cryptography warns about each;
+    the warning must not reach the user."""
+    for args in (["inspect", str(DEBIAN_CACERTS), "--storepass", "env:KTPY_STOREPASS", "--json"],
+                 ["convert", str(DEBIAN_CACERTS), "--storepass", "env:KTPY_STOREPASS", "--to", "pkcs12",
+                  "-o", str(tmp_path / "cacerts.p12")]):
+        proc = subprocess.run([sys.executable, "-m", "keytool_py", *args], capture_output=True, text=True,
+                              env={"KTPY_STOREPASS": "changeit", "PATH": "/usr/bin:/bin"}, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert all(KTPY_LINE.match(line) for line in proc.stderr.splitlines()), proc.stderr
+
+
+# --- writing: every alias ktpy accepts opens in Java ---------------------------------------
+
+WRITTEN_ALIASES = ["clé-ünïcode", "emoji-😀-key", "€" * 21845]  # the last: 65535 bytes, Java's maximum
+
+
+def test_every_alias_ktpy_writes_opens_in_java(view_classes, client, tmp_path):
+    from keytool_py.certs import to_pem
+    from keytool_py.keys import private_key_to_pem
+
+    (tmp_path / "k.pem").write_bytes(private_key_to_pem(client.key))
+    (tmp_path / "c.pem").write_bytes(to_pem(client.chain))
+    requests, expected = [], []
+    for n, alias in enumerate(WRITTEN_ALIASES):
+        result = CliRunner(env={"PW": "changeit"}).invoke(cli, [
+            "build-keystore", "--type", ",".join(TYPES), "--key", str(tmp_path / "k.pem"),
+            "--cert", str(tmp_path / "c.pem"), "--alias", alias, "--storepass", "env:PW",
+            "-o", str(tmp_path / f"store{n}")])
+        assert result.exit_code == 0, result.output
+        for target, suffix in zip(TYPES, (".jks", ".jceks", ".p12"), strict=True):
+            requests.append(Request(target, tmp_path / f"store{n}{suffix}", "changeit", None, (alias.upper(),)))
+            expected.append(alias.lower())
+    for request, view, alias in zip(requests, java_view(view_classes, requests), expected, strict=True):
+        assert view["ok"], (request, view)
+        assert [(e["alias"], e["kind"], e.get("key_algorithm")) for e in view["entries"]] == \
+            [(alias, "PrivateKeyEntry", "RSA")], request
+        assert view["lookups"][alias.upper()] == view["entries"][0]["chain"][0]  # found by any case
+
+
+# --- two aliases equal but for case: ktpy picks the entry Java picks -----------------------
+
+CASE_STORES = ["case-alias.jks", "case-alias.jceks", "pyca-case-alias.p12"]
+LOOKUPS = ("twin-a", "TWIN-A", "Twin-A")
+
+
+def test_same_entry_as_java_for_aliases_equal_but_for_case(view_classes):
+    requests = [Request(CORPUS[n]["type"], FIXTURES / n, CORPUS[n]["storepass"], None, LOOKUPS)
+                for n in CASE_STORES]
+    for name, view in zip(CASE_STORES, java_view(view_classes, requests), strict=True):
+        for lookup in LOOKUPS:
+            result = CliRunner(env={"PW": CORPUS[name]["storepass"]}).invoke(cli, [
+                "export-pem", str(FIXTURES / name), "--storepass", "env:PW", "--alias", lookup])
+            assert result.exit_code == 0, result.output
+            from keytool_py.certs import fingerprint, load_certificates
+
+            ours = fingerprint(load_certificates(result.stdout.encode())[0])
+            assert ours == view["lookups"][lookup], (name, lookup)
+
+
+def test_unlinked_chain_into_pkcs12_is_refused_naming_the_entry(conversions):
+    results, _ = conversions
+    out, stderr, _ = results[("api-unlinked.jks", "pkcs12")]
+    assert out is None
+    assert stderr == ("Error: the chain of entry 'api-client' is not linked by issuer, and Java rebuilds PKCS12 "
+                      "chains by issuer: it would read 1 of its 2 certificates; keep it in JKS or JCEKS, or fix "
+                      "the chain\n")
+
+
+# --- untouched entries keep their own protection -------------------------------------------
+
+CARRIED = ["keytool-keypass.jks", "keytool-keypass.jceks", "keytool-secret-keypass.jceks", "api-keypass.p12",
+           "keytool-secret.p12", "keytool-algs.jks"]
+
+
+def test_rewrite_in_the_same_type_carries_keys_it_did_not_decrypt(view_classes, corpus_views, tmp_path):
+    """Read with the store password only (no key decrypted), rewritten under a new store password:
+    Java opens every key with its own old password, and sees what it saw."""
+    requests = []
+    for name in CARRIED:
+        info = CORPUS[name]
+        store = keystore.load((FIXTURES / name).read_bytes(), info["storepass"], decrypt_keys=False)
+        assert all(e.key is None and e.secret is None for e in store.entries)
+        out = tmp_path / name
+        out.write_bytes(keystore.build_store(store.type, store.entries, storepass="new-store-pass"))
+        requests.append(Request(info["type"], out, "new-store-pass", info["keypass"] or info["storepass"]))
+    for name, view in zip(CARRIED, java_view(view_classes, requests), strict=True):
+        assert view["ok"], view
+        assert not any("key_error" in e for e in view["entries"]), view
+        assert normalized(view) == normalized(corpus_views[name]), name
