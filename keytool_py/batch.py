@@ -215,7 +215,7 @@ class Job:
 def jobs(todo: Sequence[Row], storepass: str | None) -> list[Job]:
     """A job per row to issue: every keystore with `storepass`, or (None) each client's with a
     new random password of its own."""
-    from .secrets import new_password
+    from .passwords import new_password
 
     return [Job(line=row.line, subject=row.subject, sans=row.sans, alias=row.alias,
                 storepass=new_password() if storepass is None else storepass, own_password=storepass is None)

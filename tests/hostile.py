@@ -10,14 +10,14 @@ from cryptography import x509
 from pyasn1.codec.der import decoder, encoder
 from pyasn1_modules import rfc5652, rfc7292, rfc8018
 
-from keytool_py.keystore import javaks, javaser, p12codec
+from keytool_py.keystore import der, java_container, javaser, p12codec
 
 STOREPASS = "changeit"
 
 
 def _jceks(entries: bytes, count: int, password: str = STOREPASS) -> bytes:
-    body = javaks.JCEKS_MAGIC + struct.pack(">II", 2, count) + entries
-    return body + hashlib.sha1(password.encode("utf-16-be") + javaks.WHITENING + body).digest()
+    body = java_container.JCEKS_MAGIC + struct.pack(">II", 2, count) + entries
+    return body + hashlib.sha1(password.encode("utf-16-be") + java_container.WHITENING + body).digest()
 
 
 def _utf(text: str) -> bytes:
@@ -45,15 +45,15 @@ def jceks_keys_at_max_rounds(cert: x509.Certificate, count: int = 5, rounds: int
     the protected bytes are random, as only the count matters to a wrong-password probe."""
     from keytool_py import certs
 
-    params = javaks.seq(javaks.octets(b"saltsalt"[:4] + b"SALT") + javaks.integer(rounds))
-    algorithm = javaks.seq(javaks.oid("1.3.6.1.4.1.42.2.19.1") + params)
-    protected = javaks.seq(algorithm + javaks.octets(bytes(range(64))))
-    der = certs.to_der(cert)
+    params = der.seq(der.octets(b"saltsalt"[:4] + b"SALT") + der.integer(rounds))
+    algorithm = der.seq(der.oid("1.3.6.1.4.1.42.2.19.1") + params)
+    protected = der.seq(algorithm + der.octets(bytes(range(64))))
+    cert_der = certs.to_der(cert)
     entries = b""
     for n in range(count):
         entries += struct.pack(">I", 1) + _utf(f"key-{n}") + struct.pack(">q", 0)
         entries += struct.pack(">I", len(protected)) + protected + struct.pack(">I", 1)
-        entries += _utf("X.509") + struct.pack(">I", len(der)) + der
+        entries += _utf("X.509") + struct.pack(">I", len(cert_der)) + cert_der
     return _jceks(entries, count)
 
 

@@ -127,3 +127,15 @@ def test_batch_jobs_and_books_live_in_batch():
     assert (tally.issued, tally.expiry, tally.errors()) == (1, NOW, ["line 3 (b): disk full"])
     assert tally.verdict() == ("1 of 3 row(s) failed (line 3); fix them and run the same command again: the rows "
                                "already done are skipped")
+
+
+def test_no_module_shadows_the_standard_library():
+    import pathlib
+    import sys
+
+    import keytool_py
+
+    root = pathlib.Path(keytool_py.__file__).parent
+    names = {p.stem for p in root.rglob("*.py")} - {"__init__", "__main__"}
+    assert "passwords" in names and "describe" in names  # not vacuous
+    assert sorted(names & set(sys.stdlib_module_names)) == []

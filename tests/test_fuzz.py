@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from keytool_py import KeyType, KtpyError, load_keystore
 from keytool_py.certs import load_certificates, to_der, to_pem
 from keytool_py.csr import create_csr, load_csr
+from keytool_py.describe import describe_data
 from keytool_py.expiry import read_certificates
-from keytool_py.inspect import describe_data
 from keytool_py.keys import load_private_key, private_key_to_pem
 from keytool_py.keystore import Entry, build_store, jceks, trusted_entries
 from keytool_py.names import parse_subject

@@ -146,7 +146,7 @@ def test_sign_jwt_unknown_alias(stores):
 
 def test_sign_jwt_picks_its_key_in_a_store_whose_keys_have_different_passwords(clients, tmp_path, now):
     from keytool_py.keys import private_key_to_der
-    from keytool_py.keystore import Entry, javaks, jks
+    from keytool_py.keystore import Entry, java_container, jks
 
     passwords = iter(["ec-key-pass", "rsa-key-pass"])
     entries = [Entry(alias="ec", chain=clients[KeyType.EC_P256].chain, key=clients[KeyType.EC_P256].key,
@@ -154,7 +154,7 @@ def test_sign_jwt_picks_its_key_in_a_store_whose_keys_have_different_passwords(c
                Entry(alias="rsa", chain=clients[KeyType.RSA2048].chain, key=clients[KeyType.RSA2048].key,
                      timestamp=now)]
     path = tmp_path / "two-keys.jks"
-    data = javaks.encode(jks.MAGIC, entries, STOREPASS,
+    data = java_container.encode(jks.MAGIC, entries, STOREPASS,
                          lambda entry: jks.protect_key(private_key_to_der(entry.key), next(passwords)))
     path.write_bytes(data)
     result = CliRunner(env={**ENV, "KTPY_KEY_PW": "rsa-key-pass"}).invoke(cli, [

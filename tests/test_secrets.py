@@ -1,7 +1,7 @@
 import pytest
 
 from keytool_py import BadInputError, OutputExistsError
-from keytool_py.secrets import MissingSecretError, resolve
+from keytool_py.passwords import MissingSecretError, resolve
 
 
 def _resolve(spec, **kw):

@@ -90,7 +90,7 @@ class _Group(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
-        from ..secrets import MissingSecretError
+        from ..passwords import MissingSecretError
 
         try:
             with warnings.catch_warnings():
@@ -305,9 +305,9 @@ def no_storepass_option(f):
 # --- reading inputs: passwords, certificates, keys, keystores, the CA folder --------------------
 
 def secret(spec, option, *, confirm=False, label=None, allow_empty=False):
-    from .. import secrets
+    from .. import passwords
 
-    return secrets.resolve(spec, option=option, confirm=confirm, label=label, allow_empty=allow_empty)
+    return passwords.resolve(spec, option=option, confirm=confirm, label=label, allow_empty=allow_empty)
 
 
 def store_password(spec, no_storepass: bool, *, label: str = "store password", option: str = "--storepass"):
@@ -377,7 +377,7 @@ def load_keystore(data: bytes, storepass_spec: str | None, keypass_spec: str | N
     password when given, else with the store password (with `alias`, only that entry's key).
     With no_storepass the password is None and keys stay sealed."""
     from .. import keystore
-    from ..secrets import Password
+    from ..passwords import Password
 
     store_pw = store_password(storepass_spec, no_storepass, label=label)
     key_pw = secret(keypass_spec, "--keypass", label="key password", allow_empty=True) if keypass_spec else None

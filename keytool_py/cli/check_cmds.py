@@ -51,7 +51,7 @@ def inspect_cmd(path, storepass, no_storepass, as_json):
       ktpy inspect keystore.p12 --storepass file:pass.txt --json
     """
     from .. import files
-    from ..inspect import describe_data, text_lines, to_json
+    from ..describe import describe_data, text_lines, to_json
 
     if Path(path).is_dir():  # a CA folder: what its ledger says it issued
         from .lifecycle_cmds import inspect_ca_dir

@@ -235,7 +235,7 @@ def inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     """inspect's view of a CA folder: the CA, and each certificate of its ledger with its state."""
     from .. import issue, ledger
     from ..ca import CERT_FILE
-    from ..inspect import describe_certificate
+    from ..describe import describe_certificate
 
     folder = Path(ca_dir)
     if not (folder / CERT_FILE).exists():

@@ -73,7 +73,7 @@ def _secure_key(spec):
     if spec is None:
         return None
     from .. import secure_properties
-    from ..secrets import Password
+    from ..passwords import Password
 
     key = secret(spec, "--secure-key", confirm=True, label="secure properties key")
     if key.generated_file is not None:
@@ -172,7 +172,7 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
           --storepass env:STOREPASS --types jks --jwt --consumer-key 3MVG9... \\
           --principal integration@acme.com --audience https://login.salesforce.com
     """
-    from .. import files, kit, names, secrets
+    from .. import files, kit, names, passwords
     from ..keys import KeyType
 
     subject_name = names.parse_subject(subject)  # before any prompt: a typo costs nothing
@@ -197,7 +197,7 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
         if generate_ca_password:
             # The CA key gets its own secret: the store password travels with the Mule app (secure
             # properties, CI), and whoever has the CA key can issue certificates the org trusts.
-            ca_pw = secrets.Password(secrets.new_password(), generated_file=folder / kit.CA_PASSWORD_FILE)
+            ca_pw = passwords.Password(passwords.new_password(), generated_file=folder / kit.CA_PASSWORD_FILE)
         else:
             ca_pw = secret(ca_password, "--ca-password", confirm=True, label="new CA key password")
     if not KeyType.parse(key_type).is_rsa and connection is None:

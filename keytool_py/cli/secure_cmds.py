@@ -57,7 +57,7 @@ def _settings(algorithm, mode, random_iv):
 def _key(spec, settings, *, creating: bool):
     """The key password; generate:PATH makes a key of the right length for the cipher."""
     from .. import secure_properties
-    from ..secrets import Password
+    from ..passwords import Password
 
     if spec and spec.startswith("generate:") and not creating:
         raise click.UsageError("--key generate: makes a new key, which cannot decrypt anything; "

@@ -432,9 +432,9 @@ def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
             from . import pkcs12
 
             return pkcs12.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
-        from . import javaks
+        from . import java_container
 
-        return javaks.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
+        return java_container.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
 
 
 @contextlib.contextmanager

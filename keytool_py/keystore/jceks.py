@@ -1,5 +1,5 @@
 """JCEKS key protection, both ways, by our own code (pyjks cannot write JCEKS); the container is
-javaks.
+java_container.
 
 Private keys: Sun's PBEWithMD5AndTripleDES (OID 1.3.6.1.4.1.42.2.19.1) over the PKCS#8, as
 com.sun.crypto.provider.KeyProtector does. Secret keys: the same cipher over a serialized
@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 from ..errors import BadInputError, WrongPasswordError
 from ..keys import PrivateKey
-from . import Entry, EntryKind, SecretKey, StoreType, javaks, javaser, load_key, pkcs8_of
+from . import Entry, EntryKind, SecretKey, StoreType, der, java_container, javaser, load_key, pkcs8_of
 
-MAGIC = javaks.JCEKS_MAGIC
+MAGIC = java_container.JCEKS_MAGIC
 # Java 17 writes 200000 iterations (jdk.jceks.iterationCount) and reads up to 5000000.
 ITERATIONS = 200_000
 MAX_ITERATIONS = 5_000_000
@@ -94,13 +94,13 @@ def _encrypt(plain: bytes, protection: Protection) -> bytes:
 
 
 def _pbe_params(salt: bytes, iterations: int) -> bytes:
-    return javaks.seq(javaks.octets(salt) + javaks.integer(iterations))
+    return der.seq(der.octets(salt) + der.integer(iterations))
 
 
 def protect_key(pkcs8: bytes, protection: Protection) -> bytes:
     """An EncryptedPrivateKeyInfo (DER) as Java's JCEKS KeyProtector writes it."""
-    algorithm = javaks.seq(javaks.oid(PBE_MD5_3DES_OID) + _pbe_params(protection.salt, protection.iterations))
-    return javaks.seq(algorithm + javaks.octets(_encrypt(pkcs8, protection)))
+    algorithm = der.seq(der.oid(PBE_MD5_3DES_OID) + _pbe_params(protection.salt, protection.iterations))
+    return der.seq(algorithm + der.octets(_encrypt(pkcs8, protection)))
 
 
 def protect_secret(secret: SecretKey, protection: Protection) -> bytes:
@@ -150,7 +150,7 @@ def _decrypt(ciphertext: bytes, params_der: bytes | None, password: str, what: s
 def rounds(protected: bytes) -> int:
     """The iteration count a protected private key claims (0 when it cannot be read)."""
     try:
-        _, params, _ = javaks.encrypted_private_key_info(protected)
+        _, params, _ = der.encrypted_private_key_info(protected)
         return _pbe_parameters(params, "")[1]
     except Exception:  # noqa: BLE001
         return MAX_ITERATIONS + 1
@@ -160,7 +160,7 @@ def recover(entry: Entry, password: str) -> tuple[PrivateKey, bytes]:
     what = f"the key of entry {entry.alias!r} in the JCEKS keystore"
     try:
         assert entry.sealed is not None  # read from a store: every key entry is sealed
-        algorithm, params, data = javaks.encrypted_private_key_info(entry.sealed.blob)
+        algorithm, params, data = der.encrypted_private_key_info(entry.sealed.blob)
     except Exception:  # noqa: BLE001
         raise BadInputError(f"{what} is damaged") from None
     if algorithm != PBE_MD5_3DES_OID:
@@ -233,4 +233,4 @@ def build(entries: Sequence[Entry], storepass: str, keypass: str, *, iterations:
             return entry.sealed.blob
         return seal(entry, keypass, protection or prepare(keypass, iterations=iterations))
 
-    return javaks.encode(MAGIC, entries, storepass, protect)
+    return java_container.encode(MAGIC, entries, storepass, protect)

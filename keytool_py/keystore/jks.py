@@ -1,4 +1,4 @@
-"""JKS key protection (sun.security.provider.KeyProtector), both ways; the container is javaks."""
+"""JKS key protection (sun.security.provider.KeyProtector), both ways; the container is java_container."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from ..errors import BadInputError, WrongPasswordError
 from ..keys import PrivateKey
-from . import Entry, EntryKind, StoreType, javaks, load_key, pkcs8_of
+from . import Entry, EntryKind, StoreType, der, java_container, load_key, pkcs8_of
 
-MAGIC = javaks.JKS_MAGIC
+MAGIC = java_container.JKS_MAGIC
 # Sun's proprietary key protection (sun.security.provider.KeyProtector).
 KEY_PROTECTOR_OID = "1.3.6.1.4.1.42.2.17.1.1"
 SALT_LENGTH = 20
@@ -33,8 +33,8 @@ def protect_key(pkcs8: bytes, password: str, *, salt: bytes | None = None) -> by
     secret = password.encode("utf-16-be", "surrogatepass")
     salt = salt or os.urandom(SALT_LENGTH)
     protected = salt + _keystream_xor(secret, salt, pkcs8) + hashlib.sha1(secret + pkcs8).digest()
-    algorithm = javaks.seq(javaks.oid(KEY_PROTECTOR_OID) + javaks.NULL)
-    return javaks.seq(algorithm + javaks.octets(protected))
+    algorithm = der.seq(der.oid(KEY_PROTECTOR_OID) + der.NULL)
+    return der.seq(algorithm + der.octets(protected))
 
 
 def rounds(protected: bytes) -> int:
@@ -47,7 +47,7 @@ def recover(entry: Entry, password: str) -> tuple[PrivateKey, bytes]:
     value)."""
     try:
         assert entry.sealed is not None  # read from a store: every key entry is sealed
-        algorithm, _, data = javaks.encrypted_private_key_info(entry.sealed.blob)
+        algorithm, _, data = der.encrypted_private_key_info(entry.sealed.blob)
     except Exception:  # noqa: BLE001 - pyasn1 errors: damaged DER
         raise BadInputError(f"the key of entry {entry.alias!r} in the JKS keystore is damaged") from None
     if algorithm != KEY_PROTECTOR_OID:
@@ -77,4 +77,4 @@ def build(entries: Sequence[Entry], storepass: str, keypass: str) -> bytes:
             return entry.sealed.blob
         return seal(entry, keypass)
 
-    return javaks.encode(MAGIC, entries, storepass, protect)
+    return java_container.encode(MAGIC, entries, storepass, protect)

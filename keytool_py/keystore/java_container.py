@@ -1,6 +1,5 @@
-"""The container JKS and JCEKS share, read and written by our own code, and the few DER
-encodings their key protections need. What differs, the key protection, lives in jks.py and
-jceks.py.
+"""The container JKS and JCEKS share, read and written by our own code. What differs, the key
+protection, lives in jks.py and jceks.py (the DER they need, in der.py).
 
 Layout (sun.security.provider.JavaKeyStore, com.sun.crypto.provider.JceKeyStore): magic, version
 (1 or 2), entry count; per entry a tag (1 private key, 2 trusted certificate, 3 JCEKS secret
@@ -221,57 +220,3 @@ def _cert(der: bytes, kind: str) -> x509.Certificate:
         return certificate.load_der(der, what=f"a certificate in the {kind} keystore")
     except BadInputError:
         raise BadInputError(f"the {kind} keystore holds a certificate that cannot be read") from None
-
-
-# --- the few DER encodings needed for an EncryptedPrivateKeyInfo ---
-
-def tlv(tag: int, value: bytes) -> bytes:
-    n = len(value)
-    if n < 0x80:
-        length = bytes([n])
-    else:
-        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-        length = bytes([0x80 | len(raw)]) + raw
-    return bytes([tag]) + length + value
-
-
-def seq(value: bytes) -> bytes:
-    return tlv(0x30, value)
-
-
-def octets(value: bytes) -> bytes:
-    return tlv(0x04, value)
-
-
-def integer(value: int) -> bytes:
-    return tlv(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
-
-
-def oid(dotted: str) -> bytes:
-    parts = [int(p) for p in dotted.split(".")]
-    raw = bytes([40 * parts[0] + parts[1]])
-    for part in parts[2:]:
-        chunk = [part & 0x7F]
-        part >>= 7
-        while part:
-            chunk.append(0x80 | (part & 0x7F))
-            part >>= 7
-        raw += bytes(reversed(chunk))
-    return tlv(0x06, raw)
-
-
-NULL = b"\x05\x00"
-
-
-def encrypted_private_key_info(der: bytes) -> tuple[str, bytes | None, bytes]:
-    """(algorithm OID, DER parameters or None, encrypted data) of an EncryptedPrivateKeyInfo."""
-    from pyasn1.codec.der import decoder
-    from pyasn1_modules import rfc5208
-
-    info, rest = decoder.decode(der, asn1Spec=rfc5208.EncryptedPrivateKeyInfo())
-    if rest:
-        raise ValueError("trailing data")
-    algorithm = info["encryptionAlgorithm"]
-    params = algorithm["parameters"]
-    return (str(algorithm["algorithm"]), bytes(params.asOctets()) if params.isValue else None,
-            bytes(info["encryptedData"]))
