@@ -240,3 +240,36 @@ def text_lines(info: dict) -> list[str]:
     if info["encrypted"]:
         return ["Private key (encrypted PKCS#8; its type is inside the encryption)"]
     return [f"Private key: {key['type']} {key.get('curve') or key['size']} (not shown)"]
+
+
+# --- a CA folder: the CA and what its ledger says it issued (inspect CA_DIR) ----------------------
+
+def describe_ca_folder(cert: x509.Certificate, book, *, ledger_path: str, now) -> dict:
+    """The CA and each certificate of its ledger (ledger.Ledger) with its state at `now`
+    (valid, expired, revoked), as inspect CA_DIR --json prints it."""
+    from .ledger import serial_hex
+
+    rows = []
+    for item in book.issued:
+        revoked = book.revocation(item.serial)
+        rows.append({"serial": serial_hex(item.serial), "subject": item.subject,
+                     "profile": item.profile, "not_before": _time(item.not_before),
+                     "not_after": _time(item.not_after), "state": book.state(item, now),
+                     "issued_by": item.by, "sha256": item.sha256,
+                     "renews": serial_hex(item.renews) if item.renews is not None else None,
+                     "revoked_at": _time(revoked.at) if revoked else None,
+                     "reason": revoked.reason.value if revoked else None})
+    return {"format": JSON_FORMAT, "kind": "ca-folder", "ca": describe_certificate(cert),
+            "ledger": ledger_path, "crl_number": book.crl_number, "issued": rows}
+
+
+def ca_folder_lines(info: dict, folder: str) -> list[str]:
+    """describe_ca_folder's data as inspect CA_DIR prints it: the CA, then one line per certificate."""
+    lines = [f"CA folder {folder}: {info['ca']['subject']}, valid until {info['ca']['not_after'][:10]}",
+             f"Issued: {len(info['issued'])} certificate(s) in {info['ledger']}"
+             + (f"; last CRL number {info['crl_number']}" if info["crl_number"] else "")]
+    for row in info["issued"]:
+        extra = f" on {row['revoked_at'][:10]} ({row['reason']})" if row["revoked_at"] else ""
+        lines.append(f"  {row['serial']}  {row['state'].upper()}{extra}  until {row['not_after'][:10]}  "
+                     f"{row['subject']}  ({row['profile']}, {row['issued_by']})")
+    return lines

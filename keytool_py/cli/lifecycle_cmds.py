@@ -233,38 +233,20 @@ def crl_cmd(ca_dir, ca_password, days, out, pem, force):
 
 def inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     """inspect's view of a CA folder: the CA, and each certificate of its ledger with its state."""
-    from .. import issue, ledger
+    from .. import issue
     from ..ca import CERT_FILE
-    from ..describe import describe_certificate
+    from ..describe import ca_folder_lines, describe_ca_folder
 
     folder = Path(ca_dir)
     if not (folder / CERT_FILE).exists():
         raise KtpyError(f"{folder} is a folder but not a CA folder (it has no ca.pem)")
     cert = read_certificates(folder / CERT_FILE, what="CA certificate")[0]
     book, path = _ledger_of(ca_dir)
-    now = issue.utcnow()
-    rows = []
-    for item in book.issued:
-        revoked = book.revocation(item.serial)
-        rows.append({"serial": ledger.serial_hex(item.serial), "subject": item.subject,
-                     "profile": item.profile, "not_before": f"{item.not_before:%Y-%m-%dT%H:%M:%SZ}",
-                     "not_after": f"{item.not_after:%Y-%m-%dT%H:%M:%SZ}", "state": book.state(item, now),
-                     "issued_by": item.by, "sha256": item.sha256,
-                     "renews": ledger.serial_hex(item.renews) if item.renews is not None else None,
-                     "revoked_at": f"{revoked.at:%Y-%m-%dT%H:%M:%SZ}" if revoked else None,
-                     "reason": revoked.reason.value if revoked else None})
+    info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow())
     if as_json:
-        click.echo(json.dumps({"format": 1, "kind": "ca-folder", "ca": describe_certificate(cert),
-                               "ledger": str(path), "crl_number": book.crl_number, "issued": rows}, indent=2))
+        click.echo(json.dumps(info, indent=2))
         return
-    click.echo(f"CA folder {folder}: {cert.subject.rfc4514_string()}, valid until "
-               f"{cert.not_valid_after_utc:%Y-%m-%d}")
-    click.echo(f"Issued: {len(rows)} certificate(s) in {path}"
-               + (f"; last CRL number {book.crl_number}" if book.crl_number else ""))
-    for row in rows:
-        extra = f" on {row['revoked_at'][:10]} ({row['reason']})" if row["revoked_at"] else ""
-        click.echo(f"  {row['serial']}  {row['state'].upper()}{extra}  until {row['not_after'][:10]}  "
-                   f"{row['subject']}  ({row['profile']}, {row['issued_by']})")
+    click.echo("\n".join(ca_folder_lines(info, str(folder))))
     if book.torn:
         note(f"Warning: the last line of {path} was cut short (a crash while recording); it is ignored")
 
