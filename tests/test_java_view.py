@@ -263,3 +263,19 @@ def test_rewrite_in_the_same_type_carries_keys_it_did_not_decrypt(view_classes, 
         assert view["ok"], view
         assert not any("key_error" in e for e in view["entries"]), view
         assert normalized(view) == normalized(corpus_views[name]), name
+
+
+def test_convert_without_keypass_carries_keys_into_their_own_type(view_classes, corpus_views, tmp_path):
+    """No --keypass: a key the store password does not open is kept under its own password in a
+    store of its own type, and refused by name for another type."""
+    env = {"KTPY_STOREPASS": "changeit"}
+    same = CliRunner(env=env).invoke(cli, ["convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "jks",
+                                          "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "same.jks")])
+    assert same.exit_code == 0, same.output
+    assert same.stderr.endswith(": distinct (key, kept under its own password)\n")
+    other = CliRunner(env=env).invoke(cli, ["convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "pkcs12",
+                                           "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "o.p12")])
+    assert other.exit_code == 1
+    assert other.stderr == "Error: the key of entry 'distinct' was not decrypted; give its key password (--keypass)\n"
+    (view,) = java_view(view_classes, [Request("jks", tmp_path / "same.jks", "changeit", "keypass1")])
+    assert normalized(view) == normalized(corpus_views["keytool-keypass.jks"])

@@ -236,11 +236,20 @@ def _chain(cert, certs_by_subject) -> tuple:
     return tuple(chain)
 
 
+def recover(entry: Entry, keypass: str):
+    """(private key, PKCS#8) of a sealed PKCS12 entry."""
+    return _open_key(entry.sealed, keypass, entry.alias)
+
+
+def recover_secret(entry: Entry, keypass: str) -> SecretKey:
+    return _open_secret(entry.sealed, keypass, entry.alias, strict=True)
+
+
 def _open_key(bag, keypass: str, alias: str):
     from . import p12codec
 
     try:
-        der = p12codec.decrypt_key(bag.sealed, keypass)
+        der = p12codec.decrypt_key(bag.sealed if hasattr(bag, "sealed") else bag.blob, keypass)
     except WrongPasswordError:
         raise WrongPasswordError(f"wrong key password for entry {alias!r} in the PKCS12 keystore") from None
     return load_key(der, what=f"the key of entry {alias!r} in the PKCS12 keystore"), der
@@ -250,7 +259,7 @@ def _open_secret(bag, keypass: str, alias: str, *, strict: bool):
     from . import p12codec
 
     try:
-        der = p12codec.decrypt_key(bag.sealed, keypass, secret=True)
+        der = p12codec.decrypt_key(bag.sealed if hasattr(bag, "sealed") else bag.blob, keypass, secret=True)
     except WrongPasswordError:
         if strict:
             raise WrongPasswordError(f"wrong key password for the secret key entry {alias!r} "
