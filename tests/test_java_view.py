@@ -172,13 +172,26 @@ def test_secret_key_into_jks_is_refused_naming_the_entry(conversions):
 
 # --- nothing on stderr but ktpy's own lines ------------------------------------------------
 
-@pytest.mark.skipif(not DEBIAN_CACERTS.is_file(), reason="no Debian cacerts on this machine")
-def test_debian_cacerts_quietly(tmp_path):
-    """Debian's cacerts holds certificates with negative serials: cryptography warns about each;
-    the warning must not reach the user."""
-    for args in (["inspect", str(DEBIAN_CACERTS), "--storepass", "env:KTPY_STOREPASS", "--json"],
-                 ["convert", str(DEBIAN_CACERTS), "--storepass", "env:KTPY_STOREPASS", "--to", "pkcs12",
-                  "-o", str(tmp_path / "cacerts.p12")]):
+NEGATIVE_SERIAL = FIXTURES / "keytool-negative-serial.jks"
+
+
+@pytest.mark.parametrize("store", [
+    NEGATIVE_SERIAL,
+    pytest.param(DEBIAN_CACERTS, marks=pytest.mark.skipif(not DEBIAN_CACERTS.is_file(), reason="no Debian cacerts")),
+], ids=["fixture", "debian-cacerts"])
+def test_negative_serials_quietly(store, tmp_path):
+    """Debian's cacerts (and a fixture) hold certificates with negative serials: cryptography warns
+    about each; the warning must not reach the user, nor a library caller of keystore.load."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        keystore.load(store.read_bytes(), "changeit")
+    assert caught == []
+    for args in (["inspect", str(store), "--storepass", "env:KTPY_STOREPASS", "--json"],
+                 ["inspect", str(store), "--storepass", "env:KTPY_STOREPASS"],
+                 ["convert", str(store), "--storepass", "env:KTPY_STOREPASS", "--to", "pkcs12",
+                  "-o", str(tmp_path / "cacerts.p12"), "--force"]):
         proc = subprocess.run([sys.executable, "-m", "keytool_py", *args], capture_output=True, text=True,
                               env={"KTPY_STOREPASS": "changeit", "PATH": "/usr/bin:/bin"}, timeout=120, check=False)
         assert proc.returncode == 0, proc.stderr

@@ -13,10 +13,12 @@ import datetime as dt
 import enum
 import functools
 import gc
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
 from ..choices import Choice
 from ..errors import BadInputError, MismatchError, UnsupportedError
@@ -438,7 +440,9 @@ def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
     secret_pass = keypass if decrypt_keys or decrypt_secrets else None
     if not decrypt_keys:
         keypass = None
-    with without_gc():
+    with without_gc(), warnings.catch_warnings():
+        # Real stores hold old certificates cryptography warns about (negative serials): read them quietly.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         if store_type is StoreType.PKCS12:
             from . import pkcs12
 
