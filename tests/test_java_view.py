@@ -292,3 +292,18 @@ def test_convert_without_keypass_carries_keys_into_their_own_type(view_classes, 
     assert other.stderr == "Error: the key of entry 'distinct' was not decrypted; give its key password (--keypass)\n"
     (view,) = java_view(view_classes, [Request("jks", tmp_path / "same.jks", "changeit", "keypass1")])
     assert normalized(view) == normalized(corpus_views["keytool-keypass.jks"])
+
+
+@pytest.mark.parametrize("name", ["keytool-algs.jks", "keytool-algs.jceks", "keytool-algs.p12"])
+def test_keytool_dsa_certificate_read_and_kept_byte_for_byte(name):
+    """keytool 17 signs DSA certificates with NULL parameters in dsa_with_SHA256, which
+    cryptography refuses: ktpy reads them through a repaired copy and keeps the original bytes
+    (the differential test checks their fingerprints against Java's); the signature still verifies."""
+    from keytool_py import certs
+    from keytool_py.keystore.certificate import KeptCertificate
+
+    store = keystore.load((FIXTURES / name).read_bytes(), "changeit", decrypt_keys=False)
+    cert = store.entry("dsa-key").chain[0]
+    assert isinstance(cert, KeptCertificate)
+    assert b"\x06\x09\x60\x86\x48\x01\x65\x03\x04\x03\x02\x05\x00" in certs.to_der(cert)  # the NULL kept
+    assert certs.issued_by(cert, cert)
