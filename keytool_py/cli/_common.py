@@ -196,10 +196,13 @@ def secret_outputs(*passwords):
 
 
 def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | None = None, *,
-                  label: str = "store password", alias: str | None = None, no_storepass: bool = False):
+                  label: str = "store password", alias: str | None = None, no_storepass: bool = False,
+                  carry: bool = False):
     """(keystore with its keys decrypted, store password) for a keystore file; keys are decrypted
     with the --keypass password when given, else with the store password (with `alias`, only
-    that entry's key). With no_storepass the password is None and keys stay sealed."""
+    that entry's key). With no_storepass the password is None and keys stay sealed. With carry
+    and no --keypass, a key the store password does not open stays sealed instead of failing (a
+    rewrite in the same type carries it; another type refuses it, naming it)."""
     from .. import files, keystore
     from ..secrets import Password
 
@@ -208,8 +211,12 @@ def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | Non
         raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
     store_pw = store_password(storepass_spec, no_storepass, label=label)
     key_pw = secret(keypass_spec, "--keypass", label="key password", allow_empty=True) if keypass_spec else None
-    store = keystore.load(data, store_pw, keypass=key_pw.value if key_pw else None, alias=alias,
-                          decrypt_keys=store_pw is not None or key_pw is not None)
+    if carry and key_pw is None:
+        store = keystore.load(data, store_pw, decrypt_keys=False)
+        store = keystore.unlock(store, store_pw) if store_pw is not None else store
+    else:
+        store = keystore.load(data, store_pw, keypass=key_pw.value if key_pw else None, alias=alias,
+                              decrypt_keys=store_pw is not None or key_pw is not None)
     return store, None if store_pw is None else Password(store_pw)
 
 

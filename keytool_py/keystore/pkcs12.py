@@ -212,11 +212,12 @@ def load(data: bytes, password: str | None, keypass: str | None, *, only: str | 
         elif kind == "key":
             if not extra:
                 raise BadInputError(f"the PKCS12 keystore holds the key {folded!r} without its certificate")
-            key, pkcs8 = _open_key(bag, keypass, folded) if keypass is not None and chosen else (None, None)
+            key, pkcs8 = (_open_key(sealed, keypass, folded) if sealed is not None and keypass is not None and chosen
+                          else (None, None))
             entries.append(Entry(alias=folded, chain=extra, key=key, sealed=sealed, key_pkcs8=pkcs8))
         else:
-            secret = (_open_secret(bag, secret_pass, folded, strict=only is not None)
-                      if secret_pass is not None and chosen else None)
+            secret = (_open_secret(sealed, secret_pass, folded, strict=only is not None)
+                      if sealed is not None and secret_pass is not None and chosen else None)
             entries.append(Entry(alias=folded, kind=EntryKind.SECRET_KEY, secret=secret, sealed=sealed))
     return Keystore(type=StoreType.PKCS12, entries=tuple(entries))
 
@@ -250,23 +251,38 @@ def _chain(cert: x509.Certificate | None,
     return tuple(chain)
 
 
-def _open_key(bag: Bag, keypass: str, alias: str) -> tuple[PrivateKey, bytes]:
+def _sealed_of(entry: Entry) -> Sealed:
+    if entry.sealed is None:
+        raise BadInputError(f"the entry {entry.alias!r} holds no protected key to open")
+    return entry.sealed
+
+
+def recover(entry: Entry, keypass: str) -> tuple[PrivateKey, bytes]:
+    """(private key, PKCS#8) of a sealed PKCS12 entry."""
+    return _open_key(_sealed_of(entry), keypass, entry.alias)
+
+
+def recover_secret(entry: Entry, keypass: str) -> SecretKey:
+    secret = _open_secret(_sealed_of(entry), keypass, entry.alias, strict=True)
+    assert secret is not None  # strict: a wrong password raises
+    return secret
+
+
+def _open_key(sealed: Sealed, keypass: str, alias: str) -> tuple[PrivateKey, bytes]:
     from . import p12codec
 
-    assert bag.sealed is not None  # read with decrypt_keys=False: every key bag is sealed
     try:
-        der = p12codec.decrypt_key(bag.sealed, keypass)
+        der = p12codec.decrypt_key(sealed.blob, keypass)
     except WrongPasswordError:
         raise WrongPasswordError(f"wrong key password for entry {alias!r} in the PKCS12 keystore") from None
     return load_key(der, what=f"the key of entry {alias!r} in the PKCS12 keystore"), der
 
 
-def _open_secret(bag: Bag, keypass: str, alias: str, *, strict: bool) -> SecretKey | None:
+def _open_secret(sealed: Sealed, keypass: str, alias: str, *, strict: bool) -> SecretKey | None:
     from . import p12codec
 
-    assert bag.sealed is not None  # read with decrypt_keys=False: every secret bag is sealed
     try:
-        der = p12codec.decrypt_key(bag.sealed, keypass, secret=True)
+        der = p12codec.decrypt_key(sealed.blob, keypass, secret=True)
     except WrongPasswordError:
         if strict:
             raise WrongPasswordError(f"wrong key password for the secret key entry {alias!r} "
