@@ -29,11 +29,17 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography import x509
 
 from .errors import BadInputError, KtpyError
 from .keys import PrivateKey
+
+if TYPE_CHECKING:  # pyOpenSSL is imported when a probe runs (keeps `ktpy --help` fast)
+    from OpenSSL import SSL, crypto
+
+_T = TypeVar("_T")
 
 DEFAULT_TIMEOUT = 10.0
 # A real HTTP request, since port 8443 is an HTTPS endpoint: GET, not HEAD, because the refusal
@@ -171,10 +177,11 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
     return sock
 
 
-def _io(conn, sock: socket.socket, operation: Callable, deadline: float):
+def _io(conn: SSL.Connection, sock: socket.socket, operation: Callable[[], _T], deadline: float) -> _T:
     """Run a pyOpenSSL operation on a non-blocking socket, waiting until the deadline."""
     from OpenSSL import SSL
 
+    wait: tuple[list[socket.socket], list[socket.socket]]
     while True:
         try:
             return operation()
@@ -218,7 +225,7 @@ class _Recorder:
         self.alert_from_server: int | None = None
         self.verify_error: tuple[int, int] | None = None  # (depth, X509_V_ERR code)
 
-    def info(self, conn, where: int, ret: int) -> None:
+    def info(self, conn: SSL.Connection, where: int, ret: int) -> None:
         from OpenSSL import SSL
 
         if where & SSL.SSL_CB_LOOP:
@@ -227,7 +234,7 @@ class _Recorder:
         if where & SSL.SSL_CB_READ_ALERT and ret >> 8 == 2 and self.alert_from_server is None:
             self.alert_from_server = ret & 0xFF
 
-    def verify(self, conn, cert, errnum: int, depth: int, ok: int) -> bool:
+    def verify(self, conn: SSL.Connection, cert: crypto.X509, errnum: int, depth: int, ok: int) -> bool:
         if not ok and self.verify_error is None:
             self.verify_error = (depth, errnum)
         return bool(ok)
@@ -236,7 +243,8 @@ class _Recorder:
         return any(fragment in s for s in self.states)
 
 
-def _context(key: PrivateKey, chain: Sequence[x509.Certificate], trust, recorder: _Recorder):
+def _context(key: PrivateKey, chain: Sequence[x509.Certificate], trust: Sequence[x509.Certificate] | None,
+             recorder: _Recorder) -> SSL.Context:
     from OpenSSL import SSL, crypto
 
     ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
@@ -250,6 +258,7 @@ def _context(key: PrivateKey, chain: Sequence[x509.Certificate], trust, recorder
     ctx.check_privatekey()
     if trust:
         store = ctx.get_cert_store()
+        assert store is not None  # None only when OpenSSL has no store, and a new context has one
         for cert in trust:
             store.add_cert(crypto.X509.from_cryptography(cert))
     else:
@@ -262,7 +271,7 @@ def _context(key: PrivateKey, chain: Sequence[x509.Certificate], trust, recorder
 def _ssl_reason(exc: Exception) -> str:
     """The reason in a pyOpenSSL error: 'tlsv13 alert certificate required' for SSL.Error (a list
     of (library, function, reason)), 'unexpected eof' or the errno text for SysCallError."""
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = getattr(exc, "args", ())
     first = args[0] if args else None
     if isinstance(first, list):
         reasons = [str(item[2]) for item in first if isinstance(item, tuple) and len(item) == 3 and item[2]]
@@ -304,7 +313,9 @@ def probe(host: str, port: int, *, key: PrivateKey, chain: Sequence[x509.Certifi
         sock.close()
 
 
-def _run(conn, sock, host, port, sni, chain, recorder, deadline, trusted_by, timeout) -> ProbeResult:
+def _run(conn: SSL.Connection, sock: socket.socket, host: str, port: int, sni: str | None,
+         chain: tuple[x509.Certificate, ...], recorder: _Recorder, deadline: float, trusted_by: str,
+         timeout: float) -> ProbeResult:
     from OpenSSL import SSL
 
     where = _where(host, port)
@@ -390,10 +401,10 @@ class _Settled(Exception):
     """The server sent a session ticket: it accepted the handshake, stop listening."""
 
 
-def _settle(conn, sock, recorder: _Recorder, until: float) -> bytes:
+def _settle(conn: SSL.Connection, sock: socket.socket, recorder: _Recorder, until: float) -> bytes:
     """What the server sends unasked before `until`: b"" when it waits for a request (or has
     sent a session ticket, which means it accepted the handshake)."""
-    def recv():
+    def recv() -> bytes:
         if recorder.saw("session ticket"):
             raise _Settled
         return conn.recv(4096)
@@ -404,7 +415,7 @@ def _settle(conn, sock, recorder: _Recorder, until: float) -> bytes:
         return b""
 
 
-def _read_answer(conn, sock, data: bytes, deadline: float) -> bytes:
+def _read_answer(conn: SSL.Connection, sock: socket.socket, data: bytes, deadline: float) -> bytes:
     """Read the HTTP answer: until the server closes, the body is complete, or ANSWER_LIMIT."""
     from OpenSSL import SSL
 
@@ -435,7 +446,7 @@ def _complete(data: bytes) -> bool:
 
 def report_lines(result: ProbeResult, *, trusted_by: str | None = None) -> list[str]:
     """The probe's findings as text lines (no secrets: certificates and names only)."""
-    def subjects(chain):
+    def subjects(chain: Sequence[x509.Certificate]) -> list[str]:
         return [c.subject.rfc4514_string() for c in chain]
 
     where = _where(result.host, result.port)
@@ -472,5 +483,6 @@ def report_lines(result: ProbeResult, *, trusted_by: str | None = None) -> list[
     elif result.verdict == NO_VERDICT:
         lines.append(f"Result: NO VERDICT on the client certificate: {result.reason}")
     else:
+        assert result.verdict is not None  # ProbeResult.__post_init__ sets it
         lines.append(f"Result: client certificate {result.verdict.upper()}: {result.reason}")
     return lines

@@ -172,13 +172,26 @@ def test_secret_key_into_jks_is_refused_naming_the_entry(conversions):
 
 # --- nothing on stderr but ktpy's own lines ------------------------------------------------
 
-@pytest.mark.skipif(not DEBIAN_CACERTS.is_file(), reason="no Debian cacerts on this machine")
-def test_debian_cacerts_quietly(tmp_path):
-    """Debian's cacerts holds certificates with negative serials: cryptography warns about each;
-    the warning must not reach the user."""
-    for args in (["inspect", str(DEBIAN_CACERTS), "--storepass", "env:KTPY_STOREPASS", "--json"],
-                 ["convert", str(DEBIAN_CACERTS), "--storepass", "env:KTPY_STOREPASS", "--to", "pkcs12",
-                  "-o", str(tmp_path / "cacerts.p12")]):
+NEGATIVE_SERIAL = FIXTURES / "keytool-negative-serial.jks"
+
+
+@pytest.mark.parametrize("store", [
+    NEGATIVE_SERIAL,
+    pytest.param(DEBIAN_CACERTS, marks=pytest.mark.skipif(not DEBIAN_CACERTS.is_file(), reason="no Debian cacerts")),
+], ids=["fixture", "debian-cacerts"])
+def test_negative_serials_quietly(store, tmp_path):
+    """Debian's cacerts (and a fixture) hold certificates with negative serials: cryptography warns
+    about each; the warning must not reach the user, nor a library caller of keystore.load."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        keystore.load(store.read_bytes(), "changeit")
+    assert caught == []
+    for args in (["inspect", str(store), "--storepass", "env:KTPY_STOREPASS", "--json"],
+                 ["inspect", str(store), "--storepass", "env:KTPY_STOREPASS"],
+                 ["convert", str(store), "--storepass", "env:KTPY_STOREPASS", "--to", "pkcs12",
+                  "-o", str(tmp_path / "cacerts.p12"), "--force"]):
         proc = subprocess.run([sys.executable, "-m", "keytool_py", *args], capture_output=True, text=True,
                               env={"KTPY_STOREPASS": "changeit", "PATH": "/usr/bin:/bin"}, timeout=120, check=False)
         assert proc.returncode == 0, proc.stderr
@@ -263,3 +276,34 @@ def test_rewrite_in_the_same_type_carries_keys_it_did_not_decrypt(view_classes, 
         assert view["ok"], view
         assert not any("key_error" in e for e in view["entries"]), view
         assert normalized(view) == normalized(corpus_views[name]), name
+
+
+def test_convert_without_keypass_carries_keys_into_their_own_type(view_classes, corpus_views, tmp_path):
+    """No --keypass: a key the store password does not open is kept under its own password in a
+    store of its own type, and refused by name for another type."""
+    env = {"KTPY_STOREPASS": "changeit"}
+    same = CliRunner(env=env).invoke(cli, ["convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "jks",
+                                          "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "same.jks")])
+    assert same.exit_code == 0, same.output
+    assert same.stderr.endswith(": distinct (key, kept under its own password)\n")
+    other = CliRunner(env=env).invoke(cli, ["convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "pkcs12",
+                                           "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "o.p12")])
+    assert other.exit_code == 1
+    assert other.stderr == "Error: the key of entry 'distinct' was not decrypted; give its key password (--keypass)\n"
+    (view,) = java_view(view_classes, [Request("jks", tmp_path / "same.jks", "changeit", "keypass1")])
+    assert normalized(view) == normalized(corpus_views["keytool-keypass.jks"])
+
+
+@pytest.mark.parametrize("name", ["keytool-algs.jks", "keytool-algs.jceks", "keytool-algs.p12"])
+def test_keytool_dsa_certificate_read_and_kept_byte_for_byte(name):
+    """keytool 17 signs DSA certificates with NULL parameters in dsa_with_SHA256, which
+    cryptography refuses: ktpy reads them through a repaired copy and keeps the original bytes
+    (the differential test checks their fingerprints against Java's); the signature still verifies."""
+    from keytool_py import certs
+    from keytool_py.keystore.certificate import KeptCertificate
+
+    store = keystore.load((FIXTURES / name).read_bytes(), "changeit", decrypt_keys=False)
+    cert = store.entry("dsa-key").chain[0]
+    assert isinstance(cert, KeptCertificate)
+    assert b"\x06\x09\x60\x86\x48\x01\x65\x03\x04\x03\x02\x05\x00" in certs.to_der(cert)  # the NULL kept
+    assert certs.issued_by(cert, cert)

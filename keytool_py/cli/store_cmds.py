@@ -249,7 +249,7 @@ def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keyp
     if no_storepass and not dest_storepass:
         raise click.UsageError("with --no-storepass, give the new store's password with --dest-storepass")
     store, src_pw = open_keystore(source, storepass, keypass, label="source store password",
-                                  no_storepass=no_storepass)
+                                  no_storepass=no_storepass, carry=True)
     if not store.entries:
         raise KtpyError(f"{source} holds no entry that Java sees (Java ignores unencrypted key bags), "
                         "so there is nothing to convert")
@@ -259,8 +259,16 @@ def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keyp
                                   keypass=dest_key_pw.value if dest_key_pw else None, compat=compat)
     files.write_all([files.Output(Path(out), result, secret=True)]
                     + secret_outputs(dest_pw if dest_storepass else None, dest_key_pw), force=force)
-    kinds = ", ".join(f"{e.alias} ({'key' if e.is_key_entry else 'trusted'})" for e in store.entries)
+    kinds = ", ".join(f"{e.alias} ({_kind_note(e)})" for e in store.entries)
     note(f"Wrote {out} ({dest_type.upper()}, mode 0600) from {store.type.value.upper()} {source}: {kinds}")
+
+
+def _kind_note(entry) -> str:
+    from ..keystore import EntryKind
+
+    what = {EntryKind.PRIVATE_KEY: "key", EntryKind.TRUSTED_CERT: "trusted", EntryKind.SECRET_KEY: "secret key"}
+    carried = entry.kind is not EntryKind.TRUSTED_CERT and not entry.decrypted
+    return what[entry.kind] + (", kept under its own password" if carried else "")
 
 
 # --- build-truststore ------------------------------------------------------------------------

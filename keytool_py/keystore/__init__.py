@@ -13,11 +13,13 @@ import datetime as dt
 import enum
 import functools
 import gc
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
 from ..choices import Choice
 from ..errors import BadInputError, MismatchError, UnsupportedError
@@ -378,6 +380,34 @@ def seal(entry: Entry, store_type: StoreType | str, keypass: str) -> Entry:
     return replace(entry, key=None, secret=None, sealed=Sealed(store_type, module.seal(entry, keypass)))
 
 
+def open_entry(entry: Entry, keypass: str) -> Entry:
+    """`entry` with its sealed key decrypted; WrongPasswordError (naming it) when keypass does
+    not open it."""
+    if entry.kind is EntryKind.TRUSTED_CERT or entry.decrypted or entry.sealed is None:
+        return entry
+    from . import jceks, jks, pkcs12
+
+    module = {StoreType.JKS: jks, StoreType.JCEKS: jceks, StoreType.PKCS12: pkcs12}[entry.sealed.store_type]
+    if entry.kind is EntryKind.SECRET_KEY:
+        return replace(entry, secret=module.recover_secret(entry, keypass))
+    key, pkcs8 = module.recover(entry, keypass)
+    return replace(entry, key=key, key_pkcs8=pkcs8)
+
+
+def unlock(store: Keystore, keypass: str) -> Keystore:
+    """The store with every key that `keypass` opens decrypted, and the others left sealed (a
+    rewrite in the same type carries them under their own password)."""
+    from ..errors import WrongPasswordError
+
+    opened = []
+    for entry in store.entries:
+        try:
+            opened.append(open_entry(entry, keypass))
+        except WrongPasswordError:
+            opened.append(entry)
+    return replace(store, entries=tuple(opened))
+
+
 def detect_type(data: bytes) -> StoreType | None:
     """The keystore type from the content, or None when it does not look like a keystore.
 
@@ -427,7 +457,9 @@ def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
     secret_pass = keypass if decrypt_keys or decrypt_secrets else None
     if not decrypt_keys:
         keypass = None
-    with without_gc():
+    with without_gc(), warnings.catch_warnings():
+        # Real stores hold old certificates cryptography warns about (negative serials): read them quietly.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         if store_type is StoreType.PKCS12:
             from . import pkcs12
 

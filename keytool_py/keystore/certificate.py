@@ -42,7 +42,19 @@ class KeptCertificate:
         return digest.finalize()
 
     def verify_directly_issued_by(self, issuer: x509.Certificate) -> None:
-        self._repaired.verify_directly_issued_by(getattr(issuer, "_repaired", issuer))
+        """As cryptography's, over the original to-be-signed bytes (the repair changed them)."""
+        from cryptography.hazmat.primitives.asymmetric import dsa
+
+        issuer_cert = getattr(issuer, "_repaired", issuer)
+        if self._repaired.issuer != issuer_cert.subject:
+            raise ValueError("the issuer name does not match")
+        key = issuer_cert.public_key()
+        if not isinstance(key, dsa.DSAPublicKey):
+            raise TypeError("only DSA signatures are read from a repaired certificate")
+        algorithm = self._repaired.signature_hash_algorithm
+        if algorithm is None:
+            raise TypeError("a DSA signature names its hash")
+        key.verify(self._repaired.signature, _tbs(self._original), algorithm)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, KeptCertificate | x509.Certificate) and \
@@ -53,6 +65,20 @@ class KeptCertificate:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._repaired, name)
+
+
+def _tbs(der: bytes) -> bytes:
+    """The TBSCertificate element (tag, length and value) of a DER certificate."""
+    def header(pos: int) -> tuple[int, int]:  # (start of value, length)
+        first = der[pos + 1]
+        if first < 0x80:
+            return pos + 2, first
+        size = first & 0x7F
+        return pos + 2 + size, int.from_bytes(der[pos + 2:pos + 2 + size], "big")
+
+    start, _ = header(0)
+    value, length = header(start)
+    return der[start:value + length]
 
 
 def load_der(der: bytes, *, what: str) -> x509.Certificate:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,14 +30,15 @@ PBE_MD5_3DES_OID = "1.3.6.1.4.1.42.2.19.1"
 PBE_MD5_3DES = "PBEWithMD5AndTripleDES"
 
 
-def _md5_constructor():
+def _md5_constructor() -> Callable[[bytes], hashlib._Hash]:
     """CPython's built-in MD5 (module _md5) when present: creating one costs a third of what an
     OpenSSL-backed hashlib.md5 object costs, and 400000 tiny hashes are what the derivation is."""
     try:
         from _md5 import md5
     except ImportError:  # a Python built without its own hash modules
         return hashlib.md5
-    return md5
+    builtin: Callable[[bytes], hashlib._Hash] = md5  # _md5 has no stub: the same interface as hashlib.md5
+    return builtin
 
 
 def derive_key_iv(password: bytes, salt: bytes, iterations: int, *, reading: bool = False) -> tuple[bytes, bytes]:

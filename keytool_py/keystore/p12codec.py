@@ -23,15 +23,22 @@ import hmac
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pyasn1.codec.ber import decoder
 from pyasn1.codec.der import encoder
-from pyasn1.type import char, namedtype, tag, univ
+from pyasn1.type import base, char, namedtype, tag, univ
 from pyasn1_modules import rfc5280, rfc5652, rfc5958, rfc7292, rfc8018
 
 from ..errors import BadInputError, KtpyError, UnsupportedError, WrongPasswordError
+
+# pyasn1-modules has no types (mypy.ini), so its schemas (rfc7292.PFX(), ...) and every value
+# pyasn1 decodes or builds with them are Any to mypy: this alias marks such a value.
+Asn1Value = Any
+# A hashlib constructor (hashlib.sha1, ...): the MAC's and PKCS#12 KDF's hash.
+HashNew = Callable[..., "hashlib._Hash"]
 
 # Oracle's attribute that makes a certificate bag a Java trustedCertEntry; its value is the set
 # of extended key usages the certificate is trusted for (Java writes anyExtendedKeyUsage).
@@ -71,7 +78,7 @@ class Bag:
     trusted: bool = False  # a cert bag with Oracle's attribute: a Java trustedCertEntry
     sealed: bytes | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in ("key", "cert", "secret"):
             raise BadInputError(f"a bag's kind is 'key', 'secret' or 'cert', not {self.kind!r}")
         if self.trusted and self.kind != "cert":
@@ -83,7 +90,7 @@ class Bag:
 # ---------------------------------------------------------------------------------------------
 # Algorithm tables: OID -> what we need to know.
 
-_HASHES = {  # digest OID (MAC) -> hashlib constructor
+_HASHES: dict[univ.ObjectIdentifier, HashNew] = {  # digest OID (MAC) -> hashlib constructor
     univ.ObjectIdentifier("1.3.14.3.2.26"): hashlib.sha1,
     univ.ObjectIdentifier("2.16.840.1.101.3.4.2.4"): hashlib.sha224,
     univ.ObjectIdentifier("2.16.840.1.101.3.4.2.1"): hashlib.sha256,
@@ -131,13 +138,13 @@ class _Undecryptable(Exception):
     """A ciphertext did not decrypt to what it should hold: wrong password or corruption."""
 
 
-def _unsupported(what) -> UnsupportedError:
+def _unsupported(what: univ.ObjectIdentifier | str) -> UnsupportedError:
     """`what`: an algorithm's OID, or a description."""
     name = _NAMES.get(what, str(what)) if isinstance(what, univ.ObjectIdentifier) else what
     return UnsupportedError(f"the PKCS12 keystore uses {name}, which ktpy cannot read")
 
 
-def _decode(data: bytes, spec):
+def _decode(data: bytes, spec: base.Asn1Type) -> Asn1Value:
     """BER-decode exactly one value (NSS, Bouncy Castle and Windows write indefinite lengths,
     which are made definite first); trailing bytes are corruption."""
     data = bytes(data)
@@ -202,7 +209,7 @@ def _definite_one(data: bytes, pos: int, depth: int) -> tuple[bytes, int]:
     return tag + header + content, pos
 
 
-def _iterations(value) -> int:
+def _iterations(value: univ.Integer) -> int:
     count = int(value)
     if not 1 <= count <= MAX_ITERATIONS:
         raise BadInputError(CORRUPTED)
@@ -245,6 +252,7 @@ def _parse(data: bytes, password: str | None, decrypt_keys: bool) -> list[Bag]:
     content = bytes(_decode(auth_safe["content"], univ.OctetString()))
     has_mac = pfx["macData"].isValue and password is not None
     if has_mac:
+        assert password is not None  # has_mac holds only with a password
         try:
             _verify_mac(pfx["macData"], content, password)
         except WrongPasswordError:
@@ -260,7 +268,7 @@ def _parse(data: bytes, password: str | None, decrypt_keys: bool) -> list[Bag]:
     except _Undecryptable:
         # With a verified MAC the password is right, so the file is damaged.
         raise (BadInputError(CORRUPTED) if has_mac else WrongPasswordError(NO_MAC_UNDECRYPTABLE)) from None
-    if decrypt_keys:
+    if decrypt_keys and password is not None:  # parse() decrypts only with a password
         bags = [_opened(bag, password) for bag in bags]
     return bags
 
@@ -268,6 +276,7 @@ def _parse(data: bytes, password: str | None, decrypt_keys: bool) -> list[Bag]:
 def _opened(bag: Bag, password: str) -> Bag:
     if bag.kind == "cert" or bag.der is not None:
         return bag
+    assert bag.sealed is not None  # Bag.__post_init__: a key or secret bag without der is sealed
     try:
         return Bag(bag.kind, decrypt_key(bag.sealed, password, secret=bag.kind == "secret"),
                    bag.friendly_name, bag.local_key_id, bag.trusted, bag.sealed)
@@ -321,7 +330,7 @@ def _password_decrypts_something(content: bytes, password: str) -> bool:
         return False
 
 
-def _claimed_iterations(algorithm) -> int:
+def _claimed_iterations(algorithm: Asn1Value) -> int:
     oid = algorithm["algorithm"]
     if oid == rfc8018.id_PBES2:
         kdf = _decode(algorithm["parameters"], rfc8018.PBES2_params())["keyDerivationFunc"]
@@ -331,7 +340,7 @@ def _claimed_iterations(algorithm) -> int:
     return MAX_ITERATIONS + 1
 
 
-def _verify_mac(mac_data, content: bytes, password: str) -> None:
+def _verify_mac(mac_data: Asn1Value, content: bytes, password: str) -> None:
     algorithm = mac_data["mac"]["digestAlgorithm"]["algorithm"]
     if algorithm not in _HASHES:
         raise _unsupported(algorithm)
@@ -345,8 +354,9 @@ def _verify_mac(mac_data, content: bytes, password: str) -> None:
         raise WrongPasswordError(MAC_FAILED)
 
 
-def _safe_contents(info, password: str) -> bytes:
-    """The SafeContents DER held by one ContentInfo of the AuthenticatedSafe."""
+def _safe_contents(info: Asn1Value, password: str | None) -> bytes:
+    """The SafeContents DER held by one ContentInfo of the AuthenticatedSafe (password None: a
+    plain one only; _parse skips the encrypted ones)."""
     content_type = info["contentType"]
     if content_type == rfc5652.id_data:
         return bytes(_decode(info["content"], univ.OctetString()))
@@ -354,6 +364,7 @@ def _safe_contents(info, password: str) -> bytes:
         encrypted = _decode(info["content"], rfc5652.EncryptedData())["encryptedContentInfo"]
         if not encrypted["encryptedContent"].isValue:
             raise BadInputError(CORRUPTED)
+        assert password is not None  # _parse skips encrypted parts without a password
         return _decrypt(encrypted["contentEncryptionAlgorithm"], bytes(encrypted["encryptedContent"]),
                         password, rfc7292.SafeContents())
     raise _unsupported(content_type)
@@ -415,7 +426,7 @@ def _fast_cert_bag(der: bytes, pos: int, end: int, out: list[Bag]) -> bool:
     tag, cert_start, cert_end = _tlv(der, start)
     if tag != 0x04:
         return False
-    found: dict = {}
+    found: dict[str, Any] = {}
     if value_end < end:
         tag, pos, attrs_end = _tlv(der, value_end)
         if tag != 0x31 or attrs_end != end:
@@ -446,7 +457,7 @@ def _fast_cert_bag(der: bytes, pos: int, end: int, out: list[Bag]) -> bool:
     return True
 
 
-def _read_bag(safe_bag, out: list[Bag]) -> None:
+def _read_bag(safe_bag: Asn1Value, out: list[Bag]) -> None:
     bag_id, value = safe_bag["bagId"], bytes(safe_bag["bagValue"])
     if bag_id == rfc7292.id_safeContentsBag:
         _read_safe_contents(value, out)
@@ -474,7 +485,8 @@ class _SecretBag(univ.Sequence):
 
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("secretTypeId", univ.ObjectIdentifier()),
-        namedtype.NamedType("secretValue", univ.Any().subtype(
+        # types-pyasn1 leaves subtype() unannotated
+        namedtype.NamedType("secretValue", univ.Any().subtype(  # type: ignore[no-untyped-call]
             explicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, 0))),
     )
 
@@ -494,7 +506,7 @@ def secret_key_info(algorithm_oid: str, key: bytes) -> bytes:
     info["version"] = 0
     info["algorithm"]["algorithm"] = univ.ObjectIdentifier(algorithm_oid)
     info["key"] = key
-    return encoder.encode(info)
+    return _encode(info)
 
 
 def read_secret_key_info(der: bytes) -> tuple[str, bytes]:
@@ -503,8 +515,9 @@ def read_secret_key_info(der: bytes) -> tuple[str, bytes]:
     return str(info["algorithm"]["algorithm"]), bytes(info["key"])
 
 
-def _attributes(safe_bag) -> dict:
-    found: dict = {}
+def _attributes(safe_bag: Asn1Value) -> dict[str, Any]:
+    """Bag keyword arguments (trusted, friendly_name, local_key_id) from a SafeBag's attributes."""
+    found: dict[str, Any] = {}
     if not safe_bag["bagAttributes"].isValue:
         return found
     for attribute in safe_bag["bagAttributes"]:
@@ -518,7 +531,7 @@ def _attributes(safe_bag) -> dict:
     return found
 
 
-def _decrypt(algorithm, ciphertext: bytes, password: str, spec) -> bytes:
+def _decrypt(algorithm: Asn1Value, ciphertext: bytes, password: str, spec: base.Asn1Type) -> bytes:
     """Decrypt with a PBES2 or PKCS#12 PBE AlgorithmIdentifier; the plaintext must decode as `spec`."""
     oid = algorithm["algorithm"]
     if oid == rfc8018.id_PBES2:
@@ -546,7 +559,7 @@ def _decrypt(algorithm, ciphertext: bytes, password: str, spec) -> bytes:
     return plain
 
 
-def _pbes2_key(parameters, password: str) -> tuple[str, bytes, bytes]:
+def _pbes2_key(parameters: Asn1Value, password: str) -> tuple[str, bytes, bytes]:
     params = _decode(parameters, rfc8018.PBES2_params())
     kdf, scheme = params["keyDerivationFunc"], params["encryptionScheme"]
     if kdf["algorithm"] != rfc8018.id_PBKDF2:
@@ -592,7 +605,8 @@ def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
             raise BadInputError("a key bag has neither a key nor its protected form")
         return bag.sealed
 
-    certs = [_safe_bag(rfc7292.id_certBag, _cert_bag(b.der), b) for b in bags if b.kind == "cert"]
+    # a cert bag always has der (Bag.__post_init__)
+    certs = [_safe_bag(rfc7292.id_certBag, _cert_bag(cast(bytes, b.der)), b) for b in bags if b.kind == "cert"]
     keys = [_safe_bag(rfc7292.id_pkcs8ShroudedKeyBag, shrouded(b), b) for b in bags if b.kind == "key"]
     keys += [_safe_bag(_SECRET_BAG, _secret_bag(shrouded(b)), b) for b in bags if b.kind == "secret"]
 
@@ -616,22 +630,28 @@ def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
     mac_data["mac"]["digest"] = _mac(hash_new, content, password, salt, iterations)
     mac_data["macSalt"] = salt
     mac_data["iterations"] = iterations
-    return encoder.encode(pfx)
+    return _encode(pfx)
 
 
-def _der_sequence(container, items) -> bytes:
+def _encode(value: base.Asn1Item) -> bytes:
+    """The DER of a pyasn1 value (types-pyasn1 leaves encode()'s result untyped)."""
+    der: bytes = encoder.encode(value)
+    return der
+
+
+def _der_sequence(container: Asn1Value, items: Sequence[Asn1Value]) -> bytes:
     container.extend(items)
-    return encoder.encode(container)
+    return _encode(container)
 
 
-def _data_info(content: bytes):
+def _data_info(content: bytes) -> Asn1Value:
     info = rfc5652.ContentInfo()
     info["contentType"] = rfc5652.id_data
     info["content"] = encoder.encode(univ.OctetString(content))
     return info
 
 
-def _encrypted_info(encrypted: tuple[univ.ObjectIdentifier, bytes, bytes]):
+def _encrypted_info(encrypted: tuple[univ.ObjectIdentifier, bytes, bytes]) -> Asn1Value:
     oid, parameters, ciphertext = encrypted
     data = rfc5652.EncryptedData()
     data["version"] = 0
@@ -652,28 +672,28 @@ def _shrouded_key(encrypted: tuple[univ.ObjectIdentifier, bytes, bytes]) -> byte
     info["encryptionAlgorithm"]["algorithm"] = oid
     info["encryptionAlgorithm"]["parameters"] = parameters
     info["encryptedData"] = ciphertext
-    return encoder.encode(info)
+    return _encode(info)
 
 
 def _secret_bag(sealed: bytes) -> bytes:
     bag = _SecretBag()
     bag["secretTypeId"] = rfc7292.id_pkcs8ShroudedKeyBag
     bag["secretValue"] = encoder.encode(univ.OctetString(sealed))
-    return encoder.encode(bag)
+    return _encode(bag)
 
 
 def _cert_bag(der: bytes) -> bytes:
     bag = rfc7292.CertBag()
     bag["certId"] = _X509_CERT
     bag["certValue"] = encoder.encode(univ.OctetString(der))
-    return encoder.encode(bag)
+    return _encode(bag)
 
 
-def _safe_bag(bag_id, value: bytes, bag: Bag):
+def _safe_bag(bag_id: univ.ObjectIdentifier, value: bytes, bag: Bag) -> Asn1Value:
     safe_bag = rfc7292.SafeBag()
     safe_bag["bagId"] = bag_id
     safe_bag["bagValue"] = value
-    attributes = []
+    attributes: list[tuple[univ.ObjectIdentifier, base.Asn1Item]] = []
     if bag.trusted:
         attributes.append((ORACLE_TRUSTED_KEY_USAGE, ANY_EXTENDED_KEY_USAGE))
     if bag.friendly_name is not None:
@@ -688,7 +708,7 @@ def _safe_bag(bag_id, value: bytes, bag: Bag):
     return safe_bag
 
 
-def _encrypt_pbes2(plain: bytes, password: str, iterations: int):
+def _encrypt_pbes2(plain: bytes, password: str, iterations: int) -> tuple[univ.ObjectIdentifier, bytes, bytes]:
     """PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC, encoded as cryptography and Java 17 do."""
     salt, iv = os.urandom(16), os.urandom(16)
     key = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations, 32)
@@ -706,7 +726,7 @@ def _encrypt_pbes2(plain: bytes, password: str, iterations: int):
     return rfc8018.id_PBES2, encoder.encode(params), ciphertext
 
 
-def _encrypt_legacy(plain: bytes, password: str, iterations: int):
+def _encrypt_legacy(plain: bytes, password: str, iterations: int) -> tuple[univ.ObjectIdentifier, bytes, bytes]:
     """pbeWithSHAAnd3-KeyTripleDES-CBC: what Java 8 before 8u301 reads (JDK-8267701)."""
     salt = os.urandom(20)  # the salt length Java writes
     key = _pkcs12_kdf(hashlib.sha1, password, salt, iterations, 1, 24)
@@ -722,7 +742,7 @@ def _encrypt_legacy(plain: bytes, password: str, iterations: int):
 # Primitives
 
 
-def _pkcs12_kdf(hash_new: Callable, password: str, salt: bytes, iterations: int, purpose: int,
+def _pkcs12_kdf(hash_new: HashNew, password: str, salt: bytes, iterations: int, purpose: int,
                 size: int) -> bytes:
     """RFC 7292 appendix B.2. `purpose`: 1 key, 2 IV, 3 MAC key. The password is a BMPString:
     UTF-16BE with a two-byte NUL terminator."""
@@ -750,7 +770,7 @@ def _pkcs12_kdf(hash_new: Callable, password: str, salt: bytes, iterations: int,
     return out[:size]
 
 
-def _mac(hash_new: Callable, content: bytes, password: str, salt: bytes, iterations: int) -> bytes:
+def _mac(hash_new: HashNew, content: bytes, password: str, salt: bytes, iterations: int) -> bytes:
     key = _pkcs12_kdf(hash_new, password, salt, iterations, 3, hash_new().digest_size)
     return hmac.new(key, content, hash_new).digest()
 
@@ -770,12 +790,13 @@ def _unpad(data: bytes, block: int) -> bytes:
 def _cbc(cipher: str, key: bytes, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
     if cipher == "rc2":
         return _rc2_cbc(key, len(key) * 8, iv, data, encrypt=encrypt)
+    algorithm: algorithms.AES | TripleDES
     if cipher == "aes":
         algorithm = algorithms.AES(key)
     else:  # a two-key 3DES key K1 K2 is the three-key K1 K2 K1
         algorithm = TripleDES(key if len(key) == 24 else key + key[:8])
-    context = Cipher(algorithm, modes.CBC(iv))
-    context = context.encryptor() if encrypt else context.decryptor()
+    cbc = Cipher(algorithm, modes.CBC(iv))
+    context = cbc.encryptor() if encrypt else cbc.decryptor()
     return context.update(data) + context.finalize()
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
+from cryptography.hazmat.primitives.serialization import KeySerializationEncryption, PrivateFormat, pkcs12
 
 from .. import certs
 from ..errors import BadInputError, UnsupportedError, WrongPasswordError
+from ..keys import PrivateKey
 from . import Compat, Entry, EntryKind, Keystore, Sealed, SecretKey, StoreType, load_key, pkcs8_of
+
+if TYPE_CHECKING:
+    from .p12codec import Bag
 
 # Java 17's own PKCS12 iteration count (keystore.pkcs12.keyPbeIterationCount).
 ITERATIONS = 10_000
@@ -36,7 +40,7 @@ SECRET_KEY_OIDS = {
 _SECRET_KEY_NAMES = {v: k for k, v in SECRET_KEY_OIDS.items()}
 
 
-def _encryption(password: str, compat: Compat):
+def _encryption(password: str, compat: Compat) -> KeySerializationEncryption:
     builder = PrivateFormat.PKCS12.encryption_builder().kdf_rounds(ITERATIONS)
     if compat is Compat.JAVA8:
         # Java 8 before 8u301 reads only PBES1 and SHA-1 MACs (JDK-8267701, JDK-8228481).
@@ -81,7 +85,7 @@ def build(entries: Sequence[Entry], password: str, *, compat: Compat) -> bytes:
 def _check_chains(keyed: Sequence[Entry], trusted: Sequence[Entry]) -> None:
     """Java does not read a PKCS12 chain as written: it rebuilds it by issuer name from all the
     file's certificates. A chain that would come back different is refused, naming the entry."""
-    by_subject: dict = {}
+    by_subject: dict[x509.Name, x509.Certificate] = {}
     for entry in [*keyed, *trusted]:
         for cert in entry.chain:
             by_subject.setdefault(cert.subject, cert)
@@ -94,10 +98,11 @@ def _check_chains(keyed: Sequence[Entry], trusted: Sequence[Entry]) -> None:
                 "or JCEKS, or fix the chain")
 
 
-def _bags(keyed: Sequence[Entry], trusted: Sequence[Entry], secret: Sequence[Entry]) -> list:
+def _bags(keyed: Sequence[Entry], trusted: Sequence[Entry], secret: Sequence[Entry]) -> list[Bag]:
     from . import p12codec
 
-    bags, written = [], set()
+    bags: list[Bag] = []
+    written: set[x509.Certificate] = set()
     for number, entry in enumerate(keyed, start=1):
         key_id = f"ktpy-key-{number}".encode()
         bags.append(p12codec.Bag(kind="key", der=pkcs8_of(entry) if entry.key else None,
@@ -138,6 +143,8 @@ def seal(entry: Entry, keypass: str) -> bytes:
     from . import p12codec
 
     der = _secret_der(entry) if entry.kind is EntryKind.SECRET_KEY else pkcs8_of(entry)
+    if der is None:
+        raise BadInputError(f"the secret key of entry {entry.alias!r} was not decrypted; give its key password")
     return p12codec._shrouded_key(p12codec._encrypt_pbes2(der, keypass, ITERATIONS))
 
 
@@ -181,6 +188,7 @@ def load(data: bytes, password: str | None, keypass: str | None, *, only: str | 
                 key_list.append(item)
             table[alias.lower()] = item
         else:
+            assert bag.der is not None  # p12codec.Bag: a certificate bag has its DER
             try:
                 cert = certificate.load_der(bag.der, what="a certificate in the PKCS12 keystore")
             except BadInputError:
@@ -195,26 +203,28 @@ def load(data: bytes, password: str | None, keypass: str | None, *, only: str | 
             certs_by_subject.setdefault(cert.subject, cert)
     for item in key_list:
         item[4] = _chain(_matched_certificate(item, cert_entries), certs_by_subject)
-    entries = []
+    entries: list[Entry] = []
     for folded, (kind, _alias, bag, _key_id, extra) in table.items():
         chosen = only is None or folded == only.lower()
-        wanted = keypass is not None and chosen
         sealed = Sealed(StoreType.PKCS12, bag.sealed) if bag.sealed else None
         if kind == "trusted":
             entries.append(Entry(alias=folded, chain=(extra,), kind=EntryKind.TRUSTED_CERT))
         elif kind == "key":
             if not extra:
                 raise BadInputError(f"the PKCS12 keystore holds the key {folded!r} without its certificate")
-            key, pkcs8 = _open_key(bag, keypass, folded) if wanted else (None, None)
+            key, pkcs8 = (_open_key(sealed, keypass, folded) if sealed is not None and keypass is not None and chosen
+                          else (None, None))
             entries.append(Entry(alias=folded, chain=extra, key=key, sealed=sealed, key_pkcs8=pkcs8))
         else:
-            secret = (_open_secret(bag, secret_pass, folded, strict=only is not None)
-                      if secret_pass is not None and chosen else None)
+            secret = (_open_secret(sealed, secret_pass, folded, strict=only is not None)
+                      if sealed is not None and secret_pass is not None and chosen else None)
             entries.append(Entry(alias=folded, kind=EntryKind.SECRET_KEY, secret=secret, sealed=sealed))
     return Keystore(type=StoreType.PKCS12, entries=tuple(entries))
 
 
-def _matched_certificate(item, cert_entries):
+def _matched_certificate(item: Sequence[Any],
+                         cert_entries: Sequence[tuple[x509.Certificate, bytes | None, str | None]]
+                         ) -> x509.Certificate | None:
     """PKCS12KeyStore.findMatchedCertificate: the certificate with the key's localKeyId (and its
     alias, when several), else one with its alias."""
     _, alias, _, key_id, _ = item
@@ -230,8 +240,9 @@ def _matched_certificate(item, cert_entries):
     return key_match or alias_match
 
 
-def _chain(cert, certs_by_subject) -> tuple:
-    chain: list = []
+def _chain(cert: x509.Certificate | None,
+           certs_by_subject: Mapping[x509.Name, x509.Certificate]) -> tuple[x509.Certificate, ...]:
+    chain: list[x509.Certificate] = []
     while cert is not None and cert not in chain:
         chain.append(cert)
         if certs.is_self_issued(cert) and certs.issued_by(cert, cert):
@@ -240,21 +251,38 @@ def _chain(cert, certs_by_subject) -> tuple:
     return tuple(chain)
 
 
-def _open_key(bag, keypass: str, alias: str):
+def _sealed_of(entry: Entry) -> Sealed:
+    if entry.sealed is None:
+        raise BadInputError(f"the entry {entry.alias!r} holds no protected key to open")
+    return entry.sealed
+
+
+def recover(entry: Entry, keypass: str) -> tuple[PrivateKey, bytes]:
+    """(private key, PKCS#8) of a sealed PKCS12 entry."""
+    return _open_key(_sealed_of(entry), keypass, entry.alias)
+
+
+def recover_secret(entry: Entry, keypass: str) -> SecretKey:
+    secret = _open_secret(_sealed_of(entry), keypass, entry.alias, strict=True)
+    assert secret is not None  # strict: a wrong password raises
+    return secret
+
+
+def _open_key(sealed: Sealed, keypass: str, alias: str) -> tuple[PrivateKey, bytes]:
     from . import p12codec
 
     try:
-        der = p12codec.decrypt_key(bag.sealed, keypass)
+        der = p12codec.decrypt_key(sealed.blob, keypass)
     except WrongPasswordError:
         raise WrongPasswordError(f"wrong key password for entry {alias!r} in the PKCS12 keystore") from None
     return load_key(der, what=f"the key of entry {alias!r} in the PKCS12 keystore"), der
 
 
-def _open_secret(bag, keypass: str, alias: str, *, strict: bool):
+def _open_secret(sealed: Sealed, keypass: str, alias: str, *, strict: bool) -> SecretKey | None:
     from . import p12codec
 
     try:
-        der = p12codec.decrypt_key(bag.sealed, keypass, secret=True)
+        der = p12codec.decrypt_key(sealed.blob, keypass, secret=True)
     except WrongPasswordError:
         if strict:
             raise WrongPasswordError(f"wrong key password for the secret key entry {alias!r} "
