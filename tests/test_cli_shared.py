@@ -139,3 +139,20 @@ def test_no_module_shadows_the_standard_library():
     names = {p.stem for p in root.rglob("*.py")} - {"__init__", "__main__"}
     assert "passwords" in names and "describe" in names  # not vacuous
     assert sorted(names & set(sys.stdlib_module_names)) == []
+
+
+def test_ktpy_completes_password_sources(tmp_path):
+    """Through the real console script, as a shell asks: --storepass (any command) offers the forms."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ktpy = Path(sys.executable).parent / "ktpy"
+    for words, expected in (("ktpy sign-jwt --storepass ", "pass:,env:,file:,prompt,generate:"),
+                            ("ktpy delete ks.jks --storepass p", "pass:,prompt")):
+        env = {**os.environ, "_KTPY_COMPLETE": "bash_complete", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))}
+        proc = subprocess.run([ktpy], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert ",".join(line.split(",")[1] for line in proc.stdout.splitlines()) == expected
