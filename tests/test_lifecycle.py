@@ -268,3 +268,19 @@ def test_a_ca_whose_ledger_cannot_be_written_issues_nothing(issued, tmp_path):
                              f"every certificate it issues in {ca_dir / 'issued.jsonl'}, so none was issued "
                              "(make the CA folder writable)\n")
     assert not (tmp_path / "x").exists()
+
+
+def test_import_refuses_an_expired_key_entry_unless_allowed(dated, tmp_path, key_pool):
+    store = tmp_path / "c.jks"
+    ktpy("build-keystore", "--type", "jks", "--key", dated / "soon.key", "--cert", dated / "soon.pem",
+         "--alias", "soon", "--storepass", "env:KTPY_STORE_PW", "-o", store)
+    before = store.read_bytes()
+    args = ["import", store, "--key", dated / "expired.key", "--cert", dated / "expired.pem", "--alias", "old",
+            "--storepass", "env:KTPY_STORE_PW"]
+    refused = ktpy(*args, code=1)
+    assert refused.stderr.startswith("Error: the certificate CN=expired,O=Acme expired on ")
+    assert refused.stderr.endswith(" UTC; renew it (ktpy renew), or pass --allow-expired to package it anyway\n")
+    assert store.read_bytes() == before
+    allowed = ktpy(*args, "--allow-expired")
+    assert "Warning: the certificate CN=expired,O=Acme expired on " in allowed.stderr
+    assert store.read_bytes() != before

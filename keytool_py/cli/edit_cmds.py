@@ -19,8 +19,10 @@ from ._common import (
     EXIT_CODES,
     alias_notice,
     alias_option,
+    allow_expired_option,
     cli,
     force_option,
+    guard_expiry,
     key_password_option,
     keypass_option,
     note,
@@ -220,9 +222,10 @@ def passwd_cmd(store, storepass, new_storepass, alias, keypass, new_keypass, bac
 @alias_option("The entry's alias (for --reply: the existing key entry).")
 @_storepass
 @keypass_option("Key password of the new --key entry (JKS, JCEKS); default: the store password.")
+@allow_expired_option
 @edit_options
 def import_cmd(store, trusted_paths, key_path, key_password, cert_path, chain_paths, reply_path, alias,
-               storepass, keypass, backup, dry_run):
+               storepass, keypass, backup, dry_run, allow_expired=False):
     """Add trusted certificates, a key entry, or a CA's reply to a keystore, in place
     (keytool -importcert, -importkeystore of one key).
 
@@ -260,6 +263,7 @@ def import_cmd(store, trusted_paths, key_path, key_password, cert_path, chain_pa
         done = f"Added trusted {', '.join(repr(a) for a in added)}"
     elif key_path:
         key, chain = read_key_and_chain(key_path, key_password, cert_path, chain_paths)
+        guard_expiry(chain[0], allow_expired=allow_expired)
         new_key_pw = secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
         after = edit.add_key(before, key, chain, alias=alias, storepass=pw.value,
                              keypass=new_key_pw.value if new_key_pw else None)
@@ -270,6 +274,7 @@ def import_cmd(store, trusted_paths, key_path, key_password, cert_path, chain_pa
         reply = edit.read_reply(files.read(reply_path, what="reply"), what=reply_path)
         after = edit.apply_reply(before, alias, reply)
         entry = edit.find(after, alias)
+        guard_expiry(entry.chain[0], allow_expired=allow_expired, what="the reply's certificate")
         done = (f"Installed the CA reply in {entry.alias!r} ({edit.describe_entry(entry)}; "
                 f"valid until {entry.chain[0].not_valid_after_utc:%Y-%m-%d}; the key is unchanged)")
     plan = edit.Plan(before, after, pw.value, _compat(snapshot, before))
