@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import STOREPASS, require_tool
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from interop import run as run_tool
+from test_jwt import b64decode
 
+from keytool_py import build_keystore
 from keytool_py.cli import cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -74,3 +81,113 @@ def test_writing_still_needs_six_characters(tmp_path):
         "convert", str(EMPTY_PASS_STORE), "--storepass", "env:EMPTY", "--to", "jks", "-o", str(tmp_path / "o.jks")])
     assert result.exit_code == 1
     assert result.stderr == "Error: the store password must be at least 6 characters (keytool refuses shorter ones)\n"
+
+
+# --- --no-storepass on verify, sign-jwt and probe ---------------------------------------------
+
+NOTICE = "Notice: without a store password the store's integrity is not checked\n"
+JWT_ARGS = ["--iss", "3MVG9consumer.key", "--sub", "integration@acme.example", "--aud", "https://login.salesforce.com"]
+
+
+def _run(args, **env):
+    result = CliRunner(env=env).invoke(cli, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.mark.parametrize(("name", "alias", "subject"), [
+    ("keytool-nopass.p12", "fixture-root", "CN=Fixture Root CA,O=Fixtures"),
+    ("pyca-truststore-nopass.p12", "other-root", "CN=Other Root CA,O=Fixtures"),
+])
+def test_verify_a_password_less_truststore_entry(name, alias, subject):
+    result = _run(["verify", FIXTURES / name, "--no-storepass", "--alias", alias])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Chain: {subject}\nOK: every check holds\n"
+    assert result.stderr == NOTICE
+
+
+def test_verify_with_no_storepass_leaves_a_key_unchecked_unless_keypass():
+    store = FIXTURES / "keytool-rsa.jks"  # keytool -storepass changeit, key password the same
+    result = _run(["verify", store, "--no-storepass", "--alias", "rsa-client"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ("Chain: CN=rsa-client,O=Fixtures\n"
+                             "WARN key-not-checked: without a store password the key is not opened; "
+                             "pass --keypass to check the key\nOK: every check holds\n")
+    result = _run(["verify", store, "--no-storepass", "--keypass", "env:PW", "--alias", "rsa-client"],
+                  PW="changeit")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Chain: CN=rsa-client,O=Fixtures\nOK: every check holds\n"
+    result = _run(["verify", store, "--no-storepass", "--keypass", "env:PW", "--alias", "rsa-client"],
+                  PW="wrong-pass")
+    assert result.exit_code == 0, result.output
+    assert "WARN key-not-checked: the key's password differs from the store password" in result.stdout
+
+
+@pytest.mark.parametrize("command", [
+    ["verify", FIXTURES / "keytool-nopass.p12"],
+    ["sign-jwt", "--keystore", FIXTURES / "keytool-nopass.p12", "--alias", "fixture-root", *JWT_ARGS],
+    ["probe", "127.0.0.1:1", "--keystore", FIXTURES / "keytool-nopass.p12"],
+])
+def test_no_storepass_with_storepass_is_a_usage_error_everywhere(command):
+    result = _run([*command, "--no-storepass", "--storepass", "env:PW"], PW="changeit")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("\nError: give --storepass or --no-storepass, not both\n")
+
+
+@pytest.mark.parametrize("command", [
+    ["sign-jwt", "--keystore", FIXTURES / "keytool-nopass.p12", "--alias", "fixture-root", *JWT_ARGS],
+    ["probe", "127.0.0.1:1", "--keystore", FIXTURES / "keytool-nopass.p12", "--alias", "fixture-root"],
+])
+def test_sign_jwt_and_probe_on_a_password_less_truststore_name_the_entry(command):
+    result = _run([*command, "--no-storepass"])
+    assert result.exit_code == 1
+    assert result.stderr == NOTICE + (f"Error: entry 'fixture-root' in {FIXTURES / 'keytool-nopass.p12'} "
+                                      "is a trusted certificate, not a key entry\n")
+
+
+def test_probe_on_a_password_less_truststore_without_alias():
+    store = FIXTURES / "pyca-truststore-nopass.p12"
+    result = _run(["probe", "127.0.0.1:1", "--keystore", store, "--no-storepass"])
+    assert result.exit_code == 1
+    assert result.stderr == NOTICE + (f"Error: {store} holds no key entry, only trusted certificates "
+                                      "(fixture-root, other-root)\n")
+
+
+@pytest.mark.parametrize("command", [
+    ["sign-jwt", "--keystore", FIXTURES / "keytool-rsa.jks", "--alias", "rsa-client", *JWT_ARGS],
+    ["probe", "127.0.0.1:1", "--keystore", FIXTURES / "keytool-rsa.jks"],
+])
+def test_sign_jwt_and_probe_with_no_storepass_need_the_key_password(command):
+    result = _run([*command, "--no-storepass"])
+    assert result.exit_code == 1
+    assert result.stderr == NOTICE + (f"Error: the key of entry 'rsa-client' in {FIXTURES / 'keytool-rsa.jks'} "
+                                      "is sealed with a password: with --no-storepass, give it with --keypass\n")
+
+
+def test_sign_jwt_with_no_storepass_and_keypass_signs_with_the_key(tmp_path):
+    """Java's load(stream, null) then getKey(alias, keypass): the token verifies with the
+    certificate keytool exports from the store."""
+    store = FIXTURES / "keytool-rsa.jks"
+    result = _run(["sign-jwt", "--keystore", store, "--no-storepass", "--keypass", "env:PW", "--alias",
+                   "rsa-client", *JWT_ARGS], PW="changeit")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == NOTICE
+    pem = run_tool([require_tool("keytool"), "-exportcert", "-rfc", "-keystore", str(store), "-storepass",
+                    "changeit", "-alias", "rsa-client"]).stdout
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    signing_input, _, signature = result.stdout.strip().rpartition(".")
+    cert.public_key().verify(b64decode(signature), signing_input.encode("ascii"), padding.PKCS1v15(),
+                             hashes.SHA256())
+
+
+def test_probe_with_no_storepass_and_keypass_presents_the_key(client, mtls_server, server_root_pem, tmp_path):
+    store = tmp_path / "keystore.jks"
+    store.write_bytes(build_keystore("jks", client.key, client.chain, alias="mule-client", storepass=STOREPASS))
+    mark = mtls_server.mark()
+    result = _run(["probe", f"127.0.0.1:{mtls_server.port}", "--keystore", store, "--no-storepass",
+                   "--keypass", "env:PW", "--ca", server_root_pem], PW=STOREPASS)
+    assert result.exit_code == 3, result.output  # this server answers nothing: no verdict
+    assert "  chain sent: 2 certificate(s)" in result.stdout
+    assert result.stderr == NOTICE
+    outcome = mtls_server.outcome_after(mark)
+    assert outcome.accepted and outcome.subject == client.cert.subject.rfc4514_string()

@@ -75,6 +75,7 @@ def inspect_cmd(path, storepass, no_storepass, as_json):
 @click.option("--key", "key_path", type=click.Path(dir_okay=True), help="Private key that must match.")
 @key_password_option()
 @storepass_option("Store password, for a keystore.")
+@no_storepass_option
 @keypass_option()
 @alias_option()
 @click.option("--profile", type=click.Choice(["client", "salesforce-mtls", "salesforce-jwt"]),
@@ -85,7 +86,7 @@ def inspect_cmd(path, storepass, no_storepass, as_json):
 @click.option("--crl", "crl_path", type=click.Path(dir_okay=False),
               help="A CRL (PEM or DER) of an issuer in the chain: FAIL revoked when it lists the certificate.")
 def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, keypass, alias, profile, as_json,
-               expires_within=None, crl_path=None):
+               expires_within=None, crl_path=None, no_storepass=False):
     """Check a certificate (or a keystore's key entry): the chain builds and verifies up to a
     root given with --ca (or to its own root), every certificate is valid now, the key matches,
     and the profile's rules hold.
@@ -120,18 +121,22 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
     notes: list[Finding] = []
     upload = None  # a PEM file is checked as the file to upload to Salesforce (salesforce-mtls)
     if keystore.detect_type(data) is not None:
-        store, password = load_keystore(data, storepass, decrypt_keys=False)
-        store_pw = password.value
+        store, password = load_keystore(data, storepass, decrypt_keys=False, no_storepass=no_storepass)
+        store_pw = None if password is None else password.value
         entry = store.entry(alias)
         leaf, intermediates = entry.chain[0], [*entry.chain[1:], *extra]
         if entry.is_key_entry and key is None:
             key_pw = secret(keypass, "--keypass", label="key password").value if keypass else None
-            try:
-                key = keystore.load(data, store_pw, keypass=key_pw, alias=entry.alias).entry(entry.alias).key
-            except WrongPasswordError:
-                notes.append(Finding("key-not-checked", "the key's password differs from the store password; "
+            if store_pw is None and key_pw is None:  # --no-storepass: the key stays sealed
+                notes.append(Finding("key-not-checked", "without a store password the key is not opened; "
                                                         "pass --keypass to check the key", warning=True))
-                key_pw = key_pw or ""  # (not the store password)
+            else:
+                try:
+                    key = keystore.load(data, store_pw, keypass=key_pw, alias=entry.alias).entry(entry.alias).key
+                except WrongPasswordError:
+                    notes.append(Finding("key-not-checked", "the key's password differs from the store password; "
+                                                            "pass --keypass to check the key", warning=True))
+                    key_pw = key_pw or ""  # (not the store password)
             if profile == "salesforce-jwt" and key_pw is not None and key_pw != store_pw:
                 notes.append(Finding("key-password-differs", "the key's password differs from the store password; "
                                      "the Salesforce connector's JWT connection has no key password field and "

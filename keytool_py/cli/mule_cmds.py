@@ -26,6 +26,7 @@ from ._common import (
     key_type_option,
     keypass_option,
     load_ca_dir,
+    no_storepass_option,
     note,
     open_keystore,
     password_option,
@@ -356,10 +357,16 @@ def _exp_seconds_option(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
-def _open_key_entry(store_path, storepass, keypass, alias):
+def _open_key_entry(store_path, storepass, keypass, alias, no_storepass=False):
     """The key entry of a keystore file, its key decrypted."""
-    store, _ = open_keystore(store_path, storepass, keypass, alias=alias)
+    store, _ = open_keystore(store_path, storepass, keypass, alias=alias, no_storepass=no_storepass)
+    if alias is None and store.entries and not store.key_entries:
+        known = ", ".join(e.alias for e in store.entries)
+        raise KtpyError(f"{store_path} holds no key entry, only trusted certificates ({known})")
     entry = store.entry(alias)
+    if entry.is_key_entry and entry.key is None and no_storepass and keypass is None:
+        raise KtpyError(f"the key of entry {entry.alias!r} in {store_path} is sealed with a password: "
+                        "with --no-storepass, give it with --keypass")
     if not entry.is_key_entry or entry.key is None:
         raise KtpyError(f"entry {entry.alias!r} in {store_path} is a trusted certificate, not a key entry")
     return entry
@@ -369,6 +376,7 @@ def _open_key_entry(store_path, storepass, keypass, alias):
 @click.option("--keystore", "store_path", required=True, type=click.Path(dir_okay=False),
               help="JKS, JCEKS or PKCS12 keystore with the RSA key.")
 @storepass_option()
+@no_storepass_option
 @keypass_option()
 @alias_option("The key entry to sign with.", required=True)
 @click.option("--iss", required=True, metavar="CONSUMER_KEY", help="The connected app's consumer key.")
@@ -377,7 +385,7 @@ def _open_key_entry(store_path, storepass, keypass, alias):
               help="https://login.salesforce.com, https://test.salesforce.com or the My Domain URL.")
 @click.option("--exp-seconds", type=int, default=180, show_default=True, callback=_exp_seconds_option,
               help="exp this many seconds ahead: 1 to 180 (Salesforce rejects more than 3 minutes).")
-def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_seconds):
+def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_seconds, no_storepass=False):
     """Print a JWT bearer assertion for Salesforce's OAuth 2.0 JWT bearer flow, signed RS256 with
     the keystore's key: header {"alg":"RS256"}, claims iss, sub, aud and exp. Only the JWT goes to
     stdout, so it can be used directly:
@@ -395,7 +403,7 @@ def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_secon
     """
     from ..jwt_assertion import sign_assertion
 
-    entry = _open_key_entry(store_path, storepass, keypass, alias)
+    entry = _open_key_entry(store_path, storepass, keypass, alias, no_storepass)
     if not aud.startswith("https://"):
         note(f"Warning: the audience {aud!r} is not an https:// URL; Salesforce expects "
              "https://login.salesforce.com, https://test.salesforce.com or the My Domain URL")
@@ -411,6 +419,7 @@ def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_secon
 @click.option("--keystore", "store_path", required=True, type=click.Path(dir_okay=False),
               help="JKS, JCEKS or PKCS12 keystore with the client key and chain.")
 @storepass_option()
+@no_storepass_option
 @keypass_option()
 @click.option("--ca", "ca_path", type=click.Path(dir_okay=False),
               help="PEM with the CA(s) that the server's certificate must chain to "
@@ -418,7 +427,7 @@ def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_secon
 @alias_option("Which key entry (default: the only key entry).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
               help="Seconds to wait for the connection and for the server's verdict.")
-def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout):
+def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout, no_storepass=False):
     """Test mutual TLS before deploying: connect to HOST:PORT presenting the keystore's key and
     chain (from memory), verify the server, and report the protocol, the cipher, the server's
     chain, the CA names the server asked for, the chain sent, and whether the server accepted
@@ -441,7 +450,7 @@ def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout):
 
     host, port = probe.parse_target(target)
     trust = read_certificates(ca_path, what="CA file") if ca_path else None
-    entry = _open_key_entry(store_path, storepass, keypass, alias)
+    entry = _open_key_entry(store_path, storepass, keypass, alias, no_storepass)
     trusted_by = ca_path or "the system trust store"
     result = probe.probe(host, port, key=entry.key, chain=entry.chain, trust=trust,
                          trust_label=trusted_by, timeout=timeout)
