@@ -13,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 from cryptography import x509
 from helpers import with_key_derivation
+from hostile import STOREPASS as HOSTILE_PASS
+from hostile import jceks_back_reference_bomb, jceks_keys_at_max_rounds, pkcs12_parts_at_max_rounds
 
 from keytool_py import KeyType, build_keystore, create_ca
 from keytool_py.certs import to_pem
@@ -21,7 +23,9 @@ from keytool_py.keys import private_key_to_pem
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 GOOD, BAD = "good-password", "bad-password"
-ENV = {"GOOD": GOOD, "BAD": BAD, "NONASCII": "pässwörd-1"}
+ENV = {"GOOD": GOOD, "BAD": BAD, "NONASCII": "pässwörd-1", "HOSTILE": HOSTILE_PASS}
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+LONG_ALIAS = "€" * 21845 + "x"  # 65536 bytes in Java's modified UTF-8 (3 per euro sign)
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +65,11 @@ def material(tmp_path_factory, key_pool, now):
     (root / "rounds.key").write_bytes(with_key_derivation(private_key_to_pem(leaf.key, GOOD), rounds=2**31 - 1))
     (root / "bom.txt").write_bytes("\ufeff".encode() + GOOD.encode() + b"\n")
     (root / "mismatch.jks").write_bytes(_mismatched_jks(other.key, leaf.cert))
+    # crafted stores of tests/hostile.py (password "changeit"), and keytool's secret keys
+    (root / "bomb.jceks").write_bytes(jceks_back_reference_bomb())
+    (root / "rounds.p12").write_bytes(pkcs12_parts_at_max_rounds())
+    (root / "rounds.jceks").write_bytes(jceks_keys_at_max_rounds(leaf.cert))
+    (root / "secret.jceks").write_bytes((FIXTURES / "keytool-secret.jceks").read_bytes())
     return root
 
 
@@ -194,6 +203,22 @@ ROWS = [
                                   "--alias", "m", "--iss", "k", "--sub", "u@x", "--aud", "https://login.salesforce.com"),
         1, "the key of entry 'm' does not match its certificate CN=bad-client: Salesforce checks the assertion "
            "with that certificate and would refuse it"),
+    Row("alias-over-65535-bytes", ("rename", "{d}/ks.jks", "--storepass", "env:GOOD", "--alias", "m",
+                                   "--to", LONG_ALIAS), 1,
+        "the alias is 65536 bytes in Java's encoding; Java keystores hold aliases of at most 65535 bytes"),
+    Row("jceks-serialization-bomb", ("convert", "{d}/bomb.jceks", "--to", "pkcs12", "--storepass", "env:HOSTILE",
+                                     "--dest-storepass", "env:GOOD", "-o", "{d}/out.p12"), 1,
+        "the secret key entry 'bomb' in the JCEKS keystore is damaged or holds objects other than a sealed key "
+        "(Java refuses such a store)"),
+    Row("pkcs12-wrong-password-max-rounds", _export("rounds.p12"), 1,
+        "wrong store password for the PKCS12 keystore (its MAC does not verify)"),
+    Row("jceks-wrong-password-max-rounds", _export("rounds.jceks"), 1, JKS_WRONG.format(t="JCEKS")),
+    Row("aliases-equal-but-for-case", _build("jks", "out.jks", "--key", "{d}/client.key", "--cert",
+                                             "{d}/client.pem", "--alias", "M"), 1,
+        "two entries would have the alias 'm' (Java ignores case)"),
+    Row("secret-key-into-jks", ("convert", "{d}/secret.jceks", "--to", "jks", "--storepass", "env:HOSTILE",
+                                "-o", "{d}/out.jks"), 1,
+        "the entry 'imported-pass' is a secret key, which a JKS keystore cannot hold; convert to JCEKS or PKCS12 instead"),
 ]
 # Rows proven by their own test (a real full stdout cannot go through CliRunner).
 OWN_TESTS = {"stdout-full"}
