@@ -218,7 +218,8 @@ ROWS = [
         "two entries would have the alias 'm' (Java ignores case)"),
     Row("secret-key-into-jks", ("convert", "{d}/secret.jceks", "--to", "jks", "--storepass", "env:HOSTILE",
                                 "-o", "{d}/out.jks"), 1,
-        "the entry 'imported-pass' is a secret key, which a JKS keystore cannot hold; convert to JCEKS or PKCS12 instead"),
+        "the entry 'imported-pass' is a secret key, which a JKS keystore cannot hold; convert to JCEKS or PKCS12 "
+        "instead"),
 ]
 # Rows proven by their own test (a real full stdout cannot go through CliRunner).
 OWN_TESTS = {"stdout-full"}
