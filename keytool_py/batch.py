@@ -33,12 +33,17 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from . import names
 from .errors import BadInputError, KtpyError
 from .names import display
+
+if TYPE_CHECKING:  # imported where used: workers start light
+    from .ca import CA
+    from .keystore import StoreType
 
 HEADER = ("subject", "name", "sans", "alias")
 # The files of one client, after its name: (suffix, secret). Keystores add their own suffix.
@@ -132,7 +137,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def file_suffixes(store_types: Sequence, generate_passwords: bool) -> list[tuple[str, bool]]:
+def file_suffixes(store_types: Sequence[StoreType], generate_passwords: bool) -> list[tuple[str, bool]]:
     """(suffix, secret) of each file a client gets: the PEMs, a keystore per type, and its
     password file with --generate-passwords."""
     suffixes = [*PEM_FILES, *((t.suffix, True) for t in store_types)]
@@ -173,7 +178,7 @@ class Plan:
 
     todo: tuple[Row, ...]
     skipped: int
-    failed: dict
+    failed: dict[int, tuple[Row, str]]
 
 
 def plan(rows: Sequence[Row], suffixes: Sequence[tuple[str, bool]], *,
@@ -183,7 +188,8 @@ def plan(rows: Sequence[Row], suffixes: Sequence[tuple[str, bool]], *,
     row; the rest are to issue."""
     rows = refuse_collisions(rows, suffixes)
     failed = {row.line: (row, row.error) for row in rows if row.error}
-    todo, skipped = [], 0
+    todo: list[Row] = []
+    skipped = 0
     for row in rows:
         if row.error:
             continue
@@ -274,14 +280,14 @@ class Issued:
 class _Settings:
     ca_key_der: bytes = field(repr=False)
     chain_der: tuple[bytes, ...]
-    store_types: tuple
+    store_types: tuple[StoreType, ...]
     key_type: str
     days: int
     compat: str | None
     now: dt.datetime
 
 
-_WORKER: tuple | None = None  # (CA, _Settings) in each worker process
+_WORKER: tuple[CA, _Settings] | None = None  # in each worker process
 
 
 def _die_with_parent(parent: int) -> None:
@@ -303,7 +309,7 @@ def _die_with_parent(parent: int) -> None:
     except (OSError, AttributeError):
         pass
 
-    def watch():
+    def watch() -> None:
         import time
 
         while os.getppid() == parent:
@@ -319,10 +325,12 @@ def _init_worker(settings: _Settings, parent: int | None = None) -> None:
         _die_with_parent(parent)
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
     from .ca import CA
 
     key = serialization.load_der_private_key(settings.ca_key_der, None)
+    assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)  # issue_all wrote a CA's key
     chain = tuple(x509.load_der_x509_certificate(der) for der in settings.chain_der)
     _WORKER = (CA(key=key, cert=chain[0], chain=chain), settings)
 
@@ -332,10 +340,12 @@ def _issue(job: Job) -> Issued:
     from . import certs, keystore
     from .keys import private_key_to_pem
 
+    assert _WORKER is not None  # set by _init_worker in this process
     ca, settings = _WORKER
     try:
         leaf = ca.issue_client(job.subject, key_type=settings.key_type, days=settings.days,
                                sans=job.sans, now=settings.now)
+        assert leaf.key is not None  # issue_client makes the key (None only for a signed CSR)
         files = {".pem": certs.to_pem([leaf.cert]), ".key": private_key_to_pem(leaf.key),
                  "-chain.pem": certs.to_pem(leaf.chain)}
         for store_type in settings.store_types:
@@ -351,7 +361,7 @@ def _issue(job: Job) -> Issued:
     return Issued(job.line, files, not_after=leaf.cert.not_valid_after_utc)
 
 
-def issue_all(ca, jobs: Sequence[Job], *, store_types: Sequence, key_type: str = "rsa2048",
+def issue_all(ca: CA, jobs: Sequence[Job], *, store_types: Sequence[StoreType], key_type: str = "rsa2048",
               days: int = 365, compat: str | None = None, now: dt.datetime | None = None,
               workers: int | None = None) -> Iterator[Issued]:
     """Issue every job from `ca`, yielding each client as it finishes (not in order), on

@@ -6,18 +6,28 @@ key is described (type, size, encrypted or not), never its value.
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from cryptography.utils import CryptographyDeprecationWarning
 
 from . import certs, keys, keystore
 from .errors import BadInputError
 
+if TYPE_CHECKING:
+    from .ledger import Ledger
+
 JSON_FORMAT = 1
+
+# What describe_* return and *_lines read: JSON-shaped data whose field names and value types are
+# the contract in docs/inspect-json.md, not a Python type.
+Info = dict[str, Any]
+_Ext = TypeVar("_Ext", bound=x509.ExtensionType)
 
 _KEY_USAGES = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
                "key_agreement", "key_cert_sign", "crl_sign")
@@ -28,12 +38,12 @@ _EKU_NAMES = {
 }
 
 
-def _time(value) -> str:
+def _time(value: dt.datetime) -> str:
     # (what strftime("%Y-%m-%dT%H:%M:%SZ") gives, at a third of its cost: a truststore has 100000)
     return f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z"
 
 
-def _key_info(public_key) -> dict:
+def _key_info(public_key: PublicKeyTypes | PrivateKeyTypes) -> Info:
     if isinstance(public_key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
         return {"type": "RSA", "size": public_key.key_size}
     if isinstance(public_key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
@@ -46,26 +56,26 @@ def _sans(extensions: x509.Extensions) -> list[str]:
         san = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return []
-    prefixes = {x509.DNSName: "dns", x509.RFC822Name: "email", x509.UniformResourceIdentifier: "uri",
-                x509.IPAddress: "ip"}
+    prefixes: dict[type[x509.GeneralName], str] = {
+        x509.DNSName: "dns", x509.RFC822Name: "email", x509.UniformResourceIdentifier: "uri", x509.IPAddress: "ip"}
     return [f"{prefixes.get(type(n), type(n).__name__)}:{n.value}" for n in san]
 
 
-def _ext(cert, cls):
+def _ext(cert: x509.Certificate, cls: type[_Ext]) -> _Ext | None:
     try:
         return cert.extensions.get_extension_for_class(cls).value
     except x509.ExtensionNotFound:
         return None
 
 
-def describe_certificate(cert: x509.Certificate) -> dict:
+def describe_certificate(cert: x509.Certificate) -> Info:
     # Real stores hold old certificates cryptography warns about (negative serials): describe them quietly.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         return _describe_certificate(cert)
 
 
-def _describe_certificate(cert: x509.Certificate) -> dict:
+def _describe_certificate(cert: x509.Certificate) -> Info:
     usage = _ext(cert, x509.KeyUsage)
     eku = _ext(cert, x509.ExtendedKeyUsage)
     bc = _ext(cert, x509.BasicConstraints)
@@ -86,15 +96,15 @@ def _describe_certificate(cert: x509.Certificate) -> dict:
     }
 
 
-def describe_store(store: keystore.Keystore) -> dict:
+def describe_store(store: keystore.Keystore) -> Info:
     with keystore.without_gc():
         return _describe_store(store)
 
 
-def _describe_store(store: keystore.Keystore) -> dict:
+def _describe_store(store: keystore.Keystore) -> Info:
     entries = []
     for entry in store.entries:
-        described: dict[str, Any] = {
+        described: Info = {
             "alias": entry.alias,
             "kind": entry.kind.value,
             "created": _time(entry.timestamp) if entry.timestamp else None,
@@ -111,7 +121,7 @@ def _describe_store(store: keystore.Keystore) -> dict:
     return {"format": JSON_FORMAT, "kind": "keystore", "type": store.type.value, "entries": entries}
 
 
-def describe_data(data: bytes, *, source: str, storepass: Callable[[], str]) -> dict:
+def describe_data(data: bytes, *, source: str, storepass: Callable[[], str]) -> Info:
     """Whatever `data` is: keystore, certificate(s), CSR or private key. `storepass` is called
     only for a keystore, so a PEM never prompts for a password."""
     store_type = keystore.detect_type(data)
@@ -132,7 +142,7 @@ def describe_data(data: bytes, *, source: str, storepass: Callable[[], str]) -> 
     return {"format": JSON_FORMAT, "kind": "certificates", "certificates": [describe_certificate(c) for c in found]}
 
 
-def to_json(info: dict) -> str:
+def to_json(info: Info) -> str:
     """describe_data's result as JSON, indented, with each keystore entry or certificate on one
     line: json's C encoder writes those (its indenting encoder is pure Python, and a 100000-entry
     truststore took seconds)."""
@@ -148,20 +158,20 @@ def to_json(info: dict) -> str:
     return outer.replace(f'"{items_key}": []', f'"{items_key}": [\n    {body}\n  ]' if lines else f'"{items_key}": []')
 
 
-def _describe_csr(csr: x509.CertificateSigningRequest) -> dict:
+def _describe_csr(csr: x509.CertificateSigningRequest) -> Info:
     return {"format": JSON_FORMAT, "kind": "csr", "subject": csr.subject.rfc4514_string(),
             "key": _key_info(csr.public_key()), "san": _sans(csr.extensions),
             "signature_valid": csr.is_signature_valid}
 
 
-def _describe_key_file(data: bytes, source: str) -> dict:
+def _describe_key_file(data: bytes, source: str) -> Info:
     if keys.is_encrypted(data):
         return {"format": JSON_FORMAT, "kind": "private-key", "encrypted": True, "key": None}
     key = keys.load_private_key(data, what=source)
     return {"format": JSON_FORMAT, "kind": "private-key", "encrypted": False, "key": _key_info(key)}
 
 
-def _describe_der_guess(data: bytes, source: str) -> dict:
+def _describe_der_guess(data: bytes, source: str) -> Info:
     """DER that is not a certificate: a CSR or an unencrypted key, else an error."""
     from .csr import load_csr
 
@@ -178,13 +188,13 @@ def _describe_der_guess(data: bytes, source: str) -> dict:
         ) from None
 
 
-def _ca_text(info: dict) -> str:
+def _ca_text(info: Info) -> str:
     if not info["ca"]:
         return "no"
     return "yes" if info["path_length"] is None else f"yes (pathlen {info['path_length']})"
 
 
-def certificate_lines(info: dict, indent: str = "  ") -> list[str]:
+def certificate_lines(info: Info, indent: str = "  ") -> list[str]:
     key = info["key"]
     key_text = f"{key['type']} {key.get('curve') or key['size']}"
     lines = [
@@ -202,7 +212,7 @@ def certificate_lines(info: dict, indent: str = "  ") -> list[str]:
     return [indent + line for line in lines]
 
 
-def text_lines(info: dict) -> list[str]:
+def text_lines(info: Info) -> list[str]:
     """The human form of describe_data's result."""
     kind = info["kind"]
     if kind == "keystore":
@@ -244,7 +254,7 @@ def text_lines(info: dict) -> list[str]:
 
 # --- a CA folder: the CA and what its ledger says it issued (inspect CA_DIR) ----------------------
 
-def describe_ca_folder(cert: x509.Certificate, book, *, ledger_path: str, now) -> dict:
+def describe_ca_folder(cert: x509.Certificate, book: Ledger, *, ledger_path: str, now: dt.datetime) -> Info:
     """The CA and each certificate of its ledger (ledger.Ledger) with its state at `now`
     (valid, expired, revoked), as inspect CA_DIR --json prints it."""
     from .ledger import serial_hex
@@ -263,7 +273,7 @@ def describe_ca_folder(cert: x509.Certificate, book, *, ledger_path: str, now) -
             "ledger": ledger_path, "crl_number": book.crl_number, "issued": rows}
 
 
-def ca_folder_lines(info: dict, folder: str) -> list[str]:
+def ca_folder_lines(info: Info, folder: str) -> list[str]:
     """describe_ca_folder's data as inspect CA_DIR prints it: the CA, then one line per certificate."""
     lines = [f"CA folder {folder}: {info['ca']['subject']}, valid until {info['ca']['not_after'][:10]}",
              f"Issued: {len(info['issued'])} certificate(s) in {info['ledger']}"

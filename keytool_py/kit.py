@@ -25,6 +25,7 @@ import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -34,6 +35,9 @@ from .ca import CA, CA_KEY_TYPE, CLIENT_KEY_TYPE, create_ca
 from .errors import UnsupportedError
 from .keys import KeyType, generate_key, private_key_to_pem
 from .keystore import Compat, Entry, StoreType, check_password, normalize_alias, parse_types
+
+if TYPE_CHECKING:  # imported where used: only a kit with a JCEKS store needs it
+    from .keystore import jceks
 
 DEFAULT_ALIAS = "mule-client"
 ALL_TYPES = (StoreType.JKS, StoreType.PKCS12, StoreType.JCEKS)
@@ -129,10 +133,12 @@ def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None =
         ca_key = pool.submit(generate_key, CA_KEY_TYPE) if ca is None else None
         client_key = pool.submit(generate_key, key_type)
         if ca is None:
+            assert ca_key is not None and new_ca_name is not None  # both made above when no CA was given
             ca = create_ca(new_ca_name, key=ca_key.result(), now=now)
         client = ca.issue_client(name, key=client_key.result(), days=days, now=now)
+        assert client.key is not None  # the key given to issue_client
         entry = Entry(alias=lowered, chain=client.chain, key=client.key, timestamp=now)
-        stores = {t: _build_store(t, entry, storepass, keypass, compat, now)
+        stores: dict[StoreType, bytes] = {t: _build_store(t, entry, storepass, keypass, compat, now)
                   for t in types if t is not StoreType.JCEKS}
         ca_files = ca.files(ca_password) if new_ca_name is not None else {}
         if jceks_protection is not None:
@@ -189,13 +195,14 @@ def secure_properties_files(storepass: str, keypass: str, key: str | None, *, na
     return [KitFile(name, encrypted), *files], config
 
 
-def _prepare_jceks(keypass: str):
+def _prepare_jceks(keypass: str) -> jceks.Protection:
     from .keystore import jceks
 
     return jceks.prepare(keypass)
 
 
-def _build_store(store_type, entry, storepass, keypass, compat, now) -> bytes:
+def _build_store(store_type: StoreType, entry: Entry, storepass: str, keypass: str, compat: Compat,
+                 now: dt.datetime) -> bytes:
     from .keystore import build_store
 
     return build_store(store_type, [entry], storepass=storepass, keypass=keypass, compat=compat, now=now)

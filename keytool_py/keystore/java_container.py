@@ -18,11 +18,13 @@ import hmac
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 from cryptography import x509
 
 from .. import certs
 from ..errors import BadInputError, KtpyError, WrongPasswordError
+from ..keys import PrivateKey
 from . import Entry, EntryKind, Keystore, Sealed, StoreType, certificate, java_millis, javaser
 
 VERSION = 2
@@ -79,7 +81,8 @@ class _Cursor:
         return raw
 
     def int(self, fmt: str = ">i") -> int:
-        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+        value: int = struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]  # fmt is one integer code
+        return value
 
     def utf(self) -> str:
         raw = self.take(self.int(">H"))
@@ -90,7 +93,32 @@ class _Cursor:
                                 "UTF-8 (Java refuses the whole store)") from None
 
 
-def parse(data: bytes, kind: str) -> tuple[list[tuple], int]:
+# One entry as parse reads it: (tag, alias, millis, payload); the payload is (protected key,
+# [cert DER]) for tag 1 and bytes for tags 2 and 3.
+Item = tuple[int, str, int, bytes | tuple[bytes, list[bytes]]]
+
+
+class _Protector(Protocol):
+    """What load needs of jks and jceks: the modules satisfy it."""
+
+    def rounds(self, protected: bytes) -> int: ...
+
+    def recover(self, entry: Entry, password: str) -> tuple[PrivateKey, bytes]: ...
+
+
+def _key_payload(item: Item) -> tuple[bytes, list[bytes]]:
+    payload = item[3]
+    assert isinstance(payload, tuple)  # parse gives tag 1 items a (protected key, [cert DER]) payload
+    return payload
+
+
+def _blob_payload(item: Item) -> bytes:
+    payload = item[3]
+    assert not isinstance(payload, tuple)  # parse gives tag 2 and 3 items the bytes as read
+    return payload
+
+
+def parse(data: bytes, kind: str) -> tuple[list[Item], int]:
     """[(tag, alias, millis, payload)], end offset. payload: (protected key, [cert DER]) for tag 1,
     cert DER for 2, the sealed object's bytes for 3. Lengths are checked against what remains,
     so a crafted count or length costs nothing."""
@@ -102,7 +130,7 @@ def parse(data: bytes, kind: str) -> tuple[list[tuple], int]:
     count = cur.int()
     if not 0 <= count <= len(data) // 14:  # the smallest entry takes 14 bytes
         raise BadInputError(f"the {kind} keystore is corrupted or truncated")
-    items = []
+    items: list[Item] = []
     for _ in range(count):
         tag = cur.int()
         alias = cur.utf()
@@ -149,35 +177,38 @@ def load(data: bytes, storepass: str | None, keypass: str | None, *, only: str |
     is_jceks = data[:4] == JCEKS_MAGIC
     kind = "JCEKS" if is_jceks else "JKS"
     store_type = StoreType.JCEKS if is_jceks else StoreType.JKS
-    protector = jceks if is_jceks else jks
+    protector: _Protector = jceks if is_jceks else jks
     if len(data) < 32:
         raise BadInputError(f"the {kind} keystore is corrupted or truncated")
     hash_ok = storepass is None or hmac.compare_digest(_integrity(storepass, data[:-20]), data[-20:])
     items, end = parse(data, kind)
     if not hash_ok:
+        assert storepass is not None  # hash_ok holds without a password
         # Java reads the hash right after the entries; bytes after it are ignored.
         if end + 20 > len(data) or not hmac.compare_digest(_integrity(storepass, data[:end]), data[end:end + 20]):
             raise _hash_mismatch(items, storepass, kind, protector)
     elif storepass is not None and end != len(data) - 20:
         raise BadInputError(f"the {kind} keystore is corrupted or truncated")
     table: dict[str, Entry] = {}
-    for tag, alias, millis, payload in items:
+    for item in items:
+        tag, alias, millis = item[:3]
         when = dt.datetime.fromtimestamp(millis / 1000, dt.timezone.utc) if abs(millis) < 2**46 else None
         if tag == 1:
-            protected, chain_der = payload
+            protected, chain_der = _key_payload(item)
             chain = tuple(_cert(d, kind) for d in chain_der)
             entry = Entry(alias=alias, chain=chain, timestamp=when, sealed=Sealed(store_type, protected))
         elif tag == 2:
-            entry = Entry(alias=alias, chain=(_cert(payload, kind),), kind=EntryKind.TRUSTED_CERT, timestamp=when)
+            cert = _cert(_blob_payload(item), kind)
+            entry = Entry(alias=alias, chain=(cert,), kind=EntryKind.TRUSTED_CERT, timestamp=when)
         else:
-            entry = Entry(alias=alias, kind=EntryKind.SECRET_KEY, timestamp=when, sealed=Sealed(store_type, payload))
+            sealed = Sealed(store_type, _blob_payload(item))
+            entry = Entry(alias=alias, kind=EntryKind.SECRET_KEY, timestamp=when, sealed=sealed)
         table.pop(alias, None)  # Java keeps the last entry under an alias
         table[alias] = entry
     entries = []
     for entry in table.values():
         chosen = only is None or entry.alias == only.lower()
-        wanted = keypass is not None and chosen
-        if wanted and entry.kind is EntryKind.PRIVATE_KEY:
+        if keypass is not None and chosen and entry.kind is EntryKind.PRIVATE_KEY:
             key, pkcs8 = protector.recover(entry, keypass)
             entry = replace(entry, key=key, key_pkcs8=pkcs8)
         elif secret_pass is not None and chosen and entry.kind is EntryKind.SECRET_KEY:
@@ -196,14 +227,15 @@ def load(data: bytes, storepass: str | None, keypass: str | None, *, only: str |
 PROBE_MAX_ROUNDS = 200_000
 
 
-def _hash_mismatch(items, storepass: str, kind: str, protector) -> KtpyError:
+def _hash_mismatch(items: Sequence[Item], storepass: str, kind: str, protector: _Protector) -> KtpyError:
     """The integrity hash covers the password and the content, so a mismatch means either. One
     key entry that the same password decrypts (its protection has a check) shows the password is
     right, and so the file was altered."""
     store_type = StoreType.JCEKS if kind == "JCEKS" else StoreType.JKS
     first_key = next((item for item in items if item[0] == 1), None)
-    if first_key is not None and protector.rounds(first_key[3][0]) <= PROBE_MAX_ROUNDS:
-        entry = Entry(alias=first_key[1], chain=(), sealed=Sealed(store_type, first_key[3][0]))
+    protected = _key_payload(first_key)[0] if first_key is not None else b""
+    if first_key is not None and protector.rounds(protected) <= PROBE_MAX_ROUNDS:
+        entry = Entry(alias=first_key[1], chain=(), sealed=Sealed(store_type, protected))
         try:
             protector.recover(entry, storepass)
         except KtpyError:
