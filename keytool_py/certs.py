@@ -70,7 +70,9 @@ def _checked(cert: x509.Certificate, what: str) -> x509.Certificate:
     try:
         cert.subject, cert.issuer, cert.extensions, cert.not_valid_after_utc  # noqa: B018
         cert.public_key()
-    except (ValueError, UnsupportedAlgorithm):
+    # (cryptography raises TypeError for a name attribute typed BIT STRING under another OID, and
+    # DuplicateExtension, UnsupportedGeneralNameType: none of them a ValueError)
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
         raise BadInputError(f"{what} holds a certificate with a damaged or unsupported part") from None
     return cert
 

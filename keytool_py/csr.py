@@ -40,6 +40,10 @@ def load_csr(data: bytes, *, what: str = "the CSR") -> x509.CertificateSigningRe
         public_key = csr.public_key()
     except (UnsupportedAlgorithm, ValueError):
         raise BadInputError(f"{what} uses a key or signature algorithm ktpy cannot read") from None
+    try:  # parsed only when asked: ask now, so damage is bad input here and not a crash later
+        csr.subject, csr.extensions  # noqa: B018
+    except (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+        raise BadInputError(f"{what} holds a damaged name or extension") from None
     if not valid:
         raise BadInputError(f"{what} has a signature that does not verify (altered or signed by another key)")
     check_supported_public(public_key)

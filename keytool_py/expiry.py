@@ -26,7 +26,6 @@ import datetime as dt
 import fnmatch
 import os
 import re
-import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -142,81 +141,6 @@ def _certificate(der: bytes, what: str = "a certificate in the keystore") -> x50
     return load_certificates(der, what=what)[0]
 
 
-class _Truncated(Exception):
-    pass
-
-
-def _java_utf(data: bytes, pos: int) -> tuple[str, int]:
-    (length,) = struct.unpack_from(">H", data, pos)
-    end = pos + 2 + length
-    if end > len(data):
-        raise _Truncated
-    raw = data[pos + 2:end].replace(b"\xc0\x80", b"\x00")
-    # modified UTF-8: characters beyond the BMP are two 3-byte surrogates (DataOutputStream.writeUTF)
-    text = raw.decode("utf-8", "surrogatepass").encode("utf-16", "surrogatepass").decode("utf-16")
-    return text, end
-
-
-def _java_blob(data: bytes, pos: int) -> tuple[bytes, int]:
-    (length,) = struct.unpack_from(">i", data, pos)
-    end = pos + 4 + length
-    if length < 0 or end > len(data):
-        raise _Truncated
-    return data[pos + 4:end], end
-
-
-def _java_store(data: bytes, kind: str) -> list[tuple[str | None, int, bytes]]:
-    """(alias, position, DER) of every certificate in a JKS or JCEKS, read as Java's
-    JavaKeyStore.engineLoad reads it, without the password (no integrity check, as
-    `keytool -list` without -storepass). Aliases lowercased, as Java lists them."""
-    try:
-        _, version, count = struct.unpack_from(">IIi", data, 0)
-        if version not in (1, 2) or count < 0:
-            raise _Truncated
-        pos = 12
-        out: list[tuple[str | None, int, bytes]] = []
-        for _ in range(count):
-            (tag,) = struct.unpack_from(">I", data, pos)
-            alias, pos = _java_utf(data, pos + 4)
-            pos += 8  # the entry's creation time
-            alias = alias.lower()
-            if tag == 1:  # private key: the protected key, then the chain
-                _, pos = _java_blob(data, pos)
-                (length,) = struct.unpack_from(">i", data, pos)
-                pos += 4
-                for position in range(length):
-                    if version == 2:
-                        _, pos = _java_utf(data, pos)  # "X.509"
-                    der, pos = _java_blob(data, pos)
-                    out.append((alias, position, der))
-            elif tag == 2:  # trusted certificate
-                if version == 2:
-                    _, pos = _java_utf(data, pos)
-                der, pos = _java_blob(data, pos)
-                out.append((alias, 0, der))
-            else:  # JCEKS secret key: a serialized Java object, whose length only a parser knows
-                return _java_store_pyjks(data, kind)
-        return out
-    except (struct.error, _Truncated, UnicodeError):
-        raise BadInputError(f"the {kind} keystore is corrupted or truncated") from None
-
-
-def _java_store_pyjks(data: bytes, kind: str) -> list[tuple[str | None, int, bytes]]:
-    import jks as pyjks
-
-    try:
-        store = pyjks.KeyStore.loads(data, None, try_decrypt_keys=False)
-    except Exception:  # noqa: BLE001 - pyjks raises struct, pyasn1 and its own errors on damage
-        raise BadInputError(f"the {kind} keystore is corrupted or truncated") from None
-    out: list[tuple[str | None, int, bytes]] = []
-    for alias, item in store.entries.items():
-        if isinstance(item, pyjks.PrivateKeyEntry):
-            out += [(alias.lower(), n, der) for n, (_, der) in enumerate(item.cert_chain)]
-        elif isinstance(item, pyjks.TrustedCertEntry):
-            out.append((alias.lower(), 0, item.cert))
-    return out
-
-
 def _pkcs12(data: bytes, password: str | None) -> list[tuple[str | None, int, x509.Certificate]]:
     """(alias, position, certificate) of every certificate in a PKCS12: each key's chain under
     the key's friendlyName (lowercased, as Java lists it), then each trusted or named
@@ -270,12 +194,12 @@ def read_certificates(data: bytes, password: str | None = None,
     if store_type is keystore.StoreType.PKCS12:
         return "pkcs12", _pkcs12(data, password)
     if store_type is not None:
-        kind = store_type.value.upper()
-        items = _java_store(data, kind)
-        try:
-            return store_type.value, [(a, n, _certificate(der)) for a, n, der in items]
-        except BadInputError:
-            raise BadInputError(f"the {kind} keystore holds a certificate that cannot be read") from None
+        # JKS and JCEKS read as Java's load(stream, null): no password, no integrity check (as
+        # `keytool -list` without -storepass); certificates are not encrypted there. Aliases
+        # lowercased, as Java lists them.
+        store = keystore.load(data, None, decrypt_keys=False, store_type=store_type)
+        return store_type.value, [(entry.alias.lower(), n, cert) for entry in store.entries
+                                  for n, cert in enumerate(entry.chain)]
     if b"CERTIFICATE-----" in data:
         return "pem", [(None, n, c) for n, c in enumerate(certs.load_certificates(data, what="the file"))]
     if data[:1] == b"\x30":

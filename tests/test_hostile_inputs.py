@@ -120,3 +120,35 @@ def test_why_a_bom_is_refused_openssl_keeps_it_in_the_password(tmp_path, key_poo
         "inspect", str(tmp_path / "s.p12"), "--storepass", f"file:{tmp_path / 'bom.txt'}"])
     assert result.exit_code == 1
     assert "begins with a UTF-8 byte-order mark" in result.stderr
+
+
+def _with_bytes_replaced(der: bytes, old: bytes, new: bytes) -> bytes:
+    assert der.count(old) == 1
+    return der.replace(old, new)
+
+
+@pytest.mark.parametrize("damage", ["bit-string-common-name", "duplicate-extension"])
+def test_certificate_parts_cryptography_refuses_outside_valueerror_are_bad_input(key_pool, now, damage):
+    """cryptography raises TypeError (a BIT STRING name attribute under another OID) and
+    DuplicateExtension, not ValueError, when such parts are read: both are bad input (found by fuzzing)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    from keytool_py.certs import load_certificates, to_der
+    from keytool_py.errors import BadInputError
+
+    key = key_pool(KeyType.EC_P256, 70)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zzq")])
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Issuer")])
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer).public_key(key.public_key())
+               .serial_number(7).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+               .add_extension(x509.SubjectAlternativeName([x509.DNSName("a.example")]), critical=False)
+               .add_extension(x509.IssuerAlternativeName([x509.DNSName("b.example")]), critical=False))
+    der = to_der(builder.sign(key, hashes.SHA256()))
+    if damage == "bit-string-common-name":
+        der = _with_bytes_replaced(der, b"\x0c\x03zzq", b"\x03\x03zzq")
+    else:  # the issuer alternative name's OID (2.5.29.18) made the subject's (2.5.29.17)
+        der = _with_bytes_replaced(der, b"\x06\x03\x55\x1d\x12", b"\x06\x03\x55\x1d\x11")
+    with pytest.raises(BadInputError, match="holds a certificate with a damaged or unsupported part"):
+        load_certificates(der, what="the file")

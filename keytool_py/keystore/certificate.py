@@ -86,10 +86,12 @@ def load_der(der: bytes, *, what: str) -> x509.Certificate:
     try:
         # (certs.load_certificates without its PEM detection, which a 100000-entry store pays for)
         return certs._checked(x509.load_der_x509_certificate(der), what)
-    except (ValueError, x509.InvalidVersion, BadInputError):
+    except (ValueError, x509.InvalidVersion, BadInputError) as exc:
         repaired = _without_dsa_null_parameters(der)
         if repaired is None:
-            raise
+            if isinstance(exc, BadInputError):
+                raise
+            raise BadInputError(f"{what} cannot be read") from None
     # a stand-in with the certificate's interface: callers treat it as the certificate it wraps
     return cast(x509.Certificate, KeptCertificate(der, certs.load_certificates(repaired, what=what)[0]))
 
