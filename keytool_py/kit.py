@@ -7,8 +7,8 @@ certificate, the PEMs to upload, a keystore of each type, the Mule XML and a REA
 Speed (a kit is something people wait for): the slow parts do not depend on each other, so
 they run at the same time, in threads.
 - RSA key generation runs in OpenSSL without the GIL: the CA key (RSA 3072: 0.1 to 0.6 s, it
-  varies with the primes found) and the client key are made together. The keystore writers are
-  ktpy's own and light to import (pyjks, 0.15 s to import, is only used to read).
+  varies with the primes found) and the client key are made together. The keystore readers and
+  writers are ktpy's own and light to import.
 - The JCEKS key protection (2 x 200000 MD5 rounds in Python, holding the GIL) needs only the key
   password and a salt, so it is derived first, in parallel with the rest, and the key is
   encrypted with it at the end. It uses CPython's built-in MD5, which costs a third of
