@@ -36,9 +36,6 @@ if TYPE_CHECKING:
     from cryptography import x509
 
 JSON_FORMAT = 1
-# 30 days: Salesforce sends no warning before a certificate expires; a month leaves time to
-# issue, upload and deploy the new one (the default of --within).
-DEFAULT_WITHIN = dt.timedelta(days=30)
 # Certificate files and keystores are kilobytes; a large Java cacerts is a few hundred. Bigger
 # files (archives, jars, databases) are not read.
 MAX_FILE_SIZE = 16 * 1024 * 1024
@@ -180,10 +177,6 @@ def _pkcs12(data: bytes, password: str | None) -> list[tuple[str | None, int, x5
     return out
 
 
-def _friendly(name: bytes | None) -> str | None:
-    return name.decode("utf-8", "replace").lower() if name is not None else None
-
-
 def read_certificates(data: bytes, password: str | None = None,
                       ) -> tuple[str, list[tuple[str | None, int, x509.Certificate]]] | None:
     """(store type, [(alias, position, certificate)]) for a file's bytes, or None when the file
@@ -254,10 +247,6 @@ def scan_file(path: str, password: str | None = None) -> list[Found] | Unreadabl
         return Unreadable(path, str(exc))
     except Exception as exc:  # noqa: BLE001 - one damaged file must not stop the scan
         return Unreadable(path, f"cannot be read ({type(exc).__name__})")
-
-
-def _scan_job(job: tuple[str, str | None]) -> list[Found] | Unreadable | None:
-    return scan_file(*job)
 
 
 def _scan_chunk(jobs: list[tuple[str, str | None]]) -> list[list[Found] | Unreadable | None]:

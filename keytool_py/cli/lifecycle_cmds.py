@@ -74,6 +74,8 @@ def _password_map(storepass: str | None, mapfile: str | None):
 
 @cli.command("expiry", epilog=EXPIRY_EXIT_CODES)
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path())
+# 30 days: Salesforce sends no warning before a certificate expires; a month leaves time to
+# issue, upload and deploy the new one.
 @click.option("--within", default="30d", show_default=True, callback=_window, metavar="WINDOW",
               help="Count certificates expiring within this window as problems: 30d, 12h, 2w.")
 @storepass_option("Password of the PKCS12 files (JKS and JCEKS need none).")

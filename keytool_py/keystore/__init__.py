@@ -135,13 +135,6 @@ class Entry:
     def decrypted(self) -> bool:
         return self.kind is EntryKind.TRUSTED_CERT or (self.key or self.secret) is not None
 
-    def locked(self) -> Entry:
-        """This entry without its decrypted key: a rewrite in the same type carries the key as
-        it was protected (its own password) instead of protecting it anew."""
-        if self.sealed is None:
-            raise ValueError(f"entry {self.alias!r} has no sealed form to carry")
-        return replace(self, key=None, secret=None)
-
 
 @dataclass(frozen=True)
 class Keystore:
