@@ -11,7 +11,6 @@ from cryptography import x509
 
 from . import certs, issue, names
 from .errors import BadInputError, MismatchError
-from .p11uri import Pkcs11Uri
 from .keys import (
     KeyType,
     PrivateKey,
@@ -22,6 +21,7 @@ from .keys import (
     private_key_to_pem,
     same_public_key,
 )
+from .p11uri import Pkcs11Uri
 
 # A root CA key outlives many client keys: 3072-bit RSA is NIST's recommendation past 2030.
 CA_KEY_TYPE = KeyType.RSA3072

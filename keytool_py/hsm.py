@@ -21,8 +21,9 @@ own session on first use.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,7 @@ def _find_token(lib: Any, uri: Pkcs11Uri, module: str) -> Any:
         if (uri.token is None or token.label == uri.token) and (uri.serial is None or serial == uri.serial):
             found.append(token)
     if not found:
-        there = f"its tokens: {', '.join(repr(label) for label in labels)}" if labels else "it has no token"
+        there = f"its tokens: {', '.join(repr(label) for label in sorted(labels))}" if labels else "it has no token"
         raise KtpyError(f"no token {_token_name(uri)} in PKCS#11 module {module} ({there})")
     if len(found) > 1:
         raise KtpyError(f"{len(found)} tokens match {_token_name(uri)} in PKCS#11 module {module}; "
@@ -155,6 +156,10 @@ class _Connection:
             self.pid = os.getpid()
         return self.key
 
+    def _gone(self) -> TokenGoneError:
+        return TokenGoneError(f"token {_token_name(self.uri)} stopped answering while signing (removed, or its "
+                              "module failed); nothing signed was written: put it back and run the command again")
+
     def sign(self, data: bytes, mechanism: Any, param: Any = None) -> bytes:
         pkcs11 = _binding()
         gone = (pkcs11.ObjectHandleInvalid, pkcs11.KeyHandleInvalid, pkcs11.SessionHandleInvalid,
@@ -162,12 +167,15 @@ class _Connection:
                 pkcs11.UserNotLoggedIn)
         try:
             key = self.private_key()
+        except (KtpyError, pkcs11.PKCS11Error):
+            if self.pid == 0:  # never connected: the reason itself (wrong PIN, no such key...)
+                raise
+            raise self._gone() from None  # it answered before: the token went away since
+        try:
             return bytes(key.sign(data, mechanism=mechanism, mechanism_param=param))
         except gone:
             self.key = None  # the next signature starts over
-            raise TokenGoneError(f"token {_token_name(self.uri)} stopped answering while signing (removed, or its "
-                                 "module failed); nothing signed was written: put it back and run the command again"
-                                 ) from None
+            raise self._gone() from None
         except pkcs11.PKCS11Error as exc:
             raise KtpyError(f"token {_token_name(self.uri)} refused to sign with key {self.uri.key_name} "
                             f"({type(exc).__name__})") from None
@@ -296,18 +304,37 @@ def _open(uri: Pkcs11Uri, module: str, pin: Callable[[Pkcs11Uri], str]) -> Token
 def open_key(uri: Pkcs11Uri, pin: Callable[[Pkcs11Uri], str], *, module: str | None = None) -> TokenRSAKey | TokenECKey:
     """The private key the URI names, ready to sign. `pin(uri)` gives the PIN; it is asked only
     once the token is found."""
-    return _open(uri, module_path(uri, module), pin)
+    path = module_path(uri, module)
+    with _token_errors(uri):
+        return _open(uri, path, pin)
+
+
+@contextlib.contextmanager
+def _token_errors(uri: Pkcs11Uri) -> Iterator[None]:
+    """A PKCS#11 failure no step above names (CKR_GENERAL_ERROR, CKR_DEVICE_ERROR...) as one sentence."""
+    pkcs11 = _binding()
+    try:
+        yield
+    except pkcs11.PKCS11Error as exc:
+        raise KtpyError(f"token {_token_name(uri)} failed ({type(exc).__name__}); check that it is present and "
+                        "working (softhsm2-util --show-slots, p11tool --list-tokens)") from None
 
 
 def generate_key(uri: Pkcs11Uri, pin: Callable[[Pkcs11Uri], str], key_type: KeyType | str, *,
                  module: str | None = None) -> TokenRSAKey | TokenECKey:
     """A new key pair made inside the token, labelled with the URI's object (and id, else a random
     one): the private half sensitive and never extractable, both halves stored in the token."""
-    pkcs11 = _binding()
     key_type = KeyType.parse(key_type)
     path = module_path(uri, module)
     if uri.object is None:
         raise BadInputError("the PKCS#11 URI names no object for the new key: add object=LABEL")
+    with _token_errors(uri):
+        return _generate(uri, path, pin, key_type)
+
+
+def _generate(uri: Pkcs11Uri, path: str, pin: Callable[[Pkcs11Uri], str],
+              key_type: KeyType) -> TokenRSAKey | TokenECKey:
+    pkcs11 = _binding()
     lib = _library(path)
     token = _find_token(lib, uri, path)
     secret = pin(uri)
@@ -319,7 +346,7 @@ def generate_key(uri: Pkcs11Uri, pin: Callable[[Pkcs11Uri], str], key_type: KeyT
     A = pkcs11.Attribute
     private = {A.TOKEN: True, A.PRIVATE: True, A.SENSITIVE: True, A.EXTRACTABLE: False, A.SIGN: True,
                A.DECRYPT: False, A.UNWRAP: False, A.DERIVE: False}
-    public = {A.TOKEN: True, A.VERIFY: True, A.ENCRYPT: False, A.WRAP: False}
+    public: dict[Any, Any] = {A.TOKEN: True, A.VERIFY: True, A.ENCRYPT: False, A.WRAP: False}
     try:
         if key_type.is_rsa:
             # 65537, as keys.generate_key: the only exponent Java, OpenSSL and Salesforce all expect
@@ -345,7 +372,7 @@ class _TokenKey:
     """What both token key classes share: where the key is, and refusals to export it."""
 
     _conn: _Connection
-    _public: PublicKey
+    _spki: bytes  # the public key, SubjectPublicKeyInfo DER
 
     @property
     def pkcs11_uri(self) -> Pkcs11Uri:
@@ -368,8 +395,7 @@ class _TokenKey:
                                 "be exported or written to a file")
 
     def _reopen_args(self) -> tuple[str, str, str, bytes]:
-        pub = self._public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        return (str(self._conn.uri), self._conn.module, self._conn.pin, pub)
+        return (str(self._conn.uri), self._conn.module, self._conn.pin, self._spki)
 
 
 def _reopen(uri: str, module: str, pin: str, public_der: bytes) -> TokenRSAKey | TokenECKey:
@@ -396,13 +422,18 @@ class TokenRSAKey(_TokenKey, rsa.RSAPrivateKey):
     def __init__(self, conn: _Connection, public: rsa.RSAPublicKey) -> None:
         self._conn = conn
         self._public = public
+        self._spki = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
-    def sign(self, data: bytes, padding: padding.AsymmetricPadding,
-             algorithm: hashes.HashAlgorithm | utils.Prehashed) -> bytes:
+    def sign(self, data: bytes | bytearray | memoryview, padding: padding.AsymmetricPadding,
+             algorithm: hashes.HashAlgorithm | utils.Prehashed | utils.NoDigestInfo) -> bytes:
         from cryptography.hazmat.primitives.asymmetric import padding as pad
 
         pkcs11 = _binding()
-        digest, hash_algorithm = _digest(data, algorithm)
+        if isinstance(algorithm, utils.NoDigestInfo):  # the caller built what PKCS#1 v1.5 signs
+            if not isinstance(padding, pad.PKCS1v15):
+                raise UnsupportedError("NoDigestInfo goes with PKCS#1 v1.5 padding only")
+            return self._conn.sign(bytes(data), pkcs11.Mechanism.RSA_PKCS)
+        digest, hash_algorithm = _digest(bytes(data), algorithm)
         if isinstance(padding, pad.PKCS1v15):
             prefix = _DIGEST_INFO.get(hash_algorithm.name)
             if prefix is None:
@@ -452,11 +483,13 @@ class TokenECKey(_TokenKey, ec.EllipticCurvePrivateKey):
     def __init__(self, conn: _Connection, public: ec.EllipticCurvePublicKey) -> None:
         self._conn = conn
         self._public = public
+        self._spki = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
-    def sign(self, data: bytes, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
+    def sign(self, data: bytes | bytearray | memoryview,
+             signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
         if not isinstance(signature_algorithm, ec.ECDSA):
             raise UnsupportedError("a token's EC key signs with ECDSA only")
-        digest, _ = _digest(data, signature_algorithm.algorithm)
+        digest, _ = _digest(bytes(data), signature_algorithm.algorithm)
         raw = self._conn.sign(digest, _binding().Mechanism.ECDSA)
         half = len(raw) // 2
         return utils.encode_dss_signature(int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big"))

@@ -103,14 +103,15 @@ def parse(text: str, *, what: str = "--pkcs11") -> Pkcs11Uri:
     if "module-name" in values:
         raise BadInputError(f"{what}: module-name is not supported; give the library file with module-path=PATH "
                             "or --pkcs11-module PATH")
-    kind = values.get("type")
+    kind = _text(values, "type")
     if kind is not None and kind not in _TYPES:
-        raise BadInputError(f"{what}: type={kind} is not a PKCS#11 object type ({', '.join(_TYPES)})")
+        raise BadInputError(f"{what}: type={kind!s} is not a PKCS#11 object type ({', '.join(_TYPES)})")
     pin_source = values.get("pin-source")
     if isinstance(pin_source, str) and pin_source.startswith("file:"):
         pin_source = unquote_to_bytes(pin_source[len("file:"):].removeprefix("//")).decode("utf-8", "replace")
+    key_id = values.get("id")
     out = Pkcs11Uri(token=_text(values, "token"), object=_text(values, "object"),
-                    id=values["id"] if isinstance(values.get("id"), bytes) else None,
+                    id=key_id if isinstance(key_id, bytes) else None,
                     type=_text(values, "type"), serial=_text(values, "serial"),
                     module_path=_text(values, "module-path"),
                     pin_source=pin_source if isinstance(pin_source, str) else None)
