@@ -151,7 +151,7 @@ class _Connection:
         if self.key is None or self.pid != os.getpid():
             lib = _library(self.module)
             token = _find_token(lib, self.uri, self.module)
-            self.session = _login(token, self.uri, self.pin, rw=False)
+            self.session = _login(token, self.uri, self.pin, rw=False, module=self.module)
             self.key = _find_key(self.session, self.uri)
             self.pid = os.getpid()
         return self.key
@@ -181,13 +181,25 @@ class _Connection:
                             f"({type(exc).__name__})") from None
 
 
-def _login(token: Any, uri: Pkcs11Uri, pin: str, *, rw: bool) -> Any:
+# The PIN each token was logged in with, per process: PKCS#11 logs a whole process in at once
+# (a second C_Login answers CKR_USER_ALREADY_LOGGED_IN without checking the PIN), so a later
+# open with another PIN in the same process is refused here rather than let through.
+_LOGINS: dict[tuple[str, int], str] = {}
+
+
+def _login(token: Any, uri: Pkcs11Uri, pin: str, *, rw: bool, module: str) -> Any:
     pkcs11 = _binding()
     if token.flags & pkcs11.TokenFlag.USER_PIN_LOCKED:
         raise _locked(uri)
+    which = (module, int(token.slot.slot_id))
     try:
-        return token.open(rw=rw, user_pin=pin)
-    except pkcs11.UserAlreadyLoggedIn:  # another session of this process logged in: it counts for all
+        session = token.open(rw=rw, user_pin=pin)
+        _LOGINS[which] = pin
+        return session
+    except pkcs11.UserAlreadyLoggedIn:  # this process is logged in already: that login counts for all sessions
+        known = _LOGINS.get(which)
+        if known is not None and known != pin:
+            raise WrongPasswordError(f"wrong PIN for token {_token_name(uri)}") from None
         return token.open(rw=rw)
     except (pkcs11.PinIncorrect, pkcs11.PinInvalid, pkcs11.PinLenRange):
         raise WrongPasswordError(f"wrong PIN for token {_token_name(uri)}") from None
@@ -290,7 +302,7 @@ def _open(uri: Pkcs11Uri, module: str, pin: Callable[[Pkcs11Uri], str]) -> Token
     if token.flags & _binding().TokenFlag.USER_PIN_LOCKED:
         raise _locked(uri)
     secret = pin(uri)
-    session = _login(token, uri, secret, rw=False)
+    session = _login(token, uri, secret, rw=False, module=module)
     key = _find_key(session, uri)
     public = _public_key(session, key, uri)
     _check_can_sign(token, key, public, uri)
@@ -338,7 +350,7 @@ def _generate(uri: Pkcs11Uri, path: str, pin: Callable[[Pkcs11Uri], str],
     lib = _library(path)
     token = _find_token(lib, uri, path)
     secret = pin(uri)
-    session = _login(token, uri, secret, rw=True)
+    session = _login(token, uri, secret, rw=True, module=path)
     if _private_keys(session, uri.with_key(object=uri.object)):
         raise OutputExistsError(f"token {_token_name(uri)} already holds a key {uri.key_name}; pass --existing-key "
                                 "to make the CA with it, or name another object")

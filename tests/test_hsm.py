@@ -160,15 +160,15 @@ def test_no_file_in_the_ca_folder_holds_key_material_and_the_token_keeps_the_key
         session = token.open(user_pin=PIN)
     except pkcs11.UserAlreadyLoggedIn:  # this process signed with the token: its login holds for all sessions
         session = token.open()
-    with session:
-        key = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label="root")
-        assert key[pkcs11.Attribute.SENSITIVE] and key[pkcs11.Attribute.ALWAYS_SENSITIVE]
-        assert not key[pkcs11.Attribute.EXTRACTABLE] and key[pkcs11.Attribute.NEVER_EXTRACTABLE]
-        assert key[pkcs11.Attribute.TOKEN] and key[pkcs11.Attribute.PRIVATE]
-        pub = session.get_key(object_class=pkcs11.ObjectClass.PUBLIC_KEY, label="root")
-        numbers = ca_cert.public_key().public_numbers()
-        assert int.from_bytes(pub[pkcs11.Attribute.MODULUS], "big") == numbers.n
-        assert int.from_bytes(pub[pkcs11.Attribute.PUBLIC_EXPONENT], "big") == numbers.e
+    # left open: closing a logged-in session logs the whole process out (C_Logout)
+    key = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label="root")
+    assert key[pkcs11.Attribute.SENSITIVE] and key[pkcs11.Attribute.ALWAYS_SENSITIVE]
+    assert not key[pkcs11.Attribute.EXTRACTABLE] and key[pkcs11.Attribute.NEVER_EXTRACTABLE]
+    assert key[pkcs11.Attribute.TOKEN] and key[pkcs11.Attribute.PRIVATE]
+    pub = session.get_key(object_class=pkcs11.ObjectClass.PUBLIC_KEY, label="root")
+    numbers = ca_cert.public_key().public_numbers()
+    assert int.from_bytes(pub[pkcs11.Attribute.MODULUS], "big") == numbers.n
+    assert int.from_bytes(pub[pkcs11.Attribute.PUBLIC_EXPONENT], "big") == numbers.e
     tool = require_tool("pkcs11-tool")
     listed = run([tool, "--module", softhsm.module, "--token-label", "ktpy-ca", "--login", "--pin", PIN,
                   "--list-objects", "--type", "privkey"])
