@@ -293,9 +293,9 @@ def ca_key_info(key_file: bytes | None, token_file: bytes | None, *, folder: str
 def ca_folder_lines(info: Info, folder: str) -> list[str]:
     """describe_ca_folder's data as inspect CA_DIR prints it: the CA, then one line per certificate."""
     lines = [f"CA folder {folder}: {info['ca']['subject']}, valid until {info['ca']['not_after'][:10]}",
-             _key_line(info.get("key")),
              f"Issued: {len(info['issued'])} certificate(s) in {info['ledger']}"
-             + (f"; last CRL number {info['crl_number']}" if info["crl_number"] else "")]
+             + (f"; last CRL number {info['crl_number']}" if info["crl_number"] else ""),
+             _key_line(info.get("key"))]
     for row in info["issued"]:
         extra = f" on {row['revoked_at'][:10]} ({row['reason']})" if row["revoked_at"] else ""
         lines.append(f"  {row['serial']}  {row['state'].upper()}{extra}  until {row['not_after'][:10]}  "

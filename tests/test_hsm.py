@@ -103,7 +103,7 @@ def test_create_ca_writes_the_certificate_beside_a_token_reference(hsm_pki, soft
     assert uri[0].endswith(f";type=private?module-path={softhsm.module}")
     assert "(sensitive, not extractable)" in (hsm_pki / "create-ca.txt").read_text()
     inspected = ktpy("inspect", ca).stdout.splitlines()
-    assert inspected[1] == f"Key: in PKCS#11 token 'ktpy-ca', object 'root' (ca.pkcs11: {uri[0]})"
+    assert inspected[2] == f"Key: in PKCS#11 token 'ktpy-ca', object 'root' (ca.pkcs11: {uri[0]})"
 
 
 def test_openssl_verifies_every_certificate_and_the_crl_refuses_the_revoked_one(hsm_pki):
