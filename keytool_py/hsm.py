@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,10 @@ MODULE_ENV = "KTPY_PKCS11_MODULE"
 TOKEN_FILE_HEADER = (b"# The CA key is in a PKCS#11 token; ktpy signs with it there (docs/hsm.md).\n"
                      b"# The module comes from module-path below, --pkcs11-module or KTPY_PKCS11_MODULE;\n"
                      b"# the PIN from --pin SRC (or pin-source in the URI).\n")
+# Reconnecting to a token that answered before: tries, and the first pause (doubled each time;
+# 6 tries wait 1.55 s in all), before the token counts as gone.
+RECONNECT_TRIES = 6
+RECONNECT_PAUSE = 0.05
 # An id for a new key: 16 random bytes are unique enough in one token, and opaque like CKA_ID is.
 NEW_ID_BYTES = 16
 
@@ -91,12 +96,14 @@ def module_path(uri: Pkcs11Uri, given: str | None = None) -> str:
 _LIBS: dict[str, tuple[Any, int]] = {}
 
 
-def _library(module: str) -> Any:
+def _library(module: str, *, fresh: bool = False) -> Any:
+    """The loaded module, initialised in this process; `fresh` initialises it again (C_Finalize,
+    C_Initialize), which makes a module list its tokens anew."""
     pkcs11 = _binding()
     loaded = _LIBS.get(module)
     if loaded is not None:
         lib, pid = loaded
-        if pid != os.getpid():  # a forked child: C_Initialize again before any call
+        if fresh or pid != os.getpid():  # a forked child: C_Initialize again before any call
             lib.reinitialize()
             _LIBS[module] = (lib, os.getpid())
         return lib
@@ -147,14 +154,33 @@ class _Connection:
     key: Any = field(default=None, repr=False)
     pid: int = 0
 
+    gone: bool = False
+
     def private_key(self) -> Any:
-        if self.key is None or self.pid != os.getpid():
-            lib = _library(self.module)
-            token = _find_token(lib, self.uri, self.module)
-            self.session = _login(token, self.uri, self.pin, rw=False, module=self.module)
-            self.key = _find_key(self.session, self.uri)
-            self.pid = os.getpid()
-        return self.key
+        """The key's handle in this process, connecting first when needed (a new process, or
+        after a failure). A connection that worked before is tried again a few times, the module
+        initialised anew each time, before the token counts as gone: SoftHSM reads its token files
+        when it starts, and a sibling worker writing them at that moment (a login updates the
+        token's flags) hides the token for a moment (seen in about one batch in three)."""
+        if self.key is not None and self.pid == os.getpid():
+            return self.key
+        if self.gone:
+            raise self._gone()
+        pkcs11 = _binding()
+        tries = RECONNECT_TRIES if self.pid != 0 else 1
+        for attempt in range(tries):
+            try:
+                lib = _library(self.module, fresh=attempt > 0)
+                token = _find_token(lib, self.uri, self.module)
+                self.session = _login(token, self.uri, self.pin, rw=False, module=self.module)
+                self.key = _find_key(self.session, self.uri)
+                self.pid = os.getpid()
+                return self.key
+            except (KtpyError, pkcs11.PKCS11Error):
+                if attempt == tries - 1:
+                    raise
+                time.sleep(RECONNECT_PAUSE * 2**attempt)
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def _gone(self) -> TokenGoneError:
         return TokenGoneError(f"token {_token_name(self.uri)} stopped answering while signing (removed, or its "
@@ -165,20 +191,23 @@ class _Connection:
         gone = (pkcs11.ObjectHandleInvalid, pkcs11.KeyHandleInvalid, pkcs11.SessionHandleInvalid,
                 pkcs11.SessionClosed, pkcs11.DeviceRemoved, pkcs11.TokenNotPresent, pkcs11.DeviceError,
                 pkcs11.UserNotLoggedIn)
-        try:
-            key = self.private_key()
-        except (KtpyError, pkcs11.PKCS11Error):
-            if self.pid == 0:  # never connected: the reason itself (wrong PIN, no such key...)
-                raise
-            raise self._gone() from None  # it answered before: the token went away since
-        try:
-            return bytes(key.sign(data, mechanism=mechanism, mechanism_param=param))
-        except gone:
-            self.key = None  # the next signature starts over
-            raise self._gone() from None
-        except pkcs11.PKCS11Error as exc:
-            raise KtpyError(f"token {_token_name(self.uri)} refused to sign with key {self.uri.key_name} "
-                            f"({type(exc).__name__})") from None
+        for _ in range(2):  # a handle that went stale is looked up again once
+            try:
+                key = self.private_key()
+            except (KtpyError, pkcs11.PKCS11Error):
+                if self.pid == 0:  # never connected: the reason itself (wrong PIN, no such key...)
+                    raise
+                self.gone = True  # it answered before and no longer does: later signatures fail at once
+                raise self._gone() from None
+            try:
+                return bytes(key.sign(data, mechanism=mechanism, mechanism_param=param))
+            except gone:
+                self.key = None  # the next try starts over
+            except pkcs11.PKCS11Error as exc:
+                raise KtpyError(f"token {_token_name(self.uri)} refused to sign with key {self.uri.key_name} "
+                                f"({type(exc).__name__})") from None
+        self.gone = True
+        raise self._gone()
 
 
 # The PIN each token was logged in with, per process: PKCS#11 logs a whole process in at once

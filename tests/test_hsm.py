@@ -226,14 +226,21 @@ def test_the_token_removed_during_a_batch_fails_those_rows_and_a_rerun_finishes(
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     args = ["issue-client", "--ca", ca, *PIN_ARGS, "--batch", tmp_path / "clients.csv", "--key-type", "ec-p256",
             "--storepass", "env:KTPY_STORE_PW", "--out-dir", tmp_path / "out"]
-    failed = ktpy(*args, code=1)
+    try:
+        failed = ktpy(*args, code=1)
+    finally:  # the token back, and this process listing it again (C_Initialize rescans), whatever happened
+        if taken:
+            put_back(taken[0], away)
+        import pkcs11
+
+        pkcs11.lib(softhsm.module).reinitialize()
+    assert taken, "the batch never signed a first client"
     gone = ("token 'ktpy-gone' stopped answering while signing (removed, or its module failed); nothing signed "
             "was written: put it back and run the command again")
     assert [line for line in failed.stderr.splitlines() if "stopped answering" in line] == [
         f"Error: line {n} (c{n - 2}): {gone}" for n in (3, 4, 5)]
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.name.startswith("c")) == [
         "c0-chain.pem", "c0.jks", "c0.key", "c0.pem"]
-    put_back(taken[0], away)
     rerun = subprocess.run([sys.executable, "-m", "keytool_py", *map(str, args)], capture_output=True, text=True,
                            timeout=120, env={**os.environ, **ENV})
     assert rerun.returncode == 0, rerun.stderr
