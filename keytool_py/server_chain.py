@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from . import certs
 from .errors import BadInputError
@@ -220,7 +221,7 @@ def ca_issuers_urls(cert: x509.Certificate) -> list[str]:
     except x509.ExtensionNotFound:
         return []
     return [str(d.access_location.value) for d in aia
-            if d.access_method == x509.AuthorityInformationAccessOID.CA_ISSUERS
+            if d.access_method == AuthorityInformationAccessOID.CA_ISSUERS
             and isinstance(d.access_location, x509.UniformResourceIdentifier)]
 
 
@@ -238,7 +239,7 @@ def chain_notes(presented: Sequence[x509.Certificate], bundle: Sequence[x509.Cer
         else:
             seen[cert] = n
     unique = list(seen)
-    for n, (cert, after) in enumerate(zip(unique, unique[1:], strict=False)):
+    for cert, after in zip(unique, unique[1:], strict=False):
         if not certs.issued_by(cert, after):
             notes.append(f"out of order: {_name(after)} follows {_name(cert)} but did not sign it "
                          "(TLS wants each certificate followed by its signer; Java sorts this out, "
@@ -259,7 +260,7 @@ def chain_notes(presented: Sequence[x509.Certificate], bundle: Sequence[x509.Cer
     if certs.is_self_issued(top) and certs.issued_by(top, top):
         if len(path) == 1:
             notes.append(f"the server's certificate {_name(top)} is self-signed")
-        elif any(top == c or (c.subject == top.subject and same_public_key(c.public_key(), top.public_key())) for c in bundle):
+        elif any(c.subject == top.subject and same_public_key(c.public_key(), top.public_key()) for c in bundle):
             notes.append(f"the root {_name(top)} is sent (it is also in {bundle_label})")
         else:
             notes.append(f"the root {_name(top)} is sent; it is not in {bundle_label}")

@@ -9,8 +9,10 @@ the default TrustManagerFactory "PKIX", as Mule's tls:trust-store and HttpsURLCo
 - The trust anchors are the truststore's trusted certificate entries and the first certificate of
   each key entry (TrustStoreUtil.getTrustedCerts). An anchor's own dates are not checked (a
   PKIX TrustAnchor carries no validity), nor its CA flag.
-- A server certificate that is itself an anchor (or has an anchor's subject and public key) is
-  trusted at once (PKIXValidator.engineValidate returns it alone).
+- A server certificate that is itself an anchor (the very certificate: a renewed one with the same
+  subject and key is not) is trusted at once, its dates unchecked (PKIXValidator.engineValidate
+  returns it alone). Above the server certificate, a certificate with an anchor's subject and
+  public key counts as that anchor.
 - Otherwise a path is built from the server's certificate through the certificates it sent, in
   any order, duplicates and strays ignored, to a certificate that is an anchor or is signed by one
   (engineValidate, then SunCertPathBuilder when the chain is out of order). A missing intermediate
@@ -189,10 +191,8 @@ def _paths(presented: Sequence[x509.Certificate], anchors: Sequence[Anchor],
 
     def walk(path: tuple[x509.Certificate, ...]) -> None:
         current = path[-1]
-        for anchor in anchors:
-            if len(path) > 1 and _same(current, anchor.cert):
-                found.append((path, anchor))
-                return
+        # (a certificate sent that is an anchor, or has its subject and key, needs no case of its
+        # own: what it signed is then signed by that anchor too)
         for anchor in anchors:
             if anchor.cert.subject == current.issuer and certs.issued_by(current, anchor.cert):
                 found.append(((*path, anchor.cert), anchor))
@@ -217,14 +217,14 @@ def java_trusts(presented: Sequence[x509.Certificate], anchors: Sequence[Anchor]
     if names and not any(host_matches(leaf, n) for n in names):
         name_problem = (f"{_name(leaf)} is for {_names_of(leaf)}, not {names[-1]}"
                         + (f" (nor {names[0]}, the SNI name)" if len(names) > 1 else ""))
-    direct = next((a for a in anchors if _same(leaf, a.cert)), None)
+    direct = next((a for a in anchors if a.cert == leaf), None)
     if direct is not None:  # the server certificate itself is trusted: no path, no dates
-        reasons = (name_problem,) if name_problem else ()
-        advice = (_name_advice(leaf, names),) if name_problem else ()
-        return Decision(not reasons, (leaf,), direct, reasons, advice, names)
+        if name_problem:
+            return Decision(False, (leaf,), direct, (name_problem,), (_name_advice(leaf, names),), names)
+        return Decision(True, (leaf,), direct, (), (), names)
     best: tuple[tuple[x509.Certificate, ...], Anchor, list[str]] | None = None
     for path, anchor in _paths(presented, anchors):
-        below = path[:-1] if path[-1] is anchor.cert or _same(path[-1], anchor.cert) else path
+        below = path[:-1]  # the anchor's own dates and CA flag are not checked
         problems = [p for p in (_dates(c, now) for c in below) if p]
         problems += [f"{_name(c)} signs the certificate below it but is not a CA" for c in below[1:] if not _is_ca(c)]
         usage = _server_usage(leaf)

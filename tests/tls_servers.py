@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from conftest import require_tool
@@ -40,21 +40,33 @@ SERVER = """\
         listen 127.0.0.1:{port} ssl;
         ssl_certificate {dir}/{name}-chain.pem;
         ssl_certificate_key {dir}/{name}-key.pem;
-        location / {{ return 200 "ok\\n"; }}
+{client}        location / {{ return 200 "ok\\n"; }}
     }}
+"""
+# Asks for a client certificate naming no CA (as Salesforce's 8443) and refuses what did not verify.
+CLIENT = """\
+        ssl_verify_client optional_no_ca;
+        ssl_trusted_certificate {dir}/client-root.pem;
+        if ($ssl_client_verify != SUCCESS) {{ return 495; }}
 """
 
 
 @contextlib.contextmanager
-def nginx_serving(folder: Path, chains: Mapping[str, tuple[bytes, bytes]]) -> Iterator[dict[str, int]]:
+def nginx_serving(folder: Path, chains: Mapping[str, tuple[bytes, bytes]], *, client_root: bytes | None = None,
+                  mutual: Sequence[str] = ()) -> Iterator[dict[str, int]]:
     """nginx serving, per name, (chain PEM exactly as nginx should send it, key PEM) on a port of
-    its own; yields {name: port, "plain": a port speaking plain HTTP}."""
+    its own; the names in `mutual` require a client certificate from `client_root` (PEM). Yields
+    {name: port, "plain": a port speaking plain HTTP}."""
     binary = find_nginx()
     ports = dict(zip([*chains, "plain"], free_ports(len(chains) + 1), strict=True))
     for name, (chain_pem, key_pem) in chains.items():
         (folder / f"{name}-chain.pem").write_bytes(chain_pem)
         (folder / f"{name}-key.pem").write_bytes(key_pem)
-    servers = "".join(SERVER.format(port=ports[name], dir=folder, name=name) for name in chains)
+    if client_root is not None:
+        (folder / "client-root.pem").write_bytes(client_root)
+    servers = "".join(SERVER.format(port=ports[name], dir=folder, name=name,
+                                    client=CLIENT.format(dir=folder) if name in mutual else "")
+                      for name in chains)
     conf = folder / "nginx.conf"
     conf.write_text(NGINX_CONF.format(dir=folder, servers=servers, plain_port=ports["plain"]))
     log = folder / "error.log"

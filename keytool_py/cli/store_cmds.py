@@ -324,7 +324,8 @@ def build_truststore_cmd(cert_paths, store_type, storepass, alias_prefix, compat
                                      now=dt.datetime.now(dt.timezone.utc), host=chain.host, sni=chain.sni, leaf=leaf)
         unique = list(plan.certificates)
         for line in plan.notes:
-            note(("Warning: " + line[len("warning: "):]) if line.startswith("warning: ") else f"From {chain.where}: {line}")
+            warning = line.startswith("warning: ")
+            note(f"Warning: {line[len('warning: '):]}" if warning else f"From {chain.where}: {line}")
     else:
         found = [c for p in cert_paths for c in read_certificates(p)]
         unique = list(dict.fromkeys(found))

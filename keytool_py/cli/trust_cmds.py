@@ -149,7 +149,7 @@ def verify_trust_cmd(target, truststore_path, storepass, no_storepass, truststor
       ktpy verify-trust mydomain.my.salesforce.com --truststore truststore.jks --storepass env:TSPASS
       ktpy verify-trust --chain chain.pem --host api.example.com --truststore ts.p12 --storepass file:pw
     """
-    from .. import certs, files, server_chain, trust
+    from .. import certs, files, trust
 
     if (target is None) == (chain_path is None):
         raise click.UsageError("give HOST[:PORT] or --chain FILE (one of them)")
