@@ -87,15 +87,15 @@ DEFAULT_CALLBACK = "https://login.salesforce.com/services/oauth2/success"
 # "refresh_token" as Salesforce's JWT bearer setup guides list it.
 DEFAULT_SCOPES = ("Api", "RefreshToken")
 
-# The OAuth scope parameter values (Salesforce Help, "OAuth Tokens and Scopes") and their names in
-# the Metadata API's ConnectedAppOauthAccessScope enumeration. Every value of the enumeration is
-# also accepted as written there.
+# The OAuth scope parameter values (Salesforce, "Scope Parameter Values" / "OAuth Tokens and Scopes")
+# whose name in the Metadata API's ConnectedAppOauthAccessScope enumeration is a plain translation
+# of the same words. Pairs that are not (id, visualforce, offline_access, ...) are left out rather
+# than guessed: give those by their enumeration name, every one of which is accepted as written.
 SCOPE_NAMES = {
-    "api": "Api", "refresh_token": "RefreshToken", "offline_access": "OfflineAccess", "web": "Web",
-    "full": "Full", "id": "Basic", "openid": "OpenID", "profile": "Profile", "email": "Email",
-    "address": "Address", "phone": "Phone", "chatter_api": "Chatter", "custom_permissions":
-    "CustomPermissions", "visualforce": "CustomApplications", "wave_api": "Wave", "lightning": "Lightning",
-    "content": "Content", "pardot_api": "Pardot", "cdp_api": "CDP", "einstein_gpt_api": "EinsteinGPT",
+    "api": "Api", "refresh_token": "RefreshToken", "web": "Web", "full": "Full", "openid": "OpenID",
+    "profile": "Profile", "email": "Email", "address": "Address", "phone": "Phone", "chatter_api": "Chatter",
+    "custom_permissions": "CustomPermissions", "wave_api": "Wave", "pardot_api": "Pardot",
+    "lightning": "Lightning", "content": "Content",
 }
 # ConnectedAppOauthAccessScope in the Metadata API WSDL, API 63.0.
 SCOPE_ENUM = (

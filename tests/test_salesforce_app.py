@@ -421,3 +421,15 @@ def test_kit_salesforce_app_refuses_an_ec_key_before_writing(tmp_path):
     assert result.exit_code == 2
     assert "--salesforce-app needs an RSA key" in result.output
     assert not (tmp_path / "k").exists()
+
+
+def test_kit_salesforce_app_replaces_nothing_without_force(tmp_path):
+    kit = tmp_path / "k"
+    (kit / "salesforce").mkdir(parents=True)
+    (kit / "salesforce" / "README.txt").write_text("mine")
+    result = run("kit", "--out-dir", kit, "--subject", "CN=x", "--storepass", "env:KTPY_KIT_PW", "--types", "jks",
+                 "--salesforce-app")
+    assert result.exit_code == 1
+    assert "salesforce/README.txt already exists; pass --force to replace it" in result.output
+    assert sorted(p.name for p in kit.rglob("*")) == ["README.txt", "salesforce"]  # nothing else written
+    assert (kit / "salesforce" / "README.txt").read_text() == "mine"
