@@ -361,10 +361,11 @@ def readme_text(spec: AppSpec, cert: x509.Certificate, comps: Sequence[Component
                  + " > Settings > OAuth Settings > Consumer Key and Secret")
     members = "\n".join(f"  {c.type:<38} {c.name}" for c in comps)
     fingerprint = certs.fingerprint(cert)
-    deploy_note = ("" if spec.connected_app else """ Salesforce's Metadata API guide (ExtlClntAppGlobalOauthSettings, "Special Access
-   Rules"): the org must have "Allow Access to OAuth Consumer Secrets via Metadata API" turned on
-   in Setup, and a user with a developer role needs "View External Client Apps Consumer Secrets
-   in Metadata", to deploy the OAuth settings that hold the certificate.""")
+    deploy_note = "" if spec.connected_app else (
+        " Salesforce's Metadata API guide (ExtlClntAppGlobalOauthSettings, \"Special Access\n"
+        "   Rules\"): the org must have \"Allow Access to OAuth Consumer Secrets via Metadata API\" turned on\n"
+        "   in Setup, and a user with a developer role needs \"View External Client Apps Consumer Secrets\n"
+        "   in Metadata\", to deploy the OAuth settings that hold the certificate.")
     legacy = ("" if not spec.connected_app else
               "\nNew Connected Apps need Salesforce Support to re-enable them (Spring '26); without that,\n"
               "the deploy is refused: write the External Client App instead (no --connected-app).\n")
