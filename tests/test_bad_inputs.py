@@ -231,12 +231,13 @@ def snapshot(folder: Path) -> dict:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
-def test_bad_input(row, material, now):
+def test_bad_input(row, material, now, monkeypatch):
     args = [a.format(d=material) for a in row.args]
     expired = (now - dt.timedelta(days=9)).strftime("%Y-%m-%d")
     future = (now + dt.timedelta(days=10) - dt.timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")
     last_day = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
-    limit = (last_day - dt.datetime.now(dt.timezone.utc)).days
+    monkeypatch.setattr("keytool_py.issue.utcnow", lambda: now)  # the command's clock is the test's
+    limit = (last_day - now).days
     expected = row.message.format(d=material, expired=expired, future=future, limit=limit)
     before = snapshot(material)
     result = CliRunner(env=ENV).invoke(cli, args)

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 from click.testing import CliRunner
-from helpers import with_key_derivation
+from helpers import ktpy, with_key_derivation
 
 from keytool_py import BadInputError, KeyType, create_ca
 from keytool_py.certs import pem_blocks, split_chain, to_pem
@@ -80,14 +80,11 @@ def test_escape_makes_every_control_character_visible():
     assert escape_lines(["one\ntwo", "three"]) == "one\\ntwo\nthree"
 
 
-def test_kit_readme_counts_the_days_given(tmp_path):
-    from keytool_py.cli import cli
-
-    result = CliRunner(env={"SP": "store-pw-1"}).invoke(cli, [
-        "kit", "--out-dir", str(tmp_path / "kit"), "--subject", "CN=days", "--storepass", "env:SP", "--types", "jks",
-        "--key-type", "ec-p256", "--days", "365"])
-    assert result.exit_code == 0, result.output
-    expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=365)).strftime("%Y-%m-%d")
+def test_kit_readme_counts_the_days_given(tmp_path, now, monkeypatch):
+    monkeypatch.setattr("keytool_py.issue.utcnow", lambda: now)  # the command's clock is the test's
+    ktpy("kit", "--out-dir", tmp_path / "kit", "--subject", "CN=days", "--storepass", "env:SP", "--types", "jks",
+         "--key-type", "ec-p256", "--days", "365", env={"SP": "store-pw-1"})
+    expires = (now + dt.timedelta(days=365)).strftime("%Y-%m-%d")
     readme = (tmp_path / "kit" / "README.txt").read_text()
     assert f"The client certificate expires on {expires} (365 days from when it was made)." in readme
 
@@ -97,7 +94,7 @@ def test_why_a_bom_is_refused_openssl_keeps_it_in_the_password(tmp_path, key_poo
     cannot strip it without making stores that the same file does not open in OpenSSL."""
     import subprocess
 
-    from conftest import require_tool
+    from helpers import require_tool
 
     from keytool_py.keys import private_key_to_pem
 

@@ -1,7 +1,8 @@
 """The differential test: over every store in fixtures/ (corpus.json, made by real tools), ktpy
-sees what the JDK's KeyStore API sees (tests/java/JavaView.java is the oracle), and every store
-`ktpy convert` writes from them has the same Java view, or ktpy refused in one sentence naming
-the entry. One JVM run per phase, not one per store."""
+sees what the JDK's KeyStore API sees (tests/java/JavaView.java is the oracle), and `ktpy convert`
+does to each store, for each target type, what fixtures/convert-outcomes.json pins: converted,
+and then the output has the same Java view, or refused for the named reason, in the exact
+sentence naming the entry. One JVM run per phase, not one per store."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import require_tool
+from helpers import missing, require_tool
 from javaview import Request, compile_view, java_key_algorithm, java_view, normalized
 
 from keytool_py import keystore
@@ -23,10 +24,19 @@ from keytool_py.cli import cli
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CORPUS = json.loads((FIXTURES / "corpus.json").read_text(encoding="utf-8"))
 NAMES = sorted(CORPUS)
+OUTCOMES = json.loads((FIXTURES / "convert-outcomes.json").read_text(encoding="utf-8"))["outcomes"]
+# Why convert may refuse a store, each as the exact sentence the user reads ({entry}: the alias,
+# {path}: the source store).
+REFUSALS = {
+    "secret-key-into-jks": "Error: the entry '{entry}' is a secret key, which a JKS keystore cannot hold; "
+                           "convert to JCEKS or PKCS12 instead\n",
+    "unlinked-chain": "Error: the chain of entry '{entry}' is not linked by issuer, and Java rebuilds PKCS12 chains "
+                      "by issuer: it would read 1 of its 2 certificates; keep it in JKS or JCEKS, or fix the chain\n",
+    "aliases-equal-but-for-case": "Error: two entries would have the alias '{entry}' (Java ignores case)\n",
+    "nothing-java-sees": "Error: {path} holds no entry that Java sees (Java ignores unencrypted key bags), "
+                         "so there is nothing to convert\n",
+}
 TYPES = ["jks", "jceks", "pkcs12"]
-DEBIAN_CACERTS = Path("/etc/ssl/certs/java/cacerts")
-# Stores Java reads and ktpy refuses, with the reason (the README lists them): none.
-KNOWN_REFUSALS: dict[str, str] = {}
 KTPY_LINE = re.compile(r"^(Error|Warning|Notice|Wrote)[: ]")
 
 
@@ -96,8 +106,6 @@ def ktpy_view(name: str) -> dict:
 def test_ktpy_sees_what_java_sees(name, corpus_views):
     java = corpus_views[name]
     assert java["ok"], java
-    if name in KNOWN_REFUSALS:
-        pytest.skip(KNOWN_REFUSALS[name])
     assert normalized(ktpy_view(name)) == normalized(java)
 
 
@@ -135,22 +143,30 @@ def conversions(view_classes, tmp_path_factory):
     return results, views
 
 
+def test_every_corpus_store_has_a_pinned_outcome_for_every_type():
+    assert sorted(OUTCOMES) == NAMES
+    for name, outcomes in OUTCOMES.items():
+        assert sorted(outcomes) == sorted(TYPES), name
+        for outcome in outcomes.values():
+            assert outcome == "converted" or outcome["refused"] in REFUSALS, (name, outcome)
+
+
 @pytest.mark.parametrize("target", TYPES)
 @pytest.mark.parametrize("name", NAMES)
-def test_convert_keeps_the_java_view_or_names_the_entry(name, target, conversions, corpus_views):
+def test_convert_does_what_is_pinned(name, target, conversions, corpus_views):
+    """Converted: Java sees in the output what it saw in the source. Refused: exit 1 and exactly
+    the pinned reason's sentence, naming the entry (fixtures/convert-outcomes.json)."""
     results, views = conversions
     out, stderr, code = results[(name, target)]
+    expected = OUTCOMES[name][target]
     assert all(KTPY_LINE.match(line) for line in stderr.splitlines()), stderr
-    if out is None:
-        # one sentence, naming an entry of the source
-        assert code == 1 and stderr.count("\n") == 1 and stderr.startswith("Error: "), stderr
-        aliases = [e["alias"] for e in corpus_views[name]["entries"]]
-        if not aliases:  # a store in which Java sees nothing
-            assert stderr.endswith("holds no entry that Java sees (Java ignores unencrypted key bags), "
-                                   "so there is nothing to convert\n"), stderr
-            return
-        assert any(f"'{a}'" in stderr for a in aliases), stderr
+    if expected != "converted":
+        assert (out, code) == (None, 1), f"pinned refused ({expected}), but: exit {code}\n{stderr}"
+        assert stderr == REFUSALS[expected["refused"]].format(entry=expected.get("entry"), path=FIXTURES / name)
+        if "entry" in expected:  # an entry Java sees in the source
+            assert expected["entry"] in [e["alias"].lower() for e in corpus_views[name]["entries"]]
         return
+    assert out is not None, f"pinned converted, but: exit {code}\n{stderr}"
     assert views[out]["ok"], views[out]
     assert normalized(views[out]) == normalized(_as_java_lists(corpus_views[name], target))
 
@@ -175,15 +191,33 @@ def test_secret_key_into_jks_is_refused_naming_the_entry(conversions):
 NEGATIVE_SERIAL = FIXTURES / "keytool-negative-serial.jks"
 
 
-@pytest.mark.parametrize("store", [
-    NEGATIVE_SERIAL,
-    pytest.param(DEBIAN_CACERTS, marks=pytest.mark.skipif(not DEBIAN_CACERTS.is_file(), reason="no Debian cacerts")),
-], ids=["fixture", "debian-cacerts"])
-def test_negative_serials_quietly(store, tmp_path):
-    """Debian's cacerts (and a fixture) hold certificates with negative serials: cryptography warns
-    about each; the warning must not reach the user, nor a library caller of keystore.load."""
+def system_cacerts() -> Path:
+    """Debian's cacerts, else the JDK's own lib/security/cacerts (the java on PATH)."""
+    import shutil
+
+    debian = Path("/etc/ssl/certs/java/cacerts")
+    if debian.is_file():
+        return debian
+    java = shutil.which("java")
+    jdk = Path(java).resolve().parent.parent / "lib" / "security" / "cacerts" if java else None
+    if jdk is None or not jdk.is_file():
+        missing(f"neither {debian} nor the JDK's lib/security/cacerts is here")
+    assert jdk is not None
+    return jdk
+
+
+@pytest.mark.parametrize("which", ["fixture", "system-cacerts"])
+def test_negative_serials_quietly(which, tmp_path):
+    """The system's cacerts (Debian's or the JDK's) and a fixture hold certificates with serials
+    RFC 5280 forbids (zero or negative): cryptography warns about each; the warning must not
+    reach the user, nor a library caller of keystore.load."""
     import warnings
 
+    store = NEGATIVE_SERIAL if which == "fixture" else system_cacerts()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opened = keystore.load(store.read_bytes(), "changeit")
+        assert any(c.serial_number <= 0 for e in opened.entries for c in e.chain), store  # not vacuous
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         keystore.load(store.read_bytes(), "changeit")

@@ -1,4 +1,4 @@
-"""Crafted keystores cost bounded work (tracker issue 10), Java's alias rules, and the one
+"""Crafted keystores cost bounded work, Java's alias rules, and the one
 sentence for an alias too long for a Java keystore. Timings of the same files: bench/RESULTS.md."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def test_wrong_password_never_probes_parts_at_hostile_counts(monkeypatch):
 
 
 def test_wrong_password_never_derives_jceks_keys_at_hostile_counts(monkeypatch, clients):
-    from conftest import KeyType
+    from keytool_py import KeyType
 
     calls = []
     monkeypatch.setattr(jceks, "derive_key_iv", lambda *a, **k: calls.append(a))
@@ -64,7 +64,7 @@ def test_wrong_password_never_derives_jceks_keys_at_hostile_counts(monkeypatch, 
 
 
 def test_jceks_rounds_over_javas_limit_are_refused(clients):
-    from conftest import KeyType
+    from keytool_py import KeyType
 
     data = jceks_keys_at_max_rounds(clients[KeyType.EC_P256].cert, count=1, rounds=jceks.MAX_ITERATIONS + 1)
     with pytest.raises(BadInputError, match=r"claims 5000001 protection rounds; Java reads at most 5000000$"):

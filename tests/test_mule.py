@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import STOREPASS
+from helpers import STOREPASS, ktpy
+from mule_schema import FIXTURES, names_used, salesforce_names, secure_schema, tls_schema
 
 from keytool_py import build_keystore
 from keytool_py.cli import cli
@@ -23,42 +23,12 @@ from keytool_py.mule import (
     resource_path,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-XSD = "{http://www.w3.org/2001/XMLSchema}"
 CORE = "{http://www.mulesoft.org/schema/mule/core}"
 JWT = JwtConnection(consumer_key="3MVG9key", principal="integration@acme.example",
                     audience="https://test.salesforce.com")
 
 
-def run(*args):
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    return result
-
-
-def tls_schema(name: str = "mule-tls-schema.xsd-excerpt") -> dict[str, set[str]]:
-    """{element name: its attribute names} from the fixture excerpt of mule-tls.xsd (or another
-    schema excerpt)."""
-    root = ET.parse(FIXTURES / name).getroot()
-    types = {}
-    for complex_type in root.findall(f"{XSD}complexType"):
-        types[complex_type.get("name")] = {a.get("name") for a in complex_type.iter(f"{XSD}attribute")}
-    return {e.get("name"): types[e.get("type")] for e in root.findall(f"{XSD}element")}
-
-
-def salesforce_names() -> dict[str, set[str]]:
-    data = json.loads((FIXTURES / "mule-salesforce-jwt-connection.json").read_text())
-    assert data["namespace"] == SALESFORCE_NS
-    return {name: set(attrs) for name, attrs in data["elements"].items()}
-
-
-def names_used(xml: str, namespace: str) -> dict[str, set[str]]:
-    """{element local name: attribute names} for the elements of one namespace in a document."""
-    used: dict[str, set[str]] = {}
-    for element in ET.fromstring(xml).iter():
-        if element.tag.startswith("{" + namespace + "}"):
-            used.setdefault(element.tag.split("}", 1)[1], set()).update(element.attrib)
-    return used
+run = functools.partial(ktpy, code=None)
 
 
 def test_schema_fixture_has_what_domain_md_names():
@@ -188,10 +158,6 @@ def test_mule_config_warns_about_jceks_for_jwt():
 
 
 SECURE = SecureConfig(file="/app/src/main/resources/secure.yaml")
-
-
-def secure_schema() -> dict[str, set[str]]:
-    return tls_schema("mule-secure-properties-schema.xsd-excerpt")
 
 
 def test_secure_properties_schema_fixture_is_for_the_module():

@@ -5,6 +5,7 @@ answers nothing after the handshake: the probe must say it gave no verdict."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -13,24 +14,18 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import STOREPASS, require_tool
-from interop import JVM_FAST_START, describe
-from interop import run as run_tool
+from helpers import STOREPASS, ktpy, require_tool
+from interop import describe, run_java, run_keytool
 
 from keytool_py import KeyType, build_keystore, create_ca
 from keytool_py.certs import to_pem
-from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem
 from keytool_py.probe import ProbeResult, hostname_matches, judge_answer, parse_target
 
 ENV = {"KTPY_STORE_PW": STOREPASS}
 
 
-def probe(*args):
-    result = CliRunner(env=ENV).invoke(cli, ["probe", *map(str, args)])
-    assert "Traceback" not in result.output
-    return result
+probe = functools.partial(ktpy, "probe", env=ENV, code=None)
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +65,9 @@ def test_probe_no_verdict_from_a_server_that_answers_nothing(store, client, mtls
 def test_probe_rejected_self_signed_keytool_store(mtls_server, server_root_pem, tmp_path):
     require_tool("keytool")
     path = tmp_path / "self-signed.p12"
-    made = run_tool(["keytool", "-J-XX:TieredStopAtLevel=1", "-genkeypair", "-alias", "selfsigned",
-                     "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=Self Signed,O=Nobody",
-                     "-validity", "30", "-storetype", "PKCS12", "-keystore", path,
-                     "-storepass", STOREPASS, "-keypass", STOREPASS])
+    made = run_keytool("-genkeypair", "-alias", "selfsigned", "-keyalg", "RSA", "-keysize", "2048",
+                       "-dname", "CN=Self Signed,O=Nobody", "-validity", "30", "-storetype", "PKCS12",
+                       "-keystore", path, "-storepass", STOREPASS, "-keypass", STOREPASS)
     assert made.returncode == 0, describe(made)
     mark = mtls_server.mark()
     result = probe(f"127.0.0.1:{mtls_server.port}", "--keystore", path, "--storepass", "env:KTPY_STORE_PW",
@@ -429,9 +423,8 @@ def test_java_sends_no_certificate_where_the_probe_says_so(nginx, stores, java_c
     seen = {}
     for chain in ("other-ca", "good"):
         start = log.stat().st_size
-        proc = run_tool(["java", *JVM_FAST_START, "-cp", java_classes, "MtlsClient", "JKS",
-                         stores[chain, "jks"], STOREPASS, STOREPASS, server_root_pem, "localhost",
-                         str(nginx["names"])])
+        proc = run_java("-cp", java_classes, "MtlsClient", "JKS", stores[chain, "jks"], STOREPASS, STOREPASS,
+                        server_root_pem, "localhost", str(nginx["names"]))
         # MtlsClient sends "ping", which nginx answers as a bad request after the handshake
         assert proc.returncode == 4 and "BAD-REPLY HTTP/1.1 400 Bad Request" in proc.stdout, describe(proc)
         seen[chain] = log_lines_after(log, start)

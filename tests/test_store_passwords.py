@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import STOREPASS, require_tool
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from interop import run as run_tool
-from test_jwt import b64decode
+from helpers import STOREPASS, require_tool, urlsafe_b64decode
+from interop import describe, run_keytool
 
 from keytool_py import build_keystore
 from keytool_py.cli import cli
@@ -172,11 +171,13 @@ def test_sign_jwt_with_no_storepass_and_keypass_signs_with_the_key(tmp_path):
                    "rsa-client", *JWT_ARGS], PW="changeit")
     assert result.exit_code == 0, result.output
     assert result.stderr == NOTICE
-    pem = run_tool([require_tool("keytool"), "-exportcert", "-rfc", "-keystore", str(store), "-storepass",
-                    "changeit", "-alias", "rsa-client"]).stdout
+    require_tool("keytool")
+    exported = run_keytool("-exportcert", "-rfc", "-keystore", store, "-storepass", "changeit", "-alias", "rsa-client")
+    assert exported.returncode == 0, describe(exported)
+    pem = exported.stdout
     cert = x509.load_pem_x509_certificate(pem.encode())
     signing_input, _, signature = result.stdout.strip().rpartition(".")
-    cert.public_key().verify(b64decode(signature), signing_input.encode("ascii"), padding.PKCS1v15(),
+    cert.public_key().verify(urlsafe_b64decode(signature), signing_input.encode("ascii"), padding.PKCS1v15(),
                              hashes.SHA256())
 
 

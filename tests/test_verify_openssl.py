@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import require_tool
+from helpers import require_tool
 
 from keytool_py.cli import cli
 
