@@ -33,10 +33,12 @@ def compile_view(outdir: Path) -> Path:
     return compile_java(JAVA_SOURCE, outdir)
 
 
-def java_view(classdir: Path, requests: Sequence[Request], *, long_run: bool = False) -> list[dict]:
+def java_view(classdir: Path, requests: Sequence[Request], *, long_run: bool | None = None) -> list[dict]:
     """One JVM over every request: one dict per request, in order. `long_run`: the JIT's
-    optimizing compiler on, for hundreds of stores (thousands of key derivations)."""
+    optimizing compiler on, for many stores (their key derivations): 2.5x faster over the 43
+    corpus stores than the start-up flags. Default: on from 10 stores."""
     stdin = "".join(r.line() + "\n" for r in requests)
+    long_run = len(requests) >= 10 if long_run is None else long_run
     proc = run_java("-cp", classdir, "JavaView", jvm=JVM_LONG_RUN if long_run else JVM_FAST_START,
                     input=stdin, timeout=600)
     assert proc.returncode == 0, describe(proc)

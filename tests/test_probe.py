@@ -437,3 +437,30 @@ def test_java_sends_no_certificate_where_the_probe_says_so(nginx, stores, java_c
     assert JAVA_NOTE in result.stdout.splitlines()
     (line,) = log_lines_after(log, start)  # the probe sent its chain, which nginx refused
     assert line.startswith(f"{port} FAILED:") and line.endswith('"CN=stranger,O=Elsewhere" "GET / HTTP/1.1"')
+
+
+@pytest.mark.interop
+def test_probe_no_verdict_from_a_server_that_stays_silent(server_pki, ca, stores, server_root_pem, tmp_path):
+    """openssl s_server without -www accepts the client certificate and never answers the request,
+    holding the connection open: the probe waits --timeout seconds and says NO VERDICT, exit 3."""
+    require_tool("openssl")
+    write_server_files(tmp_path, server_pki, ca.root)
+    (port,) = free_ports(1)
+    log = tmp_path / "s_server.log"
+    with log.open("wb") as out:
+        # stdin a pipe never written: at end of input s_server would close the connection
+        proc = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-tls1_2",
+                                 "-cert", tmp_path / "server-chain.pem", "-key", tmp_path / "server-key.pem",
+                                 "-CAfile", tmp_path / "client-root.pem", "-Verify", "4", "-verify_return_error",
+                                 "-quiet"], stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_ports(proc, [port], log)
+        result = probe(f"127.0.0.1:{port}", "--keystore", stores["good", "jks"], "--storepass", "env:KTPY_STORE_PW",
+                       "--ca", server_root_pem, "--timeout", "2")
+    finally:
+        stop(proc)
+    assert result.exit_code == 3, result.output
+    assert result.stdout.splitlines()[-1] == (
+        "Result: NO VERDICT on the client certificate: the server sent nothing within 2 s after the request, "
+        "so it did not say whether it accepts the client certificate")
+    assert "GET / HTTP/1.1" in log.read_text()  # s_server printed the request it never answered
