@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from cryptography import x509
-from helpers import with_key_derivation
+from helpers import ktpy, with_key_derivation
 from hostile import STOREPASS as HOSTILE_PASS
 from hostile import jceks_back_reference_bomb, jceks_keys_at_max_rounds, pkcs12_parts_at_max_rounds
 
 from keytool_py import KeyType, build_keystore, create_ca
 from keytool_py.certs import to_pem
-from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -240,7 +238,7 @@ def test_bad_input(row, material, now, monkeypatch):
     limit = (last_day - now).days
     expected = row.message.format(d=material, expired=expired, future=future, limit=limit)
     before = snapshot(material)
-    result = CliRunner(env=ENV).invoke(cli, args)
+    result = ktpy(*args, env=ENV, code=None)
     assert result.exit_code == row.code, result.output
     assert result.stderr.strip().splitlines()[-1] == f"Error: {expected}"
     assert "Traceback" not in result.output

@@ -9,14 +9,12 @@ import os
 import stat
 
 import pytest
-from click.testing import CliRunner
 from cryptography import x509
 from helpers import assert_is_client, ktpy, missing
 
 from keytool_py import load_keystore
 from keytool_py.batch import parse_csv
 from keytool_py.certs import load_certificates
-from keytool_py.cli import cli
 from keytool_py.errors import BadInputError
 from keytool_py.keystore import parse_types
 
@@ -253,9 +251,9 @@ def test_batch_options_need_batch(ca_dir, tmp_path):
 
 
 def test_batch_short_store_password_refused_before_any_work(ca_dir, tmp_path):
-    result = CliRunner(env={**ENV, "SHORT": "abc"}).invoke(cli, [
-        "issue-client", "--ca", str(ca_dir), "--ca-password", "env:KTPY_CA_PW", "--batch",
-        str(write_csv(tmp_path)), "--storepass", "env:SHORT", "--out-dir", str(tmp_path / "out")])
+    result = ktpy("issue-client", "--ca", str(ca_dir), "--ca-password", "env:KTPY_CA_PW", "--batch",
+                  str(write_csv(tmp_path)), "--storepass", "env:SHORT", "--out-dir", str(tmp_path / "out"),
+                  env={**ENV, "SHORT": "abc"}, code=None)
     assert result.exit_code == 1
     assert "Error: the store password must be at least 6 characters (keytool refuses shorter ones)" in result.stderr
     assert not (tmp_path / "out").exists()

@@ -7,7 +7,6 @@ import os
 import stat
 
 import pytest
-from click.testing import CliRunner
 from cryptography import x509
 from helpers import assert_is_ca, assert_is_client, ktpy
 
@@ -256,8 +255,8 @@ def test_unexpected_errors_show_no_traceback(monkeypatch, tmp_path):
     monkeypatch.setattr(ca_mod, "create_ca", boom)
     result = run("create-ca", "--dir", str(tmp_path / "ca"), "--subject", "CN=x", "--no-password", code=None)
     _error(result, 1, "unexpected failure (RuntimeError); rerun with --debug to see where")
-    debug = CliRunner().invoke(cli, ["--debug", "create-ca", "--dir", str(tmp_path / "ca2"),
-                                     "--subject", "CN=x", "--no-password"])
+    debug = ktpy("--debug", "create-ca", "--dir", str(tmp_path / "ca2"),
+                 "--subject", "CN=x", "--no-password", code=None)
     assert isinstance(debug.exception, RuntimeError)
 
 
@@ -351,8 +350,8 @@ def test_ktpy_debug_env_shows_the_traceback(monkeypatch, tmp_path):
         raise RuntimeError("internal")
 
     monkeypatch.setattr(ca_mod, "create_ca", boom)
-    result = CliRunner(env={"KTPY_DEBUG": "1"}).invoke(
-        cli, ["create-ca", "--dir", str(tmp_path / "ca"), "--subject", "CN=x", "--no-password"])
+    result = ktpy("create-ca", "--dir", str(tmp_path / "ca"), "--subject", "CN=x", "--no-password",
+                  env={"KTPY_DEBUG": "1"}, code=None)
     assert isinstance(result.exception, RuntimeError)
 
 

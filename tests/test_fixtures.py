@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers import ktpy
 
 from keytool_py import load_keystore, load_private_key
 from keytool_py.certs import load_certificates
-from keytool_py.cli import cli
 from keytool_py.csr import load_csr
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -21,8 +20,8 @@ FIXTURE_KEYPASS = "keypass1"
 
 def inspect_json(name: str) -> dict:
     info = EXPECTED[name]
-    result = CliRunner(env={"KTPY_FX_PW": info["storepass"]}).invoke(
-        cli, ["inspect", str(FIXTURES / name), "--storepass", "env:KTPY_FX_PW", "--json"])
+    result = ktpy("inspect", str(FIXTURES / name), "--storepass", "env:KTPY_FX_PW", "--json",
+                  env={"KTPY_FX_PW": info["storepass"]}, code=None)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -87,7 +86,7 @@ def test_csr_input():
 
 
 def test_inspect_key_never_prints_it():
-    result = CliRunner().invoke(cli, ["inspect", str(FIXTURES / "client.key.pkcs8.pem"), "--json"])
+    result = ktpy("inspect", str(FIXTURES / "client.key.pkcs8.pem"), "--json", code=None)
     assert result.exit_code == 0
     assert json.loads(result.stdout)["key"] == {"type": "RSA", "size": 2048}
     assert "PRIVATE KEY" not in result.output and "MII" not in result.output

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from click.testing import CliRunner
 from helpers import ktpy, with_key_derivation
 
 from keytool_py import BadInputError, KeyType, create_ca
@@ -39,11 +38,10 @@ def test_split_chain_drops_duplicates_and_keeps_the_order(key_pool, now):
 
 
 def test_a_bundle_of_strangers_is_refused_naming_three(key_pool, now, tmp_path):
-    from keytool_py.cli import cli
 
     cas = [create_ca(f"CN=Stranger {i}", key=key_pool(KeyType.EC_P256, 60 + i), now=now) for i in range(6)]
     (tmp_path / "bundle.pem").write_bytes(to_pem([c.cert for c in cas]))
-    result = CliRunner().invoke(cli, ["export-pem", str(tmp_path / "bundle.pem"), "-o", str(tmp_path / "o.pem")])
+    result = ktpy("export-pem", str(tmp_path / "bundle.pem"), "-o", str(tmp_path / "o.pem"), code=None)
     assert result.stderr == ("Error: certificate(s) not in the chain of CN=Stranger 0: CN=Stranger 1; "
                              "CN=Stranger 2; CN=Stranger 3 and 2 more\n")
 
@@ -112,10 +110,8 @@ def test_why_a_bom_is_refused_openssl_keeps_it_in_the_password(tmp_path, key_poo
                               cwd=tmp_path, capture_output=True).returncode == 0
 
     assert opens("file:bom.txt") and not opens("pass:good-password")
-    from keytool_py.cli import cli
 
-    result = CliRunner().invoke(cli, [
-        "inspect", str(tmp_path / "s.p12"), "--storepass", f"file:{tmp_path / 'bom.txt'}"])
+    result = ktpy("inspect", str(tmp_path / "s.p12"), "--storepass", f"file:{tmp_path / 'bom.txt'}", code=None)
     assert result.exit_code == 1
     assert "begins with a UTF-8 byte-order mark" in result.stderr
 

@@ -14,12 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from helpers import missing, require_tool
+from helpers import ktpy, missing, require_tool
 from javaview import Request, compile_view, java_key_algorithm, java_view, normalized
 
 from keytool_py import keystore
-from keytool_py.cli import cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CORPUS = json.loads((FIXTURES / "corpus.json").read_text(encoding="utf-8"))
@@ -71,8 +69,8 @@ def ktpy_view(name: str) -> dict:
     """What ktpy shows: `ktpy inspect --json` for aliases, kinds and chains; the library with
     the key password for each key's algorithm and each secret key's bytes."""
     info = CORPUS[name]
-    result = CliRunner(env=_env(info)).invoke(cli, ["inspect", str(FIXTURES / name), "--json",
-                                                    *_pass_args(info)[:2]])
+    result = ktpy("inspect", str(FIXTURES / name), "--json",
+                  *_pass_args(info)[:2], env=_env(info), code=None)
     assert result.exit_code == 0, (name, result.output)
     assert all(KTPY_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
     described = json.loads(result.stdout)
@@ -135,7 +133,7 @@ def conversions(view_classes, tmp_path_factory):
             if dest_pw is None:
                 env["KTPY_DEST"] = "changeit"
                 args += ["--dest-storepass", "env:KTPY_DEST"]
-            result = CliRunner(env=env).invoke(cli, args)
+            result = ktpy(*args, env=env, code=None)
             results[(name, target)] = (out if result.exit_code == 0 else None, result.stderr, result.exit_code)
             if result.exit_code == 0:
                 requests.append(Request(target, out, dest_pw or "changeit", info["keypass"]))
@@ -245,10 +243,9 @@ def test_every_alias_ktpy_writes_opens_in_java(view_classes, client, tmp_path):
     (tmp_path / "c.pem").write_bytes(to_pem(client.chain))
     requests, expected = [], []
     for n, alias in enumerate(WRITTEN_ALIASES):
-        result = CliRunner(env={"PW": "changeit"}).invoke(cli, [
-            "build-keystore", "--type", ",".join(TYPES), "--key", str(tmp_path / "k.pem"),
-            "--cert", str(tmp_path / "c.pem"), "--alias", alias, "--storepass", "env:PW",
-            "-o", str(tmp_path / f"store{n}")])
+        result = ktpy("build-keystore", "--type", ",".join(TYPES), "--key", str(tmp_path / "k.pem"),
+                      "--cert", str(tmp_path / "c.pem"), "--alias", alias, "--storepass", "env:PW",
+                      "-o", str(tmp_path / f"store{n}"), env={"PW": "changeit"}, code=None)
         assert result.exit_code == 0, result.output
         for target, suffix in zip(TYPES, (".jks", ".jceks", ".p12"), strict=True):
             requests.append(Request(target, tmp_path / f"store{n}{suffix}", "changeit", None, (alias.upper(),)))
@@ -271,8 +268,8 @@ def test_same_entry_as_java_for_aliases_equal_but_for_case(view_classes):
                 for n in CASE_STORES]
     for name, view in zip(CASE_STORES, java_view(view_classes, requests), strict=True):
         for lookup in LOOKUPS:
-            result = CliRunner(env={"PW": CORPUS[name]["storepass"]}).invoke(cli, [
-                "export-pem", str(FIXTURES / name), "--storepass", "env:PW", "--alias", lookup])
+            result = ktpy("export-pem", str(FIXTURES / name), "--storepass", "env:PW", "--alias", lookup,
+                          env={"PW": CORPUS[name]["storepass"]}, code=None)
             assert result.exit_code == 0, result.output
             from keytool_py.certs import fingerprint, load_certificates
 
@@ -316,12 +313,12 @@ def test_convert_without_keypass_carries_keys_into_their_own_type(view_classes, 
     """No --keypass: a key the store password does not open is kept under its own password in a
     store of its own type, and refused by name for another type."""
     env = {"KTPY_STOREPASS": "changeit"}
-    same = CliRunner(env=env).invoke(cli, ["convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "jks",
-                                          "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "same.jks")])
+    same = ktpy("convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "jks",
+                "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "same.jks"), env=env, code=None)
     assert same.exit_code == 0, same.output
     assert same.stderr.endswith(": distinct (key, kept under its own password)\n")
-    other = CliRunner(env=env).invoke(cli, ["convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "pkcs12",
-                                           "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "o.p12")])
+    other = ktpy("convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "pkcs12",
+                 "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "o.p12"), env=env, code=None)
     assert other.exit_code == 1
     assert other.stderr == "Error: the key of entry 'distinct' was not decrypted; give its key password (--keypass)\n"
     (view,) = java_view(view_classes, [Request("jks", tmp_path / "same.jks", "changeit", "keypass1")])

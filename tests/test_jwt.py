@@ -7,14 +7,12 @@ import functools
 import json
 
 import pytest
-from click.testing import CliRunner
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from helpers import STOREPASS, ktpy, urlsafe_b64decode
 
 from keytool_py import BadInputError, KeyType, UnsupportedError, build_keystore
-from keytool_py.cli import cli
 from keytool_py.jwt_assertion import sign_assertion
 
 ISS = "3MVG9consumer.key"
@@ -154,8 +152,8 @@ def test_sign_jwt_picks_its_key_in_a_store_whose_keys_have_different_passwords(c
     data = java_container.encode(jks.MAGIC, entries, STOREPASS,
                          lambda entry: jks.protect_key(private_key_to_der(entry.key), next(passwords)))
     path.write_bytes(data)
-    result = CliRunner(env={**ENV, "KTPY_KEY_PW": "rsa-key-pass"}).invoke(cli, [
-        "sign-jwt", "--keystore", str(path), "--storepass", "env:KTPY_STORE_PW", "--keypass", "env:KTPY_KEY_PW",
-        "--alias", "rsa", "--iss", ISS, "--sub", SUB, "--aud", AUD])
+    result = ktpy("sign-jwt", "--keystore", str(path), "--storepass", "env:KTPY_STORE_PW", "--keypass",
+                  "env:KTPY_KEY_PW", "--alias", "rsa", "--iss", ISS, "--sub", SUB, "--aud", AUD,
+                  env={**ENV, "KTPY_KEY_PW": "rsa-key-pass"}, code=None)
     assert result.exit_code == 0, result.output
     assert_signed_by(result.stdout.strip(), clients[KeyType.RSA2048].cert)

@@ -8,7 +8,7 @@ mutant. A mutant is killed when its tests fail (pytest exit 1); it survives when
 other outcome (it no longer applies, the mutated module does not compile, pytest could not
 collect) is an error. Exit 0 only when every mutant is killed.
 
-    python tests/mutants/run.py [--jobs N] [NAME...]
+    python tests/mutants/run.py [--jobs N] [--list | --check] [NAME...]
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ def main() -> int:
     parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
     parser.add_argument("--jobs", "-j", type=int, default=int(os.environ.get("KTPY_MUTANT_JOBS", "2")))
     parser.add_argument("--list", action="store_true", help="list the mutants and the tests that must catch each")
+    parser.add_argument("--check", action="store_true", help="only check that each mutant still applies")
     args = parser.parse_args()
     unknown = set(args.names) - {m.name for m in MUTANTS}
     if unknown:
@@ -122,6 +123,16 @@ def main() -> int:
         for m in chosen:
             print(f"{m.name}: {m.fault}\n    caught by {' '.join(m.tests)}")
         return 0
+    if args.check:
+        problems = []
+        for m in chosen:
+            try:
+                path, moved = locate(ROOT, m)
+                print(f"applies  {m.name}: {path.relative_to(ROOT)}{moved}")
+            except NoLongerApplies as exc:
+                problems.append(str(exc))
+        print("\n".join(problems))
+        return 1 if problems else 0
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ktpy-mutants-") as tmp:
         jobs = max(1, min(args.jobs, len(chosen)))
