@@ -113,3 +113,14 @@ def test_every_planted_fault_still_applies():
         locate(ROOT, mutant)
         for test in mutant.tests:
             assert (ROOT / test.split("::")[0]).is_file(), (mutant.name, test)
+
+
+def test_the_readme_counts_the_planted_faults():
+    sys.path.insert(0, str(TESTS / "mutants"))
+    try:
+        from catalogue import MUTANTS
+    finally:
+        sys.path.remove(str(TESTS / "mutants"))
+    readme = (TESTS.parent / "README.md").read_text(encoding="utf-8")
+    assert f"`make mutants` plants {len(MUTANTS)} faults" in readme
+    assert f"All {len(MUTANTS)} are killed." in readme

@@ -98,6 +98,8 @@ def run_one(mutant: Mutant, copy: Path) -> tuple[str, str]:
                                   timeout=PER_MUTANT_TIMEOUT, check=False)
         except subprocess.TimeoutExpired:
             return "ERROR", f"its tests ran over {PER_MUTANT_TIMEOUT:g} s"
+        if proc.returncode == 1 and "skipped where nothing may be skipped" in proc.stdout:
+            return "ERROR", f"a test could not run, so the fault was not judged{moved}\n{proc.stdout[-3000:]}"
         if proc.returncode == 1:
             failed = re.search(r"^FAILED (\S+)", proc.stdout, re.M)
             return "killed", (failed[1] if failed else "a test failed") + moved
