@@ -44,8 +44,9 @@ def test_every_command_has_help_with_examples_and_exit_codes():
     ctx = click.Context(cli)
     names = cli.list_commands(ctx)
     # the first 14, secure-props, the lifecycle (expiry, renew, revoke, crl),
-    # the edits (delete, rename, passwd, import, merge, export-key), salesforce-app
-    assert len(names) == 14 + 1 + 4 + 6 + 1
+    # the edits (delete, rename, passwd, import, merge, export-key), salesforce-app,
+    # the server side (fetch-chain, verify-trust)
+    assert len(names) == 14 + 1 + 4 + 6 + 1 + 2
     for name in names:
         result = run(name, "--help")
         assert "EXAMPLES" in result.output, name

@@ -6,8 +6,6 @@ answers nothing after the handshake: the probe must say it gave no verdict."""
 from __future__ import annotations
 
 import functools
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 from helpers import STOREPASS, ktpy, require_tool
 from interop import describe, run_java, run_keytool
+from tls_servers import find_nginx, free_ports, stop, wait_for_ports
 
 from keytool_py import KeyType, build_keystore, create_ca
 from keytool_py.certs import to_pem
@@ -202,48 +201,6 @@ http {{
 """
 STORE_TYPES = ["jks", "pkcs12", "jceks"]
 CHAINS = ["good", "other-ca", "leaf-only"]
-
-
-def find_nginx() -> str:
-    """nginx lives in /usr/sbin, which a non-root PATH may leave out."""
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
-    return found or require_tool("nginx")
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def wait_for_ports(proc: subprocess.Popen, ports: list[int], log: Path, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    pending = list(ports)
-    while pending:
-        if proc.poll() is not None:
-            pytest.fail(f"the server exited with {proc.returncode}: "
-                        f"{log.read_text() if log.exists() else ''}")
-        try:
-            socket.create_connection(("127.0.0.1", pending[0]), timeout=0.5).close()
-            pending.pop(0)
-        except OSError:
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not listen on {pending} within {timeout:g} s")
-            time.sleep(0.05)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 def write_server_files(folder: Path, server_pki, client_root) -> None:
