@@ -17,17 +17,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import STOREPASS, require_tool
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from interop import JVM_FAST_START, describe
+from helpers import STOREPASS, require_tool
+from helpers import ktpy as run_ktpy
+from interop import describe, run_java
 from tls_servers import nginx_serving, tinyproxy
 
 from keytool_py import KeyType, create_ca
 from keytool_py.certs import fingerprint, to_pem
-from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem
 from keytool_py.server_chain import parse_proxy, parse_server, proxy_for
 
@@ -39,9 +38,7 @@ CASES = ["good", "root-sent", "no-intermediate", "expired", "wrong-host", "disor
 
 
 def ktpy(*args, env=None):
-    result = CliRunner(env={**ENV, **(env or {})}).invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output, result.output
-    return result
+    return run_ktpy(*args, env={**ENV, **(env or {})}, code=None)
 
 
 def _server_cert(key, now, *, issuer=None, san=True):
@@ -227,8 +224,7 @@ def java_verdicts(lab, truststores):
             store_type, path = truststores[store]
             jobs.append("\t".join([f"{case}/{store}/{host}", JAVA_TYPES[store_type], str(path), STOREPASS,
                                    f"https://{host}:{lab['ports'][case]}/", proxy]))
-    proc = subprocess.run(["java", *JVM_FAST_START, str(JUDGE)], input="\n".join(jobs) + "\n",
-                          capture_output=True, text=True, timeout=180, check=False)
+    proc = run_java(JUDGE, input="\n".join(jobs) + "\n", timeout=180)
     assert proc.returncode == 0, describe(proc)
     verdicts = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
     assert len(verdicts) == len(jobs), describe(proc)
@@ -321,6 +317,12 @@ def test_verify_trust_of_a_chain_file(lab, truststores, pki, tmp_path):
     other = ktpy("verify-trust", "--chain", chain, "--host", "elsewhere.example", "--truststore", path,
                  "--storepass", "env:TS_PASS")
     assert other.exit_code == 3
+    as_json = json.loads(ktpy("verify-trust", "--chain", chain, "--host", "elsewhere.example", "--truststore", path,
+                              "--storepass", "env:TS_PASS", "--json").stdout)
+    assert (as_json["kind"], as_json["trusted"], as_json["anchor"]) == ("trust-decision", False, "trust-test-root")
+    assert [c["sha256"] for c in as_json["path"]] == [fingerprint(c) for c in (*pki["sent"]["good"], pki["root"])]
+    assert as_json["host_names_checked"] == ["elsewhere.example"]
+    assert as_json["reasons"] == ["CN=localhost,O=Test is for dns:localhost, ip:127.0.0.1, not elsewhere.example"]
     both = ktpy("verify-trust", "localhost:1", "--chain", chain, "--truststore", path, "--storepass", "env:TS_PASS")
     assert both.exit_code == 2 and "give HOST[:PORT] or --chain FILE (one of them)" in both.stderr
 
@@ -378,6 +380,7 @@ def test_probe_with_a_truststore(lab, truststores, client, tmp_path, store, trus
     lines = result.stdout.splitlines()
     assert lines[-1] == ("Result: client certificate ACCEPTED: the server answered HTTP/1.1 200 OK after the "
                          "handshake"), result.output
+    assert not any("server verified against" in line for line in lines)  # Java's verdict only
     if trusted:
         assert result.exit_code == 0, result.output
         assert lines[-2].startswith(f"  Java would TRUST localhost:{lab['ports']['mutual']} with {path}: ")
