@@ -4,6 +4,7 @@ import from those, never from this file or from one another."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest

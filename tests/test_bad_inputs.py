@@ -336,11 +336,9 @@ def hsm_material(softhsm, tmp_path_factory):
     import softhsm as softhsm_mod
 
     root = tmp_path_factory.mktemp("bad-hsm")
-    result = CliRunner(env={"PIN": softhsm_mod.PIN}).invoke(cli, [
-        "create-ca", "--dir", str(root / "hsm-ca"), "--subject", "CN=Bad Inputs HSM CA", "--key-type", "ec-p256",
-        "--pkcs11", "pkcs11:token=ktpy-ca;object=bad-inputs-ca", "--pkcs11-module", softhsm.module,
-        "--pin", "env:PIN"])
-    assert result.exit_code == 0, result.output
+    ktpy("create-ca", "--dir", root / "hsm-ca", "--subject", "CN=Bad Inputs HSM CA", "--key-type", "ec-p256",
+         "--pkcs11", "pkcs11:token=ktpy-ca;object=bad-inputs-ca", "--pkcs11-module", softhsm.module,
+         "--pin", "env:PIN", env={"PIN": softhsm_mod.PIN})
     for name, uri in (("locked-ca", f"pkcs11:token=ktpy-locked;object=ca?module-path={softhsm.module}"),
                       ("no-module-ca", "pkcs11:token=ktpy-ca;object=bad-inputs-ca")):
         (root / name).mkdir()
@@ -357,8 +355,7 @@ def test_bad_pkcs11_input(row, hsm_material, softhsm, monkeypatch):
     monkeypatch.delenv("KTPY_PKCS11_MODULE", raising=False)
     args = [a.format(d=hsm_material, m=softhsm.module) for a in row.args]
     before = snapshot(hsm_material)
-    result = CliRunner(env={**ENV, "PIN": softhsm_mod.PIN}).invoke(cli, args)
-    assert result.exit_code == row.code, result.output
+    result = ktpy(*args, env={**ENV, "PIN": softhsm_mod.PIN}, code=row.code)
     assert result.stderr.strip().splitlines()[-1] == f"Error: {row.message.format(d=hsm_material, m=softhsm.module)}"
     assert "Traceback" not in result.output and softhsm_mod.PIN not in result.output and BAD not in result.output
     assert snapshot(hsm_material) == before

@@ -11,16 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import require_tool
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from interop import JAVA_OK, MtlsServer, describe, run, run_java_client, run_openssl
+from helpers import ktpy as run_ktpy
+from helpers import require_tool
+from interop import JAVA_OK, MtlsServer, describe, run, run_java, run_java_client, run_openssl
 from softhsm import PIN, put_back, remove_token
 
 from keytool_py import p11uri
 from keytool_py.certs import load_certificates
-from keytool_py.cli import cli
 from keytool_py.errors import BadInputError
 from keytool_py.keys import same_public_key
 
@@ -31,10 +30,7 @@ PIN_ARGS = ("--pin", "env:KTPY_PIN")
 
 
 def ktpy(*args, code=0):
-    result = CliRunner(env=ENV).invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
+    return run_ktpy(*args, env=ENV, code=code)
 
 
 def cert_of(path: Path) -> x509.Certificate:
@@ -124,8 +120,8 @@ def test_openssl_verifies_every_certificate_and_the_crl_refuses_the_revoked_one(
 
 def test_java_pkix_with_the_crl_and_the_java_mtls_client_accept_the_chain(
         hsm_pki, server_pki, server_root_pem, java_classes, tmp_path):
-    proc = run(["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", PKIX_SOURCE, hsm_pki / "ca/ca.pem",
-                hsm_pki / "crl.pem", hsm_pki / "revoked/revoked.pem", hsm_pki / "good/good.pem"], timeout=120)
+    proc = run_java(PKIX_SOURCE, hsm_pki / "ca/ca.pem", hsm_pki / "crl.pem", hsm_pki / "revoked/revoked.pem",
+                    hsm_pki / "good/good.pem", timeout=120)
     assert proc.returncode == 0, describe(proc)
     lines = proc.stdout.splitlines()
     assert lines[0].startswith(f"{hsm_pki / 'revoked/revoked.pem'} REJECTED REVOKED"), proc.stdout
