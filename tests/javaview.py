@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from pathlib import Path
 from interop import JVM_FAST_START, describe
 
 JAVA_SOURCE = Path(__file__).parent / "java" / "JavaView.java"
+# Bouncy Castle's provider (Debian libbcprov-java; .ci/run installs it): Java's view of BKS and UBER
+BCPROV = Path("/usr/share/java/bcprov.jar")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ def compile_view(outdir: Path) -> Path:
 def java_view(classdir: Path, requests: Sequence[Request]) -> list[dict]:
     """One JVM over every request: one dict per request, in order."""
     stdin = "".join(r.line() + "\n" for r in requests)
-    proc = subprocess.run(["java", *JVM_FAST_START, "-cp", str(classdir), "JavaView"], input=stdin,
+    classpath = os.pathsep.join([str(classdir), *([str(BCPROV)] if BCPROV.is_file() else [])])
+    proc = subprocess.run(["java", *JVM_FAST_START, "-cp", classpath, "JavaView"], input=stdin,
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, describe(proc)
     views = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -366,4 +366,4 @@ def test_cli_choice_lists_match_the_library():
     from keytool_py.cli._common import KEY_TYPES, STORE_TYPES
 
     assert KEY_TYPES == [k.value for k in KeyType]
-    assert STORE_TYPES == [s.value for s in StoreType]
+    assert STORE_TYPES == [s.value for s in StoreType if s.writable]

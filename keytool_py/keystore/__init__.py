@@ -31,11 +31,14 @@ MIN_PASSWORD_LENGTH = 6
 
 
 class StoreType(Choice):
-    """The keystore formats ktpy writes and reads: JKS, PKCS12 and JCEKS (Mule's three)."""
+    """The keystore formats ktpy reads: JKS, PKCS12 and JCEKS (Mule's three, which it also
+    writes), and Bouncy Castle's BKS and UBER (read only, through pyjks: see bks.py)."""
 
     JKS = "jks"
     PKCS12 = "pkcs12"
     JCEKS = "jceks"
+    BKS = "bks"
+    UBER = "uber"
 
     @classmethod
     def _label(cls) -> str:
@@ -47,14 +50,35 @@ class StoreType(Choice):
 
     @property
     def suffix(self) -> str:
-        return {"jks": ".jks", "pkcs12": ".p12", "jceks": ".jceks"}[self.value]
+        return {"jks": ".jks", "pkcs12": ".p12", "jceks": ".jceks", "bks": ".bks", "uber": ".uber"}[self.value]
+
+    @property
+    def writable(self) -> bool:
+        """ktpy writes JKS, PKCS12 and JCEKS; BKS and UBER it only reads."""
+        return self in _WRITABLE
+
+
+_WRITABLE = (StoreType.JKS, StoreType.PKCS12, StoreType.JCEKS)
+READ_ONLY = "ktpy reads BKS and UBER keystores but does not write them; choose jks, pkcs12 or jceks"
+
+
+def writable_type(store_type: StoreType | str) -> StoreType:
+    """A store type ktpy can write, parsed; BKS and UBER are refused in one sentence."""
+    try:
+        parsed = StoreType.parse(store_type)
+    except BadInputError:
+        raise BadInputError(f"unknown keystore type {store_type!r}; choose one of "
+                            + ", ".join(t.value for t in _WRITABLE)) from None
+    if not parsed.writable:
+        raise UnsupportedError(READ_ONLY)
+    return parsed
 
 
 def parse_types(types: str | Sequence[str | StoreType]) -> tuple[StoreType, ...]:
     """'jks,pkcs12' or a sequence -> store types in the order given, duplicates dropped: the one
     parser of a list of store types (kit, issue-client --batch, build-keystore, renew)."""
     items = [t.strip() for t in types.split(",")] if isinstance(types, str) else list(types)
-    parsed = tuple(dict.fromkeys(StoreType.parse(t) for t in items if t))
+    parsed = tuple(dict.fromkeys(writable_type(t) for t in items if t))
     if not parsed:
         raise BadInputError("give at least one keystore type: jks, pkcs12 or jceks")
     return parsed
@@ -150,7 +174,10 @@ class Keystore:
     def find(self, alias: str) -> Entry | None:
         """The entry Java's KeyStore returns for `alias`: Java lowercases the name it looks
         up (JKS and JCEKS keep stored aliases as written, so a mixed-case one is unreachable;
-        PKCS12 lowercases them when it reads)."""
+        PKCS12 lowercases them when it reads). Bouncy Castle's BKS and UBER look aliases up as
+        given."""
+        if self.type in (StoreType.BKS, StoreType.UBER):
+            return self._by_alias.get(alias)
         return self._by_alias.get(alias.lower())
 
     @functools.cached_property
@@ -294,7 +321,7 @@ def build_store(store_type: StoreType | str, entries: Sequence[Entry], *, storep
     keypass (default: storepass); a key that is not decrypted is carried in its sealed form,
     which only a store of the type it came from can hold. Aliases are written as given (lowercase
     them with normalize_alias first); two that Java would take for one are refused."""
-    store_type = StoreType.parse(store_type)
+    store_type = writable_type(store_type)
     compat = Compat.parse(compat)
     now = now or dt.datetime.now(dt.timezone.utc)
     keypass = storepass if keypass is None else keypass
@@ -360,7 +387,7 @@ def _check_entry(entry: Entry, store_type: StoreType) -> None:
 def seal(entry: Entry, store_type: StoreType | str, keypass: str) -> Entry:
     """`entry` with its key protected for `store_type` with `keypass` and the decrypted key
     dropped: how a store gets keys under different passwords (build_store then carries it)."""
-    store_type = StoreType.parse(store_type)
+    store_type = writable_type(store_type)
     if entry.kind is EntryKind.TRUSTED_CERT:
         return entry
     _check_entry(entry, store_type)
@@ -378,9 +405,10 @@ def open_entry(entry: Entry, keypass: str) -> Entry:
     not open it."""
     if entry.kind is EntryKind.TRUSTED_CERT or entry.decrypted or entry.sealed is None:
         return entry
-    from . import jceks, jks, pkcs12
+    from . import bks, jceks, jks, pkcs12
 
-    module = {StoreType.JKS: jks, StoreType.JCEKS: jceks, StoreType.PKCS12: pkcs12}[entry.sealed.store_type]
+    module: Any = {StoreType.JKS: jks, StoreType.JCEKS: jceks, StoreType.PKCS12: pkcs12, StoreType.BKS: bks,
+                   StoreType.UBER: bks}[entry.sealed.store_type]
     if entry.kind is EntryKind.SECRET_KEY:
         return replace(entry, secret=module.recover_secret(entry, keypass))
     key, pkcs8 = module.recover(entry, keypass)
@@ -404,7 +432,8 @@ def unlock(store: Keystore, keypass: str) -> Keystore:
 def detect_type(data: bytes) -> StoreType | None:
     """The keystore type from the content, or None when it does not look like a keystore.
 
-    JKS and JCEKS have magic numbers; PKCS12 is a DER SEQUENCE whose first field is version 3.
+    JKS and JCEKS have magic numbers; PKCS12 is a DER SEQUENCE whose first field is version 3;
+    BKS and UBER start with a version, 1 or 2, and a salt (bks.looks_like).
     """
     if data[:4] == b"\xfe\xed\xfe\xed":
         return StoreType.JKS
@@ -412,6 +441,10 @@ def detect_type(data: bytes) -> StoreType | None:
         return StoreType.JCEKS
     if data[:1] == b"\x30" and _looks_like_pfx(data):
         return StoreType.PKCS12
+    if data[:3] == b"\x00\x00\x00":
+        from . import bks
+
+        return bks.looks_like(data)
     return None
 
 
@@ -439,13 +472,16 @@ def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
     detected = detect_type(data)
     if store_type is not None:
         store_type = StoreType.parse(store_type)
-        if detected is not None and detected is not store_type:
+        # BKS and UBER have no magic number: a damaged one may look like the other, or like nothing
+        bouncy = {StoreType.BKS, StoreType.UBER}
+        if detected is not None and detected is not store_type and not {detected, store_type} <= bouncy:
             raise BadInputError(
                 f"the file is a {detected.value.upper()} keystore, not {store_type.value.upper()}"
             )
-    store_type = detected or store_type
+        detected = store_type
+    store_type = detected
     if store_type is None:
-        raise BadInputError("the file is not a JKS, JCEKS or PKCS12 keystore")
+        raise BadInputError("the file is not a JKS, JCEKS, PKCS12, BKS or UBER keystore")
     keypass = storepass if keypass is None else keypass
     secret_pass = keypass if decrypt_keys or decrypt_secrets else None
     if not decrypt_keys:
@@ -457,6 +493,10 @@ def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
             from . import pkcs12
 
             return pkcs12.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
+        if store_type in (StoreType.BKS, StoreType.UBER):
+            from . import bks
+
+            return bks.load(data, store_type, storepass, keypass, only=alias, secret_pass=secret_pass)
         from . import java_container
 
         return java_container.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
