@@ -489,17 +489,26 @@ def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
     with without_gc(), warnings.catch_warnings():
         # Real stores hold old certificates cryptography warns about (negative serials): read them quietly.
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        if store_type is StoreType.PKCS12:
-            from . import pkcs12
+        store = _load(data, store_type, storepass, keypass, alias, secret_pass)
+    from . import certificate
 
-            return pkcs12.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
-        if store_type in (StoreType.BKS, StoreType.UBER):
-            from . import bks
+    certificate.inherit_dsa_parameters(c for e in store.entries for c in e.chain)
+    return store
 
-            return bks.load(data, store_type, storepass, keypass, only=alias, secret_pass=secret_pass)
-        from . import java_container
 
-        return java_container.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
+def _load(data: bytes, store_type: StoreType, storepass: str | None, keypass: str | None, alias: str | None,
+          secret_pass: str | None) -> Keystore:
+    if store_type is StoreType.PKCS12:
+        from . import pkcs12
+
+        return pkcs12.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
+    if store_type in (StoreType.BKS, StoreType.UBER):
+        from . import bks
+
+        return bks.load(data, store_type, storepass, keypass, only=alias, secret_pass=secret_pass)
+    from . import java_container
+
+    return java_container.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
 
 
 @contextlib.contextmanager
