@@ -29,15 +29,19 @@ from __future__ import annotations
 import datetime as dt
 import struct
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import BadInputError, KtpyError, UnsupportedError, WrongPasswordError
-from . import Entry, EntryKind, Keystore, Sealed, SecretKey, StoreType, certificate, load_key
+from ..keys import PrivateKey
+from ..pbe import MAX_ROUNDS
+from . import certificate
+from .model import READ_ONLY, Compat, Entry, EntryKind, Keystore, Sealed, SecretKey, StoreType, load_key
 
 # Bouncy Castle's own bound for UBER (BcKeyStoreSpi.BouncyCastleStore.engineLoad).
 UBER_MAX_ITERATIONS = 1024 << 6
-# The bound ktpy puts on any password-based key derivation it runs for a keystore (as for PKCS12).
-MAX_ITERATIONS = 5_000_000
+# The bound ktpy puts on any password-based key derivation it runs for a keystore (pbe.MAX_ROUNDS).
+MAX_ITERATIONS = MAX_ROUNDS
 # Bouncy Castle's store salt is 20 bytes; a length beyond this is damage, not a salt.
 MAX_SALT = 1024
 
@@ -95,6 +99,20 @@ def _walk_entries(body: bytes) -> tuple[dict[str, Any], int]:
     walker: Any = BksKeyStore
     table, size = walker._load_bks_entries(body, "bks", None, try_decrypt_keys=False)
     return table, int(size)
+
+
+def read(data: bytes, storepass: str | None, keypass: str | None, *, only: str | None = None,
+         secret_pass: str | None = None) -> Keystore:
+    """A BKS keystore (version 1 or 2): load() for the format table (uber.py reads UBER)."""
+    return load(data, StoreType.BKS, storepass, keypass, only=only, secret_pass=secret_pass)
+
+
+def build(entries: Sequence[Entry], storepass: str, keypass: str, compat: Compat) -> bytes:
+    raise UnsupportedError(READ_ONLY)
+
+
+def seal(entry: Entry, keypass: str) -> bytes:
+    raise UnsupportedError(READ_ONLY)
 
 
 def load(data: bytes, store_type: StoreType, storepass: str | None, keypass: str | None, *,
@@ -231,7 +249,7 @@ def _open(entry: Entry, password: str) -> Any:
                                  "or the entry is damaged") from None
 
 
-def recover(entry: Entry, password: str) -> tuple[Any, bytes]:
+def recover(entry: Entry, password: str) -> tuple[PrivateKey, bytes]:
     """(private key, its PKCS#8) of a BKS/UBER key entry with a chain."""
     from jks.bks import KEY_TYPE_PRIVATE
 
