@@ -124,7 +124,8 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
         store, password = load_keystore(data, storepass, decrypt_keys=False, no_storepass=no_storepass)
         store_pw = None if password is None else password.value
         entry = store.entry(alias)
-        leaf, intermediates = entry.chain[0], [*entry.chain[1:], *extra]
+        chain = entry.chain_for("so there is no certificate to check")
+        leaf, intermediates = chain[0], [*chain[1:], *extra]
         if entry.is_key_entry and key is None:
             key_pw = secret(keypass, "--keypass", label="key password").value if keypass else None
             if store_pw is None and key_pw is None:  # --no-storepass: the key stays sealed

@@ -401,4 +401,4 @@ def existing_key(key_path, key_password, store, alias, storepass, keypass):
     opened = _open_entry(data, pw, entry, keypass)
     if opened.key is None:
         raise click.ClickException(f"the entry {entry.alias!r} holds no private key")
-    return opened.key, opened.chain[0]
+    return opened.key, opened.chain_for("so there is no certificate to renew from")[0]

@@ -69,7 +69,7 @@ def export_pem_cmd(source, out, with_chain, with_root, storepass, no_storepass, 
     data = files.read(source, what="source")
     if keystore.detect_type(data) is not None:
         store, _ = load_keystore(data, storepass, decrypt_keys=False, no_storepass=no_storepass)
-        found = store.entry(alias).chain
+        found = store.entry(alias).chain_for("so there is no certificate to export")
     else:
         found = certs.load_certificates(data, what=source)
         if alias:

@@ -163,13 +163,14 @@ def _check_entry(entry: Entry, store_type: StoreType) -> None:
             raise BadInputError(f"the secret key of entry {name} was not decrypted, so it can only be "
                                 f"carried into a {source} of its own type; give its key password (--keypass)")
         return
-    if not entry.chain:
-        raise BadInputError(f"the key entry {name} needs at least its certificate")
+    if not entry.chain and store_type is not StoreType.PKCS12:
+        raise BadInputError(f"the key entry {name} has no certificate, and a {store_type.value.upper()} keystore "
+                            "needs one with every key (Java refuses it); keep it in PKCS12, or add its certificate")
     if entry.key is None:
         if not carried:
             raise BadInputError(f"the key of entry {name} was not decrypted; give its key password (--keypass)")
         return
-    if not same_public_key(entry.key.public_key(), entry.chain[0].public_key()):
+    if entry.chain and not same_public_key(entry.key.public_key(), entry.chain[0].public_key()):
         raise MismatchError("the private key does not match the certificate")
 
 

@@ -142,6 +142,13 @@ class Entry:
     def decrypted(self) -> bool:
         return self.kind is EntryKind.TRUSTED_CERT or (self.key or self.secret) is not None
 
+    def chain_for(self, need: str) -> tuple[x509.Certificate, ...]:
+        """The chain, where a command needs one: a PKCS12 key entry may hold no certificate (Java
+        lists it with an empty chain), and is then refused, by name. `need` ends the sentence."""
+        if not self.chain:
+            raise BadInputError(f"the entry {self.alias!r} holds a key without a certificate, {need}")
+        return self.chain
+
 
 @dataclass(frozen=True)
 class Keystore:
