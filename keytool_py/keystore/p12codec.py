@@ -220,7 +220,7 @@ def _verify_mac(mac_data: Asn1Value, content: bytes, password: str) -> None:
         raise BadInputError(CORRUPTED)
     salt, rounds = bytes(mac_data["macSalt"]), pbe.checked_rounds(mac_data["iterations"])
     # The empty password: the PKCS#12 KDF takes it as the two-byte BMP terminator (Java's and
-    # OpenSSL's writers) or as no bytes at all (OpenSSL's C API with a NULL password, older pyca).
+    # OpenSSL's writers) or as no bytes at all (OpenSSL's C API with a NULL password).
     # Java's PKCS12KeyStore tries the first and, when that fails, the second (RetryWithZero: the
     # password "\0", which PKCS12PBECipherCore.derive takes as no bytes) for the MAC, each
     # encrypted part and each key; so does ktpy (pbe.pkcs12_kdf knows "\0").
