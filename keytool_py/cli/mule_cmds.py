@@ -37,6 +37,8 @@ from ._common import (
     store_alias,
     storepass_option,
 )
+from .salesforce_cmds import DEFAULT_NAME as DEFAULT_APP_NAME
+from .salesforce_cmds import salesforce_kit_options, salesforce_kit_outputs, salesforce_kit_planned
 
 PROBE_EXIT_CODES = exit_codes_help({
     ExitCode.OK: "the server accepted the client certificate",
@@ -142,11 +144,12 @@ def _password_hint(password, spec: str | None, option: str) -> str:
 @_secure_key_option
 @_jwt_options
 @_my_domain_option
+@salesforce_kit_options
 @allow_expired_option
 @force_option
 def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypass, alias, store_types,
             compat, key_type, days, secure_key, jwt, consumer_key, principal, audience, my_domain, force,
-            allow_expired=False):
+            allow_expired=False, salesforce_app=False, sf_app_name=DEFAULT_APP_NAME, sf_contact_email=None):
     """Make everything Mule and Salesforce need in one folder: a CA (or use --ca), the client key
     and certificate, the PEM to upload to Salesforce, a JKS, PKCS12 and JCEKS keystore, the Mule
     XML and a README.txt saying what goes where and when the certificate expires.
@@ -161,6 +164,8 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
       secure.yaml                                 the passwords, encrypted for Mule's secure properties
       secure.key                                  the key for secure.yaml (0600; not with --secure-key)
       mule-config.xml, README.txt
+      salesforce/                                 with --salesforce-app: the SFDX project of the
+                                                  External Client App (ktpy salesforce-app)
 
     All files are written together or none; existing ones only with --force. A private CA is
     right for development and tests; a production org refuses a chain ending in a private root
@@ -188,6 +193,10 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
     planned += ["client.key", "client.pem", "client-chain.pem", "salesforce-upload.pem",
                 *(kit.STORE_FILES[t] for t in store_types),
                 "mule-config.xml", "README.txt", kit.SECURE_FILE] + ([] if secure_key else [kit.SECURE_KEY_FILE])
+    if salesforce_app and not KeyType.parse(key_type).is_rsa:
+        raise click.UsageError(f"--salesforce-app needs an RSA key (the JWT bearer flow signs with RS256), "
+                               f"not {key_type}")
+    planned += salesforce_kit_planned(salesforce_app, sf_app_name, sf_contact_email)
     files.check_writable([files.Output(folder / name, b"") for name in planned], force=force)
     issuer = load_ca_dir(ca_dir, ca_password, "--ca-password") if ca_dir else None
     store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
@@ -221,8 +230,12 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
 
         outputs.append(files.Output(folder / "ca" / ledger.LEDGER_FILE, ledger.issued_record(
             made.client.cert, by="kit", now=issue.utcnow()) + b"\n"))
+    outputs += salesforce_kit_outputs(folder, made.client.cert, salesforce_app, sf_app_name, sf_contact_email)
     files.write_all(outputs + secret_outputs(store_pw, key_pw, ca_pw, secure_pw), force=force)
     _kit_summary(folder, made, store_pw, ca_pw)
+    if salesforce_app:
+        note(f"  salesforce/                 SFDX project: sf project deploy start --source-dir "
+             f"{folder / 'salesforce' / 'force-app'} --target-org ORG (salesforce/README.txt)")
 
 
 def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
