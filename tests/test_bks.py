@@ -123,3 +123,20 @@ def test_damage_gives_one_sentence(name):
         except KtpyError as exc:
             assert "\n" not in str(exc) and str(exc)
         assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("command", [["delete", "--alias", "bc-root"], ["rename", "--alias", "bc-root", "--to", "x"],
+                                     ["passwd", "--new-storepass", "env:PW"]])
+def test_edits_refuse_a_store_ktpy_does_not_write(command, tmp_path):
+    from click.testing import CliRunner
+
+    from keytool_py.cli import cli
+
+    store = tmp_path / "android.bks"
+    store.write_bytes(_data("bc-v2.bks"))
+    result = CliRunner(env={"PW": PASSWORD}).invoke(cli, [command[0], str(store), "--storepass", "env:PW",
+                                                          *command[1:]])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (f"Error: {store} is a BKS keystore, which ktpy reads but does not write; convert it "
+                             "to JKS, JCEKS or PKCS12 first (ktpy convert)\n")
+    assert store.read_bytes() == _data("bc-v2.bks")

@@ -195,11 +195,11 @@ class StoreTypes(click.ParamType):
     def convert(self, value, param, ctx):
         if not isinstance(value, str):
             return value
-        from ..keystore import StoreType, parse_types
+        from ..keystore import parse_types, writable_type
 
         for item in filter(None, (item.strip() for item in value.split(","))):
             try:
-                StoreType.parse(item)
+                writable_type(item)  # BKS and UBER are read, never written
             except KtpyError as exc:
                 self.fail(self.unknown.format(item=item) if self.unknown else str(exc), param, ctx)
         try:
