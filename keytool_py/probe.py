@@ -244,7 +244,7 @@ class _Recorder:
 
 
 def _context(key: PrivateKey, chain: Sequence[x509.Certificate], trust: Sequence[x509.Certificate] | None,
-             recorder: _Recorder) -> SSL.Context:
+             recorder: _Recorder, verify_server: bool = True) -> SSL.Context:
     from OpenSSL import SSL, crypto
 
     ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
@@ -256,14 +256,19 @@ def _context(key: PrivateKey, chain: Sequence[x509.Certificate], trust: Sequence
     for cert in chain[1:]:
         ctx.add_extra_chain_cert(cert)
     ctx.check_privatekey()
-    if trust:
+    if not verify_server:
+        # the caller judges the server's chain itself (trust.java_trusts for probe --truststore):
+        # no trust is loaded, so no OpenSSL verdict shows in the report
+        ctx.set_verify(SSL.VERIFY_NONE)
+    elif trust:
         store = ctx.get_cert_store()
         assert store is not None  # None only when OpenSSL has no store, and a new context has one
         for cert in trust:
             store.add_cert(crypto.X509.from_cryptography(cert))
+        ctx.set_verify(SSL.VERIFY_PEER, recorder.verify)
     else:
         ctx.set_default_verify_paths()
-    ctx.set_verify(SSL.VERIFY_PEER, recorder.verify)
+        ctx.set_verify(SSL.VERIFY_PEER, recorder.verify)
     ctx.set_info_callback(recorder.info)
     return ctx
 
@@ -284,9 +289,10 @@ def _ssl_reason(exc: Exception) -> str:
 
 def probe(host: str, port: int, *, key: PrivateKey, chain: Sequence[x509.Certificate],
           trust: Sequence[x509.Certificate] | None = None, trust_label: str | None = None,
-          timeout: float = DEFAULT_TIMEOUT) -> ProbeResult:
+          timeout: float = DEFAULT_TIMEOUT, verify_server: bool = True) -> ProbeResult:
     """Connect to host:port presenting `key` and `chain`; verify the server against `trust` (or the
-    system trust store); report whether the server accepted the client certificate.
+    system trust store) unless verify_server is False (the caller then judges
+    ProbeResult.server_chain itself); report whether the server accepted the client certificate.
 
     Raises ProbeError when the test cannot be made (no connection, handshake failure unrelated to
     the client certificate, a server that does not verify)."""
@@ -298,7 +304,7 @@ def probe(host: str, port: int, *, key: PrivateKey, chain: Sequence[x509.Certifi
         raise BadInputError(f"the timeout must be more than 0 seconds, not {timeout:g}")
     trusted_by = trust_label or ("the given CA certificates" if trust else "the system trust store")
     recorder = _Recorder()
-    ctx = _context(key, tuple(chain), trust, recorder)
+    ctx = _context(key, tuple(chain), trust, recorder, verify_server)
     deadline = time.monotonic() + timeout
     sock = _connect(host, port, timeout)
     conn = SSL.Connection(ctx, sock)
@@ -308,14 +314,15 @@ def probe(host: str, port: int, *, key: PrivateKey, chain: Sequence[x509.Certifi
         conn.set_tlsext_host_name(sni.encode("idna"))
     conn.set_connect_state()
     try:
-        return _run(conn, sock, host, port, sni, tuple(chain), recorder, deadline, trusted_by, timeout)
+        return _run(conn, sock, host, port, sni, tuple(chain), recorder, deadline, trusted_by, timeout,
+                    verify_server)
     finally:
         sock.close()
 
 
 def _run(conn: SSL.Connection, sock: socket.socket, host: str, port: int, sni: str | None,
          chain: tuple[x509.Certificate, ...], recorder: _Recorder, deadline: float, trusted_by: str,
-         timeout: float) -> ProbeResult:
+         timeout: float, verify_server: bool = True) -> ProbeResult:
     from OpenSSL import SSL
 
     where = _where(host, port)
@@ -326,7 +333,7 @@ def _run(conn: SSL.Connection, sock: socket.socket, host: str, port: int, sni: s
             host=host, port=port, sni=sni, protocol=conn.get_protocol_version_name() or None,
             cipher=conn.get_cipher_name(),
             server_chain=tuple(conn.get_peer_cert_chain(as_cryptography=True) or ()),
-            verified_chain=tuple(conn.get_verified_chain(as_cryptography=True) or ()),
+            verified_chain=tuple(conn.get_verified_chain(as_cryptography=True) or ()) if verify_server else (),
             asked_for_certificate=recorder.saw("certificate request"),
             ca_names=tuple(conn.get_client_ca_list(as_cryptography=True)),
             sent_chain=sent, accepted=accepted, reason=reason, response=response, verdict=verdict,
@@ -356,7 +363,7 @@ def _run(conn: SSL.Connection, sock: socket.socket, host: str, port: int, sni: s
             return outcome
         raise ProbeError(f"the TLS handshake with {where} failed: {_ssl_reason(exc)}") from None
     leaf = conn.get_peer_certificate(as_cryptography=True)
-    if leaf is None or not hostname_matches(leaf, host):
+    if verify_server and (leaf is None or not hostname_matches(leaf, host)):
         names = leaf.subject.rfc4514_string() if leaf is not None else "no certificate"
         raise ProbeError(f"the server certificate of {where} ({names}) is not valid for {host}")
     if not recorder.saw("certificate request"):

@@ -361,6 +361,11 @@ def readme_text(spec: AppSpec, cert: x509.Certificate, comps: Sequence[Component
                  + " > Settings > OAuth Settings > Consumer Key and Secret")
     members = "\n".join(f"  {c.type:<38} {c.name}" for c in comps)
     fingerprint = certs.fingerprint(cert)
+    deploy_note = "" if spec.connected_app else (
+        " Salesforce's Metadata API guide (ExtlClntAppGlobalOauthSettings, \"Special Access\n"
+        "   Rules\"): the org must have \"Allow Access to OAuth Consumer Secrets via Metadata API\" turned on\n"
+        "   in Setup, and a user with a developer role needs \"View External Client Apps Consumer Secrets\n"
+        "   in Metadata\", to deploy the OAuth settings that hold the certificate.")
     legacy = ("" if not spec.connected_app else
               "\nNew Connected Apps need Salesforce Support to re-enable them (Spring '26); without that,\n"
               "the deploy is refused: write the External Client App instead (no --connected-app).\n")
@@ -376,8 +381,7 @@ The app holds the certificate (JWT bearer flow enabled), the scopes {", ".join(s
 pre-authorised for the permission set {spec.permission_set_name}: only users assigned to it may use it.
 No consumer key or secret is in these files; Salesforce makes them when the app is created.
 
-1. Deploy (the user needs "Customize Application" and "Manage Connected Apps" or the External
-   Client App permissions):
+1. Deploy.{deploy_note}
      sf org login web --alias {org_hint}
      sf project deploy start --source-dir {SOURCE_DIR} --target-org {org_hint}
    (or: sf project deploy start --manifest manifest/package.xml --target-org {org_hint})

@@ -110,7 +110,6 @@ def sf_runs(kit_dir, legacy_dir, tmp_path_factory):
     """The sf CLI, twice per session (it takes seconds to start): `project convert source` and
     `project generate manifest`, each over both projects' sources at once, run inside the kit's
     project (its own sfdx-project.json; the legacy project's differs only in its name)."""
-    require_tool("node")
     env = sf_environment(tmp_path_factory.mktemp("sfhome"))
     project = kit_dir / "salesforce"
     sources = ["--source-dir", "force-app", "--source-dir", str(legacy_dir / "force-app")]

@@ -441,7 +441,13 @@ def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_secon
 @alias_option("Which key entry (default: the only key entry).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
               help="Seconds to wait for the connection and for the server's verdict.")
-def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout, no_storepass=False):
+@click.option("--truststore", "truststore_path", type=click.Path(dir_okay=False),
+              help="Judge the server as Java would with this truststore (Mule's tls:trust-store) instead of --ca.")
+@click.option("--truststore-type", type=click.Choice(["jks", "pkcs12", "jceks"]),
+              help="Refuse a truststore of another type (default: read from the content).")
+@password_option("--truststore-pass", "Truststore password.")
+def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout, no_storepass=False,
+              truststore_path=None, truststore_type=None, truststore_pass=None):
     """Test mutual TLS before deploying: connect to HOST:PORT presenting the keystore's key and
     chain (from memory), verify the server, and report the protocol, the cipher, the server's
     chain, the CA names the server asked for, the chain sent, and whether the server accepted
@@ -454,20 +460,48 @@ def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout, n
     the server names CAs and none issued the chain, the report says that Java (and so Mule)
     would send no certificate at all.
 
+    With --truststore, the server is judged as Java's default trust manager would with that
+    truststore (as verify-trust does), and the probe goes on to test the client certificate
+    either way; exit 3 when Java would not trust the server.
+
     \b
     EXAMPLES
       ktpy probe MYDOMAIN.my.salesforce.com:8443 --keystore keystore.jks --storepass env:STOREPASS
       ktpy probe localhost:9443 --keystore kit/keystore.p12 --storepass file:kit/storepass.txt \\
           --ca server-ca.pem --timeout 5
+      ktpy probe MYDOMAIN.my.salesforce.com:8443 --keystore keystore.jks --storepass env:STOREPASS \\
+          --truststore truststore.jks --truststore-pass env:TSPASS
     """
     from .. import probe
 
     host, port = probe.parse_target(target)
+    if truststore_path and ca_path:
+        raise click.UsageError("give --ca or --truststore, not both")
+    if (truststore_type or truststore_pass) and not truststore_path:
+        raise click.UsageError("--truststore-type and --truststore-pass go with --truststore")
     trust = read_certificates(ca_path, what="CA file") if ca_path else None
     entry = _open_key_entry(store_path, storepass, keypass, alias, no_storepass)
+    anchors = None
+    if truststore_path:
+        from .trust_cmds import open_truststore
+
+        anchors = open_truststore(truststore_path, truststore_pass, truststore_type, False,
+                                  option="--truststore-pass")
     trusted_by = ca_path or "the system trust store"
     result = probe.probe(host, port, key=entry.key, chain=entry.chain, trust=trust,
-                         trust_label=trusted_by, timeout=timeout)
-    echo_lines(probe.report_lines(result, trusted_by=trusted_by))
-    if not result.accepted or not result.asked_for_certificate:
+                         trust_label=trusted_by, timeout=timeout, verify_server=anchors is None)
+    lines = probe.report_lines(result, trusted_by=trusted_by)
+    trusted = True
+    if anchors is not None:
+        import datetime as dt
+
+        from .. import trust as trust_mod
+
+        decision = trust_mod.java_trusts(result.server_chain, anchors, host=host, sni=result.sni,
+                                         now=dt.datetime.now(dt.timezone.utc), bundle=trust_mod.system_bundle())
+        trusted = decision.trusted
+        lines[-1:-1] = ["  " + line for line in trust_mod.decision_lines(
+            decision, truststore=truststore_path, server=probe._where(host, port))]
+    echo_lines(lines)
+    if not result.accepted or not result.asked_for_certificate or not trusted:
         click.get_current_context().exit(ExitCode.PROBLEMS)
