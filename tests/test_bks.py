@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import ktpy
 from hostile import bks_with_rounds
 
 from keytool_py import keystore
@@ -128,15 +129,9 @@ def test_damage_gives_one_sentence(name):
 @pytest.mark.parametrize("command", [["delete", "--alias", "bc-root"], ["rename", "--alias", "bc-root", "--to", "x"],
                                      ["passwd", "--new-storepass", "env:PW"]])
 def test_edits_refuse_a_store_ktpy_does_not_write(command, tmp_path):
-    from click.testing import CliRunner
-
-    from keytool_py.cli import cli
-
     store = tmp_path / "android.bks"
     store.write_bytes(_data("bc-v2.bks"))
-    result = CliRunner(env={"PW": PASSWORD}).invoke(cli, [command[0], str(store), "--storepass", "env:PW",
-                                                          *command[1:]])
-    assert result.exit_code == 1, result.output
+    result = ktpy(command[0], store, "--storepass", "env:PW", *command[1:], env={"PW": PASSWORD}, code=1)
     assert result.stderr == (f"Error: {store} is a BKS keystore, which ktpy reads but does not write; convert it "
                              "to JKS, JCEKS or PKCS12 first (ktpy convert)\n")
     assert store.read_bytes() == _data("bc-v2.bks")

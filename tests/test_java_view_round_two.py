@@ -8,13 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers import ktpy
 from pyasn1.codec.ber import decoder
 from pyasn1.type import univ
 from pyasn1_modules import rfc7292
 
 from keytool_py import keystore, pbe
-from keytool_py.cli import cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ENV = {"PW": "changeit", "EMPTY": ""}
@@ -47,16 +46,13 @@ def test_the_corpus_holds_both_conventions_and_ktpy_reads_each(name, spelling):
 
 
 def test_the_empty_password_opens_the_zero_byte_store_from_the_cli():
-    result = CliRunner(env=ENV).invoke(cli, ["inspect", str(FIXTURES / "capi-nullpass.p12"), "--storepass",
-                                             "env:EMPTY"])
-    assert result.exit_code == 0, result.output
+    result = ktpy("inspect", FIXTURES / "capi-nullpass.p12", "--storepass", "env:EMPTY", env=ENV)
     assert "Alias: capi-client  (PrivateKeyEntry, chain of 2)" in result.stdout
 
 
 def test_a_wrong_password_is_still_wrong_for_the_zero_byte_store():
-    result = CliRunner(env={"BAD": "not-empty"}).invoke(cli, ["inspect", str(FIXTURES / "capi-nullpass.p12"),
-                                                              "--storepass", "env:BAD"])
-    assert result.exit_code == 1
+    result = ktpy("inspect", FIXTURES / "capi-nullpass.p12", "--storepass", "env:BAD", env={"BAD": "not-empty"},
+                  code=1)
     assert result.stderr == "Error: wrong store password for the PKCS12 keystore (its MAC does not verify)\n"
 
 
@@ -77,15 +73,13 @@ WITHOUT = "Error: the entry 'key-only' holds a key without a certificate, "
      "refuses it); keep it in PKCS12, or add its certificate\n"),
 ])
 def test_a_key_without_a_certificate_is_refused_by_name_where_a_chain_is_needed(args, message, tmp_path):
-    result = CliRunner(env=ENV).invoke(cli, [a.format(tmp=tmp_path) for a in args])
-    assert result.exit_code == 1, result.output
+    result = ktpy(*[a.format(tmp=tmp_path) for a in args], env=ENV, code=1)
     assert result.stderr == message
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_key_without_a_certificate_is_listed_and_kept():
-    listed = CliRunner(env=ENV).invoke(cli, ["inspect", KEY_ONLY, "--storepass", "env:PW"])
-    assert listed.exit_code == 0, listed.output
+    listed = ktpy("inspect", KEY_ONLY, "--storepass", "env:PW", env=ENV)
     assert "Alias: key-only  (PrivateKeyEntry, chain of 0)" in listed.stdout
     store = keystore.load((FIXTURES / "openssl-keyonly.p12").read_bytes(), "changeit")
     again = keystore.load(keystore.build_store("pkcs12", store.entries, storepass="changeit"), "changeit")
