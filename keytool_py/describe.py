@@ -121,12 +121,14 @@ def _describe_store(store: keystore.Keystore) -> Info:
     return {"format": JSON_FORMAT, "kind": "keystore", "type": store.type.value, "entries": entries}
 
 
-def describe_data(data: bytes, *, source: str, storepass: Callable[[], str]) -> Info:
-    """Whatever `data` is: keystore, certificate(s), CSR or private key. `storepass` is called
-    only for a keystore, so a PEM never prompts for a password."""
-    store_type = keystore.detect_type(data)
-    if store_type is not None:
-        return describe_store(keystore.load(data, storepass(), decrypt_keys=False, decrypt_secrets=True))
+def describe_data(data: bytes, *, source: str, storepass: Callable[[], str | None],
+                  store_type: str | None = None) -> Info:
+    """Whatever `data` is: keystore, certificate(s), CSR or private key (`store_type`: read it
+    as that keystore type, whatever its content). `storepass` is called only for a keystore, so
+    a PEM never prompts for a password."""
+    if store_type is not None or keystore.detect_type(data) is not None:
+        return describe_store(keystore.load(data, storepass(), decrypt_keys=False, decrypt_secrets=True,
+                                            store_type=store_type))
     if b"CERTIFICATE REQUEST-----" in data:
         from .csr import load_csr
 

@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from helpers import ktpy, with_key_derivation
 from hostile import STOREPASS as HOSTILE_PASS
-from hostile import jceks_back_reference_bomb, jceks_keys_at_max_rounds, pkcs12_parts_at_max_rounds
+from hostile import bks_with_rounds, jceks_back_reference_bomb, jceks_keys_at_max_rounds, pkcs12_parts_at_max_rounds
 
 from keytool_py import KeyType, build_keystore, create_ca
 from keytool_py.certs import to_pem
@@ -68,6 +68,11 @@ def material(tmp_path_factory, key_pool, now):
     (root / "rounds.p12").write_bytes(pkcs12_parts_at_max_rounds())
     (root / "rounds.jceks").write_bytes(jceks_keys_at_max_rounds(leaf.cert))
     (root / "secret.jceks").write_bytes((FIXTURES / "keytool-secret.jceks").read_bytes())
+    # Bouncy Castle's BKS (password "changeit"): as written, cut in half, and with a hostile count
+    bks = (FIXTURES / "bc-v2.bks").read_bytes()
+    (root / "ks.bks").write_bytes(bks)
+    (root / "truncated.bks").write_bytes(bks[: len(bks) // 2])
+    (root / "rounds.bks").write_bytes(bks_with_rounds(bks, 2**31 - 1))
     return root
 
 
@@ -218,6 +223,13 @@ ROWS = [
                                 "-o", "{d}/out.jks"), 1,
         "the entry 'imported-pass' is a secret key, which a JKS keystore cannot hold; convert to JCEKS or PKCS12 "
         "instead"),
+    Row("wrong-storepass-bks", _export("ks.bks"), 1,
+        "wrong store password for the BKS keystore (its HMAC does not verify)"),
+    Row("truncated-bks", _export("truncated.bks", "env:HOSTILE"), 1, "the BKS keystore is corrupted or truncated"),
+    Row("bks-hostile-rounds", ("convert", "{d}/rounds.bks", "--to", "pkcs12", "--storepass", "env:HOSTILE",
+                               "-o", "{d}/out.p12"), 1,
+        "the BKS keystore claims 2,147,483,647 key derivation rounds; ktpy reads at most 5,000,000 (Bouncy Castle "
+        "writes 1024 to 2047)"),
     # servers on loopback (the `network` fixture): {closed}, {notls}, {stall}, {proxy} are its ports
     Row("server-unreachable", ("fetch-chain", "127.0.0.1:{closed}"), 1,
         "could not connect to 127.0.0.1:{closed}: connection refused"),

@@ -53,6 +53,8 @@ SECRET_HELP = "SRC is pass:TEXT, env:VAR, file:PATH, prompt or generate:PATH."
 # (tests/test_cli.py checks they agree).
 KEY_TYPES = ["rsa2048", "rsa3072", "rsa4096", "ec-p256", "ec-p384"]
 STORE_TYPES = ["jks", "pkcs12", "jceks"]
+# ... and the ones ktpy reads too: Bouncy Castle's BKS and UBER (docs/formats.md)
+READ_STORE_TYPES = [*STORE_TYPES, "bks", "uber"]
 
 
 def _debug_enabled() -> bool:
@@ -194,11 +196,11 @@ class StoreTypes(click.ParamType):
     def convert(self, value, param, ctx):
         if not isinstance(value, str):
             return value
-        from ..keystore import StoreType, parse_types
+        from ..keystore import parse_types, writable_type
 
         for item in filter(None, (item.strip() for item in value.split(","))):
             try:
-                StoreType.parse(item)
+                writable_type(item)  # BKS and UBER are read, never written
             except KtpyError as exc:
                 self.fail(self.unknown.format(item=item) if self.unknown else str(exc), param, ctx)
         try:
@@ -318,6 +320,12 @@ def allow_expired_option(f):
                         help="Package an expired certificate anyway (refused by default).")(f)
 
 
+def source_type_option(f):
+    return click.option("--type", "source_type", type=click.Choice(READ_STORE_TYPES),
+                        help="Read the keystore as this type (default: from its content; BKS and UBER, which "
+                             "have no magic number, are recognised too).")(f)
+
+
 def no_storepass_option(f):
     return click.option("--no-storepass", is_flag=True,
                         help="The store has no password (a password-less PKCS12 truststore): read it as "
@@ -393,7 +401,7 @@ def read_key_and_chain(key_path: str, key_password: str | None, cert_path: str, 
 
 def load_keystore(data: bytes, storepass_spec: str | None, keypass_spec: str | None = None, *,
                   label: str = "store password", alias: str | None = None, decrypt_keys: bool = True,
-                  no_storepass: bool = False, carry: bool = False):
+                  no_storepass: bool = False, carry: bool = False, store_type: str | None = None):
     """(keystore, store password) of a keystore's bytes, the store password from storepass_spec
     (store_password); keys are decrypted (unless decrypt_keys is False) with the --keypass
     password when given, else with the store password (with `alias`, only that entry's key).
@@ -406,26 +414,27 @@ def load_keystore(data: bytes, storepass_spec: str | None, keypass_spec: str | N
     store_pw = store_password(storepass_spec, no_storepass, label=label)
     key_pw = secret(keypass_spec, "--keypass", label="key password", allow_empty=True) if keypass_spec else None
     if carry and key_pw is None:
-        store = keystore.load(data, store_pw, decrypt_keys=False)
+        store = keystore.load(data, store_pw, decrypt_keys=False, store_type=store_type)
         store = keystore.unlock(store, store_pw) if store_pw is not None else store
     else:
         store = keystore.load(data, store_pw, keypass=key_pw.value if key_pw else None, alias=alias,
-                              decrypt_keys=decrypt_keys and (store_pw is not None or key_pw is not None))
+                              decrypt_keys=decrypt_keys and (store_pw is not None or key_pw is not None),
+                              store_type=store_type)
     return store, None if store_pw is None else Password(store_pw)
 
 
 def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | None = None, *,
                   label: str = "store password", alias: str | None = None, no_storepass: bool = False,
-                  carry: bool = False):
+                  carry: bool = False, store_type: str | None = None):
     """(keystore with its keys decrypted, store password) for a keystore file: load_keystore of
     its bytes, after making sure it is one."""
     from .. import files, keystore
 
     data = files.read(path, what="keystore")
-    if keystore.detect_type(data) is None:
-        raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
+    if store_type is None and keystore.detect_type(data) is None:
+        raise KtpyError(f"{path} is not a JKS, JCEKS, PKCS12, BKS or UBER keystore")
     return load_keystore(data, storepass_spec, keypass_spec, label=label, alias=alias, no_storepass=no_storepass,
-                         carry=carry)
+                         carry=carry, store_type=store_type)
 
 
 def store_alias(alias: str, verb: str = "stored") -> str:
