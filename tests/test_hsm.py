@@ -220,6 +220,9 @@ def test_the_token_removed_during_a_batch_fails_those_rows_and_a_rerun_finishes(
 
     monkeypatch.setattr(batch, "issue_all", issue_then_pull_the_token)
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    from keytool_py import hsm
+
+    monkeypatch.setattr(hsm, "RECONNECT_PAUSE", 0.001)  # the token is really gone: no need to wait for it
     args = ["issue-client", "--ca", ca, *PIN_ARGS, "--batch", tmp_path / "clients.csv", "--key-type", "ec-p256",
             "--storepass", "env:KTPY_STORE_PW", "--out-dir", tmp_path / "out"]
     try:
