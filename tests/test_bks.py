@@ -135,3 +135,23 @@ def test_edits_refuse_a_store_ktpy_does_not_write(command, tmp_path):
     assert result.stderr == (f"Error: {store} is a BKS keystore, which ktpy reads but does not write; convert it "
                              "to JKS, JCEKS or PKCS12 first (ktpy convert)\n")
     assert store.read_bytes() == _data("bc-v2.bks")
+
+
+def test_the_cli_reads_them_by_content_or_by_type(tmp_path):
+    """inspect and convert find the type in the content, or take --type; expiry reads BKS without a
+    password (as keytool -list would with the provider) and UBER with one."""
+    env = {"PW": PASSWORD}
+    listed = ktpy("inspect", FIXTURES / "bc.uber", "--storepass", "env:PW", "--type", "uber", env=env)
+    assert listed.stdout.startswith("Keystore type: UBER, 3 entries\n")
+    mislabelled = ktpy("inspect", FIXTURES / "bc.uber", "--storepass", "env:PW", "--type", "jks", env=env, code=1)
+    assert mislabelled.stderr == "Error: the file is a UBER keystore, not JKS\n"
+    out = tmp_path / "android.p12"
+    converted = ktpy("convert", FIXTURES / "bc-v1.bks", "--to", "pkcs12", "--storepass", "env:PW", "-o", out,
+                     env=env)
+    assert converted.stderr.endswith(f"from BKS {FIXTURES / 'bc-v1.bks'}: bc-client (key), bc-aes (secret key), "
+                                     "bc-root (trusted)\n")
+    scanned = ktpy("expiry", FIXTURES / "bc-v2.bks", "--within", "1d", "--json")
+    assert {(c["alias"], c["type"]) for c in json.loads(scanned.stdout)["certificates"]} == \
+        {("bc-client", "bks"), ("bc-root", "bks")}
+    refused = ktpy("expiry", FIXTURES / "bc.uber", "--within", "1d", code=1)
+    assert "a UBER keystore is encrypted as a whole: give its store password" in refused.stdout
