@@ -265,7 +265,27 @@ def alias_option(help: str = "Which keystore entry (default: the only key entry)
 
 
 def ca_dir_option(help: str = "The CA folder.", required: bool = True):
-    return click.option("--ca", "ca_dir", required=required, type=click.Path(file_okay=False), help=help)
+    """--ca CA_DIR, and --pin SRC for a CA whose key is in a PKCS#11 token (load_ca_dir reads it)."""
+    def decorate(f):
+        f = pin_option("PIN of the token that holds the CA key (a CA folder with ca.pkcs11).")(f)
+        return click.option("--ca", "ca_dir", required=required, type=click.Path(file_okay=False), help=help)(f)
+
+    return decorate
+
+
+_PIN_KEY = "ktpy.pin"
+
+
+def pin_option(help: str):
+    """--pin SRC, kept in the context for load_ca_dir (so the commands that take --ca need no
+    parameter for it)."""
+    def remember(ctx: click.Context, param: click.Parameter, value):
+        if value is not None:
+            ctx.meta[_PIN_KEY] = value
+        return value
+
+    return click.option("--pin", metavar="SRC", type=PASSWORD_SOURCE, expose_value=False, callback=remember,
+                        help=f"{help} {SECRET_HELP}")
 
 
 def compat_option(f):
@@ -446,10 +466,20 @@ def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):
 
     def read(name: str, what: str) -> bytes | None:
         path = folder / name
-        return files.read(path, what=what) if name != ca.CHAIN_FILE or path.exists() else None
+        optional = name in (ca.CHAIN_FILE, ca.TOKEN_FILE)
+        return files.read(path, what=what) if not optional or path.exists() else None
 
     return ca.CA.from_files(read, lambda: secret(password_spec, option, label="CA key password").value,
-                            folder=folder)
+                            folder=folder, pin=token_pin)
+
+
+def token_pin(uri) -> str:
+    """The PIN of the token `uri` names: from --pin, else the URI's pin-source, else a prompt."""
+    from .. import hsm
+
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get(_PIN_KEY) if ctx else None
+    return secret(hsm.pin_spec(given, uri), "--pin", label=f"PIN of token {uri.token or uri.serial}").value
 
 
 def record_issued(ca_dir, certificates, *, by: str, renews: int | None = None) -> None:
