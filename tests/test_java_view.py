@@ -33,6 +33,8 @@ REFUSALS = {
     "aliases-equal-but-for-case": "Error: two entries would have the alias '{entry}' (Java ignores case)\n",
     "nothing-java-sees": "Error: {path} holds no entry that Java sees (Java ignores unencrypted key bags), "
                          "so there is nothing to convert\n",
+    "key-without-certificate": "Error: the key entry '{entry}' has no certificate, and a {type} keystore needs one "
+                               "with every key (Java refuses it); keep it in PKCS12, or add its certificate\n",
 }
 TYPES = ["jks", "jceks", "pkcs12"]
 KTPY_LINE = re.compile(r"^(Error|Warning|Notice|Wrote)[: ]")
@@ -160,18 +162,20 @@ def test_convert_does_what_is_pinned(name, target, conversions, corpus_views):
     assert all(KTPY_LINE.match(line) for line in stderr.splitlines()), stderr
     if expected != "converted":
         assert (out, code) == (None, 1), f"pinned refused ({expected}), but: exit {code}\n{stderr}"
-        assert stderr == REFUSALS[expected["refused"]].format(entry=expected.get("entry"), path=FIXTURES / name)
+        assert stderr == REFUSALS[expected["refused"]].format(entry=expected.get("entry"), path=FIXTURES / name,
+                                                              type=target.upper())
         if "entry" in expected:  # an entry Java sees in the source
             assert expected["entry"] in [e["alias"].lower() for e in corpus_views[name]["entries"]]
         return
     assert out is not None, f"pinned converted, but: exit {code}\n{stderr}"
     assert views[out]["ok"], views[out]
-    assert normalized(views[out]) == normalized(_as_java_lists(corpus_views[name], target))
+    assert normalized(views[out]) == normalized(_as_java_lists(corpus_views[name], target, CORPUS[name]["type"]))
 
 
-def _as_java_lists(view: dict, target: str) -> dict:
-    """The source's view as the target type lists it: PKCS12 lists aliases in lowercase."""
-    if target != "pkcs12":
+def _as_java_lists(view: dict, target: str, source: str = "") -> dict:
+    """The source's view as the target type lists it: PKCS12 lists aliases in lowercase, and
+    convert lowercases Bouncy Castle's (which BKS and UBER keep as written) for any Java type."""
+    if target != "pkcs12" and source not in ("bks", "uber"):
         return view
     return {"entries": [{**e, "alias": e["alias"].lower()} for e in view["entries"]]}
 

@@ -78,7 +78,7 @@ def _password_map(storepass: str | None, mapfile: str | None):
 # issue, upload and deploy the new one.
 @click.option("--within", default="30d", show_default=True, callback=_window, metavar="WINDOW",
               help="Count certificates expiring within this window as problems: 30d, 12h, 2w.")
-@storepass_option("Password of the PKCS12 files (JKS and JCEKS need none).")
+@storepass_option("Password of the PKCS12 and UBER files (JKS, JCEKS and BKS need none).")
 @click.option("--passwords", "mapfile", type=click.Path(dir_okay=False), metavar="MAPFILE",
               help="Lines 'GLOB SRC': the password of the PKCS12 files the glob matches (first match wins; "
                    "--storepass for the rest).")
@@ -91,13 +91,13 @@ def _password_map(storepass: str | None, mapfile: str | None):
 @force_option
 def expiry_cmd(paths, within, storepass, mapfile, as_json, prometheus, strict, out, force):
     """Find every certificate in files and folders (recursively) and say when each expires:
-    PEM and DER files and bundles, JKS, JCEKS and PKCS12 keystores, the type read from the
-    content. One line per certificate, soonest first: state, days left, not-after (UTC), file,
+    PEM and DER files and bundles, JKS, JCEKS, PKCS12 and Bouncy Castle BKS and UBER keystores,
+    the type read from the content. One line per certificate, soonest first: state, days left, not-after (UTC), file,
     alias, subject, issuer; then each file that could not be read, with the reason.
 
-    JKS and JCEKS certificates are read without a password (only keys are encrypted there; the
-    integrity hash is not checked, as keytool -list without -storepass). PKCS12 needs its
-    password: --storepass for all, or a MAPFILE of 'GLOB SRC' lines, e.g.
+    JKS, JCEKS and BKS certificates are read without a password (only keys are encrypted there;
+    the integrity hash is not checked, as keytool -list without -storepass). PKCS12 and UBER need
+    their password: --storepass for all, or a MAPFILE of 'GLOB SRC' lines, e.g.
 
     \b
       # globs with a '/' match the path, others the file name; first match wins
@@ -235,16 +235,19 @@ def crl_cmd(ca_dir, ca_password, days, out, pem, force):
 
 def inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     """inspect's view of a CA folder: the CA, and each certificate of its ledger with its state."""
-    from .. import issue
-    from ..ca import CERT_FILE
-    from ..describe import ca_folder_lines, describe_ca_folder
+    from .. import files, issue
+    from ..ca import CERT_FILE, KEY_FILE, TOKEN_FILE
+    from ..describe import ca_folder_lines, ca_key_info, describe_ca_folder
 
     folder = Path(ca_dir)
     if not (folder / CERT_FILE).exists():
         raise KtpyError(f"{folder} is a folder but not a CA folder (it has no ca.pem)")
     cert = read_certificates(folder / CERT_FILE, what="CA certificate")[0]
     book, path = _ledger_of(ca_dir)
-    info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow())
+    found = {name: files.read(folder / name, what="file") if (folder / name).is_file() else None
+             for name in (KEY_FILE, TOKEN_FILE)}
+    key = ca_key_info(found[KEY_FILE], found[TOKEN_FILE], folder=str(folder))
+    info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow(), key=key)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
