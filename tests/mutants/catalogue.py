@@ -150,7 +150,8 @@ MUTANTS = [
            ("tests/test_hsm.py::test_no_file_in_the_ca_folder_holds_key_material_and_the_token_keeps_the_key",)),
     Mutant("token-ecdsa-signature-raw", "a token's ECDSA signature goes into certificates as raw r||s, not DER",
            "keytool_py/hsm.py",
-           "        return utils.encode_dss_signature(int.from_bytes(raw[:half], \"big\"), int.from_bytes(raw[half:], \"big\"))\n",
+           "        return utils.encode_dss_signature(int.from_bytes(raw[:half], \"big\"), "
+           "int.from_bytes(raw[half:], \"big\"))\n",
            "        return raw\n",
            ("tests/test_hsm.py::test_an_ec_ca_in_the_token_issues_a_batch_from_workers_with_their_own_sessions",)),
     Mutant("token-pin-unchecked-in-process", "a process logged in to a token takes any PIN afterwards",
