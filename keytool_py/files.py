@@ -15,7 +15,7 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -484,3 +484,110 @@ def replace_in_place(snapshot: Snapshot, data: bytes, *, backup: bool = False) -
             raise BadInputError(f"cannot write {path}: {exc.strerror}; the file is unchanged") from None
         raise
     return bak
+
+
+# --- one writer at a time: a lock beside the file ------------------------------------------------
+
+# Held locks of this process, by lock-file path: (descriptor, depth). flock locks belong to an
+# open file description, so a second open of the same lock file in this process would wait for
+# itself; a nested `locked` of the same path only counts up instead.
+_HELD: dict[str, list[int]] = {}
+# How often a waiting process tries the lock again (seconds).
+_POLL = 0.05
+
+
+LOCK_FILE = ".ktpy.lock"
+
+
+def lock_path(path: str | Path) -> Path:
+    """The lock file of `path`: `.NAME.lock` beside the file it protects, or `.ktpy.lock` inside
+    a folder (kit and renew lock their output folder). A symlink is followed, so every link to
+    one store shares the store's lock."""
+    target = Path(os.path.realpath(path))
+    if target.is_dir():
+        return target / LOCK_FILE
+    return target.parent / f".{target.name}.lock"
+
+
+@contextlib.contextmanager
+def locked(path: str | Path, wait: float | None = None) -> Iterator[None]:
+    """Hold the exclusive lock of `path` (flock on lock_path(path)) while the block runs: the
+    block reads, decides and replaces, and no other ktpy does the same meanwhile.
+
+    wait=None gives up at once with "locked by another ktpy"; wait=N tries for N seconds. The
+    lock file stays (removing it would race with a process about to lock it); it is empty.
+    On a file system without flock (some FUSE and SMB mounts answer ENOLCK or EOPNOTSUPP) the
+    edit is refused unless KTPY_NO_LOCK=1, which edits without the lock: the check that the
+    file did not change since it was read still runs just before the rename.
+    """
+    import fcntl
+    import time
+
+    lock = lock_path(path)
+    key = str(lock)
+    if key in _HELD:
+        _HELD[key][1] += 1
+        try:
+            yield
+        finally:
+            _HELD[key][1] -= 1
+        return
+    fd = _open_lock(lock, Path(path))
+    try:
+        deadline = None if wait is None else time.monotonic() + max(0.0, wait)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is None or time.monotonic() >= deadline:
+                    waited = "" if wait is None else f" after waiting {wait:g} s"
+                    raise KtpyError(f"{path} is locked by another ktpy{waited}; try again when it is done, or "
+                                    "pass --wait SECONDS") from None
+                time.sleep(_POLL)
+            except OSError as exc:
+                if os.environ.get("KTPY_NO_LOCK") == "1":
+                    break
+                raise KtpyError(f"cannot lock {path}: the file system does not support flock ({exc.strerror}); "
+                                "set KTPY_NO_LOCK=1 to edit without a lock when no other ktpy runs") from None
+        _HELD[key] = [fd, 1]
+        try:
+            yield
+        finally:
+            del _HELD[key]
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _open_lock(lock: Path, protected: Path) -> int:
+    """The lock file's descriptor; a new one created by root belongs to the protected file's
+    owner, so that user's own ktpy can lock it later."""
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PUBLIC_MODE)
+        created = True
+    except FileExistsError:
+        created = False
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW)
+        except PermissionError:
+            fd = _open_or_fail(lock, os.O_RDONLY | os.O_NOFOLLOW)  # flock needs no write access
+        except OSError as exc:
+            raise _cannot_lock(lock, exc) from None
+    except OSError as exc:
+        raise _cannot_lock(lock, exc) from None
+    if created and os.geteuid() == 0:
+        with contextlib.suppress(OSError):
+            owner = os.stat(protected) if protected.exists() else os.stat(lock.parent)
+            os.fchown(fd, owner.st_uid, owner.st_gid)
+    return fd
+
+
+def _open_or_fail(lock: Path, flags: int) -> int:
+    try:
+        return os.open(lock, flags)
+    except OSError as exc:
+        raise _cannot_lock(lock, exc) from None
+
+
+def _cannot_lock(lock: Path, exc: OSError) -> BadInputError:
+    return BadInputError(f"cannot create the lock file {lock}: {exc.strerror or exc}")

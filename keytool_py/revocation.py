@@ -26,19 +26,18 @@ CRL_DAYS = 7
 
 
 def revoke(ledger: Ledger, serial: int, reason: Reason | str | None, now: dt.datetime, *,
-           what: str = "the CA") -> bytes:
-    """The ledger record revoking `serial`: refused when the CA never issued it, or when it is
-    already revoked."""
+           what: str = "the CA") -> bytes | None:
+    """The ledger record revoking `serial`, refused when the CA never issued it; None when it is
+    already revoked (revoking again changes nothing: the first revocation's date and reason stay,
+    as RFC 5280 5.3.1 has no way to change them short of certificateHold)."""
     reason = Reason.parse(reason)
     issued = ledger.find(serial)
     if issued is None:
         raise BadInputError(f"serial {serial_hex(serial)} is not in the ledger of {what}: "
                             "the CA did not issue it (or issued it before ktpy kept a ledger; "
                             "revoke it by its certificate file then)")
-    earlier = ledger.revocation(serial)
-    if earlier is not None:
-        raise BadInputError(f"serial {serial_hex(serial)} ({issued.subject}) was already revoked on "
-                            f"{earlier.at:%Y-%m-%d %H:%M} UTC ({earlier.reason.value})")
+    if ledger.revocation(serial) is not None:
+        return None
     return revoked_record(serial, reason, now)
 
 

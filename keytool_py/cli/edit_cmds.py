@@ -1,7 +1,7 @@
 """Commands that change a keystore in place: delete, rename, passwd, import, merge, and
 export-key, which takes a key out of one.
 
-Each reads the store (remembering which version it read), works the edit out as a value
+Each locks the store (files.locked, --wait), reads it (remembering which version it read), works the edit out as a value
 (keytool_py.edit), and replaces the file atomically through files.replace_in_place: on any
 failure the file is left byte for byte as it was, and a file that changed meanwhile is not
 replaced. --backup keeps the old file as STORE.bak (0600); --dry-run prints the plan.
@@ -34,6 +34,7 @@ from ._common import (
     secret_outputs,
     storepass_option,
 )
+from ._wait import hold_lock, wait_option
 
 
 def store_argument(f):
@@ -44,15 +45,19 @@ _storepass = storepass_option("The keystore's password.")
 
 
 def edit_options(f):
+    f = wait_option(f)
     f = click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")(f)
     return click.option("--backup", is_flag=True, help="Keep the old file as STORE.bak (mode 0600).")(f)
 
 
 def _read_store(path: str, storepass: str | None, *, label: str = "store password", option: str = "--storepass"):
-    """(snapshot of the file, store password): the store is read once, its identity kept."""
+    """(snapshot of the file, store password): the store is read once, its identity kept, under
+    its lock (held until the command ends: read, edit and replace are one step for other ktpy)."""
     from .. import files, keystore
     from ..errors import KtpyError
 
+    if Path(path).is_file():  # a missing store is reported by read_for_edit, with no lock file left
+        hold_lock(path)
     snapshot = files.read_for_edit(path, what="keystore")
     if keystore.detect_type(snapshot.data) is None:
         raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")

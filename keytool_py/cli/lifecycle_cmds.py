@@ -30,6 +30,7 @@ from ._common import (
     secret_outputs,
     storepass_option,
 )
+from ._wait import hold_lock, wait_option
 
 EXPIRY_EXIT_CODES = exit_codes_help({
     ExitCode.OK: "no certificate is expired or expires within the window",
@@ -140,10 +141,14 @@ def expiry_cmd(paths, within, storepass, mapfile, as_json, prometheus, strict, o
 
 # --- revoke, crl -----------------------------------------------------------------------------
 
-def _ledger_of(ca_dir):
+def _ledger_of(ca_dir, *, lock: bool = False):
+    """(the ledger, its path); with lock, the ledger stays locked until the command ends, so that
+    what is decided from it (a revocation, the next CRL number) is recorded before anyone else reads."""
     from .. import files, ledger
 
     path = Path(ca_dir) / ledger.LEDGER_FILE
+    if lock and Path(ca_dir).is_dir():
+        hold_lock(path)
     data = files.read(path, what="ledger") if path.exists() else b""
     return ledger.parse(data, what=str(path)), path
 
@@ -165,6 +170,7 @@ def _reason(ctx, param, value):
               help="key-compromise, ca-compromise, affiliation-changed, superseded, cessation-of-operation, "
                    "certificate-hold, privilege-withdrawn or unspecified.")
 @ca_password_option()
+@wait_option
 def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
     """Revoke a certificate the CA issued: recorded in the CA's ledger (CA_DIR/issued.jsonl);
     publish it with `ktpy crl`. The certificate is named by --serial (it must be in the
@@ -183,7 +189,7 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
         raise click.UsageError("name the certificate by --serial HEX or by its file CERT.pem (one of them)")
     reason_value = reason
     authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
-    book, path = _ledger_of(ca_dir)
+    book, path = _ledger_of(ca_dir, lock=True)
     now = issue.utcnow()
     if cert_path:
         cert = read_certificates(cert_path)[0]
@@ -196,8 +202,13 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
     else:
         number = ledger.parse_serial(serial)
     record = revocation.revoke(book, number, reason_value, now, what=f"the CA in {ca_dir}")
-    files.append_record(path, record)
     subject = book.find(number).subject
+    if record is None:  # revoking twice changes nothing: say so, and succeed
+        earlier = book.revocation(number)
+        note(f"{ledger.serial_hex(number)} ({subject}) was already revoked on {earlier.at:%Y-%m-%d %H:%M} UTC "
+             f"({earlier.reason.value}); nothing was recorded")
+        return
+    files.append_record(path, record)
     note(f"Revoked {ledger.serial_hex(number)} ({subject}), reason {reason_value.value}; "
          f"publish it: ktpy crl --ca {ca_dir} -o CRL_FILE")
 
@@ -209,6 +220,7 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Where to write the CRL.")
 @click.option("--pem", is_flag=True, help="Write PEM (default: DER, as CRL distribution points serve it).")
 @force_option
+@wait_option
 def crl_cmd(ca_dir, ca_password, days, out, pem, force):
     """Write the CA's certificate revocation list: every revocation in its ledger, signed by the
     CA, numbered one past the last CRL. Servers that check revocation (openssl -crl_check,
@@ -223,7 +235,7 @@ def crl_cmd(ca_dir, ca_password, days, out, pem, force):
 
     files.check_writable([files.Output(Path(out), b"")], force=force)
     authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
-    book, path = _ledger_of(ca_dir)
+    book, path = _ledger_of(ca_dir, lock=True)
     crl, record = revocation.build_crl(authority, book, now=issue.utcnow(), days=days)
     files.append_record(path, record)  # the number is given out first, so two CRLs never share one
     files.write_all([files.Output(Path(out), revocation.crl_bytes(crl, pem=pem))], force=force)
@@ -315,6 +327,7 @@ def _kit_shape(folder: Path, storepass_value: str | None):
               help="With --cert: keystore types to write too, comma-separated (jks, pkcs12, jceks).")
 @click.option("--alias", help="With --cert and --types: the entry name (default: mule-client).")
 @force_option
+@wait_option
 def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storepass, reuse_key, days,
               store_types, alias, force):
     """Renew a certificate as it was made: same subject, SANs, profile (clientAuth or
@@ -335,6 +348,8 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
     if bool(kit_dir) == bool(cert_path):
         raise click.UsageError("give a kit folder (KIT_DIR) or --cert OLD.pem, one of them")
     folder = Path(out_dir)
+    if folder.is_dir():  # one renewal at a time into a folder (files.locked)
+        hold_lock(folder)
     now = issue.utcnow()
     if kit_dir:
         kit = Path(kit_dir)
