@@ -515,14 +515,13 @@ def locked(path: str | Path, wait: float | None = None) -> Iterator[None]:
     block reads, decides and replaces, and no other ktpy does the same meanwhile.
 
     wait=None gives up at once with "locked by another ktpy"; wait=N tries for N seconds. The
-    lock file stays (removing it would race with a process about to lock it); it is empty.
-    On a file system without flock (some FUSE and SMB mounts answer ENOLCK or EOPNOTSUPP) the
-    edit is refused unless KTPY_NO_LOCK=1, which edits without the lock: the check that the
-    file did not change since it was read still runs just before the rename.
+    lock file exists only while it is held: the holder removes it before letting go, and a
+    process that locked a file which is no longer the one at that name (removed meanwhile)
+    lets go and tries again, so two holders never meet. On a file system without flock (some
+    FUSE and SMB mounts answer ENOLCK or EOPNOTSUPP) the edit is refused unless KTPY_NO_LOCK=1,
+    which edits without the lock: the check that the file did not change since it was read
+    still runs just before the rename.
     """
-    import fcntl
-    import time
-
     lock = lock_path(path)
     key = str(lock)
     if key in _HELD:
@@ -532,36 +531,55 @@ def locked(path: str | Path, wait: float | None = None) -> Iterator[None]:
         finally:
             _HELD[key][1] -= 1
         return
-    fd = _open_lock(lock, Path(path))
+    fd = _acquire(lock, Path(path), wait)
+    _HELD[key] = [fd, 1]
     try:
-        deadline = None if wait is None else time.monotonic() + max(0.0, wait)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if deadline is None or time.monotonic() >= deadline:
-                    waited = "" if wait is None else f" after waiting {wait:g} s"
-                    raise KtpyError(f"{path} is locked by another ktpy{waited}; try again when it is done, or "
-                                    "pass --wait SECONDS") from None
-                time.sleep(_POLL)
-            except OSError as exc:
-                if os.environ.get("KTPY_NO_LOCK") == "1":
-                    break
-                raise KtpyError(f"cannot lock {path}: the file system does not support flock ({exc.strerror}); "
-                                "set KTPY_NO_LOCK=1 to edit without a lock when no other ktpy runs") from None
-        _HELD[key] = [fd, 1]
-        try:
-            yield
-        finally:
-            del _HELD[key]
+        yield
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        del _HELD[key]
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.unlink(lock)
+            os.close(fd)  # closing the descriptor releases the lock
+
+
+def _acquire(lock: Path, path: Path, wait: float | None) -> int:
+    """A descriptor of `lock`, flocked, still the file at that name (-1: KTPY_NO_LOCK)."""
+    import fcntl
+    import time
+
+    deadline = None if wait is None else time.monotonic() + max(0.0, wait)
+    while True:
+        fd = _open_lock(lock, path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if deadline is None or time.monotonic() >= deadline:
+                waited = "" if wait is None else f" after waiting {wait:g} s"
+                raise KtpyError(f"{path} is locked by another ktpy{waited}; try again when it is done, or "
+                                "pass --wait SECONDS") from None
+            time.sleep(_POLL)
+            continue
+        except OSError as exc:
+            os.close(fd)
+            if os.environ.get("KTPY_NO_LOCK") == "1":
+                return -1
+            raise KtpyError(f"cannot lock {path}: the file system does not support flock ({exc.strerror}); "
+                            "set KTPY_NO_LOCK=1 to edit without a lock when no other ktpy runs") from None
+        held = os.fstat(fd)
+        try:
+            now = os.stat(lock, follow_symlinks=False)
+        except FileNotFoundError:
+            now = None
+        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            return fd
+        os.close(fd)  # the holder before us removed it: lock the new one
 
 
 def _open_lock(lock: Path, protected: Path) -> int:
     """The lock file's descriptor; a new one created by root belongs to the protected file's
-    owner, so that user's own ktpy can lock it later."""
+    owner, so that user's own ktpy can lock it while root's waits."""
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PUBLIC_MODE)
         created = True
@@ -569,6 +587,8 @@ def _open_lock(lock: Path, protected: Path) -> int:
         created = False
         try:
             fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW)
+        except FileNotFoundError:  # removed by its holder in between: create it
+            return _open_lock(lock, protected)
         except PermissionError:
             fd = _open_or_fail(lock, os.O_RDONLY | os.O_NOFOLLOW)  # flock needs no write access
         except OSError as exc:

@@ -166,3 +166,4 @@ def test_lock_waits_then_gives_up_with_one_sentence(tmp_path):
         holder.wait()
     with files.locked(target), files.locked(target):  # free again; nested in one process: no self-deadlock
         assert (tmp_path / ".store.jks.lock").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store.jks"]  # the lock file goes with the lock
