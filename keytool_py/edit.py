@@ -41,10 +41,11 @@ class Plan:
     after: Keystore
     storepass: str
     compat: Compat | None = None
+    protected: bool = True  # False: a password-less PKCS12 (no MAC, certificates in the clear) stays so
 
     def encode(self, now: dt.datetime | None = None) -> bytes:
         return keystore.build_store(self.after.type, self.after.entries, storepass=self.storepass,
-                                    compat=self.compat, now=now)
+                                    compat=self.compat, now=now, protected=self.protected)
 
     def changes(self) -> list[str]:
         """What the edit does, one line per entry removed, added or changed (for --dry-run)."""
@@ -111,6 +112,15 @@ def find(store: Keystore, alias: str) -> Entry:
     alias Java cannot reach can still be renamed or deleted)."""
     exact = [e for e in store.entries if e.alias == alias]
     return exact[0] if exact else store.entry(alias)
+
+
+def pkcs12_protected(data: bytes) -> bool:
+    """False for a password-less PKCS12 (keytool writes one with -J-Dkeystore.pkcs12.macAlgorithm=NONE
+    -J-Dkeystore.pkcs12.certProtectionAlgorithm=NONE; JDK 18+ by default for truststores): the
+    edit keeps it password-less, as keytool's own -importcert does."""
+    from .keystore import p12codec
+
+    return not p12codec.is_unprotected(data)
 
 
 def pkcs12_compat(data: bytes) -> Compat | None:

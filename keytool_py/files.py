@@ -453,26 +453,55 @@ def _stat(path: Path, what: str) -> os.stat_result:
         raise BadInputError(f"{what} {path} cannot be read: {exc.strerror}") from None
 
 
-def replace_in_place(snapshot: Snapshot, data: bytes, *, backup: bool = False) -> Path | None:
-    """Replace the file read as `snapshot` with `data` (mode 0600: keystores are secret),
-    atomically: a temporary file beside it, fsync, then rename over it. Refused, with the file
-    untouched, when it changed since it was read (other size, time, inode or content). With
-    backup, the old bytes are kept as FILE.bak (0600, replacing an older .bak); returns its path."""
-    path = snapshot.path
-    outputs = [Output(path, data, secret=True)]
+@dataclass(frozen=True)
+class Replaced:
+    """What replace_in_place did: the file it replaced (a link's target), the backup it kept,
+    and what the user should hear (a mode narrowed, an owner that could not be kept)."""
+
+    path: Path
+    backup: Path | None = None
+    notices: tuple[str, ...] = ()
+
+
+def replace_in_place(snapshot: Snapshot, data: bytes, *, backup: bool = False, secret: bool = True) -> Replaced:
+    """Replace the file read as `snapshot` with `data`, atomically, keeping what the deployment
+    gave it, as keytool does:
+
+    - a symbolic link stays a link: its target is replaced, by a temporary file in the target's
+      own folder renamed over it (so the rename is atomic on the target's file system);
+    - the new file gets the old one's owner, group and mode (root editing a `mule:mule 0640`
+      store leaves it `mule:mule 0640`). When the file holds a secret (a keystore with keys), a
+      mode that lets every user read or write it is narrowed to owner and group, with a notice;
+      a truststore keeps its 0644;
+    - refused, with the file untouched, when it changed since it was read (other size, time,
+      inode or content);
+    - with backup, the old bytes become FILE.bak (0600, beside the target) only once the new file
+      is in place: a failed edit leaves an older FILE.bak as it was.
+    """
+    link = snapshot.path
+    path = Path(os.path.realpath(link))
+    out = Output(path, data, secret=True)
+    notices: list[str] = []
     bak = path.with_name(path.name + ".bak") if backup else None
-    if bak is not None:
-        outputs.append(Output(bak, snapshot.data, secret=True))
     temps: list[str] = []
     try:
-        for out in outputs:
-            temps.append(_write_temp(out))
-        current = _identity(_stat(path, "the file"))
-        if current != snapshot.identity or path.read_bytes() != snapshot.data:
-            raise BadInputError(f"{path} changed since ktpy read it; nothing was written (run the command again)")
+        old = path.stat()
+        mode = old.st_mode & 0o7777
+        if secret and mode & 0o007:
+            mode &= ~0o007
+            notices.append(f"{link} holds keys and could be read or written by every user (mode "
+                           f"{old.st_mode & 0o777:04o}); it is now {mode & 0o777:04o}")
+        temps.append(_write_temp(out))
+        notices += _keep_owner(temps[0], old, link)
+        os.chmod(temps[0], mode)
         if bak is not None:
-            os.replace(temps[1], bak)
+            temps.append(_write_temp(Output(bak, snapshot.data, secret=True)))
+        current = _identity(_stat(link, "the file"))
+        if current != snapshot.identity or path.read_bytes() != snapshot.data:
+            raise BadInputError(f"{link} changed since ktpy read it; nothing was written (run the command again)")
         os.replace(temps[0], path)
+        if bak is not None:  # only now: a failed edit never touches an older backup
+            os.replace(temps[1], bak)
         _fsync_dir(path.parent)
     except BaseException as exc:
         for temp in temps:
@@ -481,9 +510,44 @@ def replace_in_place(snapshot: Snapshot, data: bytes, *, backup: bool = False) -
         if isinstance(exc, KtpyError):
             raise
         if isinstance(exc, OSError):
-            raise BadInputError(f"cannot write {path}: {exc.strerror}; the file is unchanged") from None
+            raise BadInputError(f"cannot write {link}: {exc.strerror}; the file is unchanged") from None
         raise
-    return bak
+    return Replaced(path, bak, tuple(notices))
+
+
+def _keep_owner(temp: str, old: os.stat_result, shown: Path) -> list[str]:
+    """Give the new file the old one's owner and group. Only root may give a file away; another
+    user keeps at least the group when it is one of theirs, and is told what changed."""
+    mine = os.stat(temp)
+    if (mine.st_uid, mine.st_gid) == (old.st_uid, old.st_gid):
+        return []
+    try:
+        os.chown(temp, old.st_uid, old.st_gid)
+        return []
+    except PermissionError:
+        pass
+    with contextlib.suppress(PermissionError):
+        os.chown(temp, -1, old.st_gid)
+    now = os.stat(temp)
+    if (now.st_uid, now.st_gid) == (old.st_uid, old.st_gid):
+        return []
+    return [f"{shown} now belongs to {_owner(now)} (it belonged to {_owner(old)}, and only root can give a "
+            "file to another user)"]
+
+
+def _owner(st: os.stat_result) -> str:
+    import grp
+    import pwd
+
+    try:
+        user = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        user = str(st.st_uid)
+    try:
+        group = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group = str(st.st_gid)
+    return f"{user}:{group}"
 
 
 # --- one writer at a time: a lock beside the file ------------------------------------------------

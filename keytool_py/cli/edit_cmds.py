@@ -64,16 +64,21 @@ def _read_store(path: str, storepass: str | None, *, label: str = "store passwor
     return snapshot, secret(storepass, option, label=label)
 
 
-def _compat(snapshot, store):
+def _kept(snapshot, store):
+    """(compat, protected) of the store as it is, for the Plan: a PKCS12 keeps the Java it was
+    readable by, and a password-less one (no MAC, certificates in the clear) stays so."""
     from .. import edit
     from ..keystore import StoreType
 
-    return edit.pkcs12_compat(snapshot.data) if store.type is StoreType.PKCS12 else None
+    if store.type is not StoreType.PKCS12:
+        return None, True
+    return edit.pkcs12_compat(snapshot.data), edit.pkcs12_protected(snapshot.data)
 
 
 def _apply(snapshot, plan, *, backup: bool, dry_run: bool, done: str, new_passwords=()) -> None:
     """Write the plan over the file it was read from (or print it, with --dry-run)."""
     from .. import files
+    from ..keystore import EntryKind
 
     if dry_run:
         for line in plan.changes() or ["no entry changes (passwords only)"]:
@@ -84,16 +89,21 @@ def _apply(snapshot, plan, *, backup: bool, dry_run: bool, done: str, new_passwo
     generated = secret_outputs(*new_passwords)
     files.write_all(generated)  # a new password file first: never a store whose password is lost
     try:
-        bak = files.replace_in_place(snapshot, data, backup=backup)
+        replaced = files.replace_in_place(snapshot, data, backup=backup,
+                                          secret=any(e.kind is not EntryKind.TRUSTED_CERT for e in plan.after.entries))
     except BaseException:
         for out in generated:
             with contextlib.suppress(OSError):
                 os.unlink(out.path)
         raise
-    kept = f"; the old file is {bak}" if bak else ""
+    kept = f"; the old file is {replaced.backup}" if replaced.backup else ""
     count = len(plan.after.entries)
-    note(f"{done}: {snapshot.path} ({plan.after.type.value.upper()}, {count} {'entry' if count == 1 else 'entries'}, "
-         f"mode 0600){kept}")
+    through = f" (through the link to {replaced.path})" if replaced.path != snapshot.path.absolute() else ""
+    mode = replaced.path.stat().st_mode & 0o777
+    note(f"{done}: {snapshot.path}{through} ({plan.after.type.value.upper()}, {count} "
+         f"{'entry' if count == 1 else 'entries'}, mode {mode:04o}){kept}")
+    for line in replaced.notices:
+        note(f"Notice: {line}")
 
 
 # --- delete ----------------------------------------------------------------------------------
@@ -117,7 +127,7 @@ def delete_cmd(store, alias, storepass, backup, dry_run):
     snapshot, pw = _read_store(store, storepass)
     before = edit.load_for_edit(snapshot.data, pw.value)
     entry = edit.find(before, alias)
-    plan = edit.Plan(before, edit.delete(before, alias), pw.value, _compat(snapshot, before))
+    plan = edit.Plan(before, edit.delete(before, alias), pw.value, *_kept(snapshot, before))
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=f"Deleted {entry.alias!r} ({entry.kind.value})")
 
 
@@ -148,7 +158,7 @@ def rename_cmd(store, alias, new_alias, storepass, keypass, backup, dry_run):
     after = edit.rename(before, alias, new_alias)
     stored = next(e.alias for e in after.entries if e not in before.entries)
     alias_notice(new_alias.strip(), stored)
-    plan = edit.Plan(before, after, pw.value, _compat(snapshot, before))
+    plan = edit.Plan(before, after, pw.value, *_kept(snapshot, before))
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=f"Renamed {entry.alias!r} to {stored!r}")
 
 
@@ -199,7 +209,7 @@ def passwd_cmd(store, storepass, new_storepass, alias, keypass, new_keypass, bac
         same = new_key_pw.value == new_pw.value
         notes.append(f"the key password of {entry.alias!r} is now "
                      + ("the store password" if same else "its own (the one given by --new-keypass)"))
-    plan = edit.Plan(before, after, new_pw.value, _compat(snapshot, before))
+    plan = edit.Plan(before, after, new_pw.value, _kept(snapshot, before)[0])  # a new password protects
     done = "Changed the store password" if changed else "Changed a key password"
     if dry_run:
         for line in notes:
@@ -282,7 +292,7 @@ def import_cmd(store, trusted_paths, key_path, key_password, cert_path, chain_pa
         guard_expiry(entry.chain[0], allow_expired=allow_expired, what="the reply's certificate")
         done = (f"Installed the CA reply in {entry.alias!r} ({edit.describe_entry(entry)}; "
                 f"valid until {entry.chain[0].not_valid_after_utc:%Y-%m-%d}; the key is unchanged)")
-    plan = edit.Plan(before, after, pw.value, _compat(snapshot, before))
+    plan = edit.Plan(before, after, pw.value, *_kept(snapshot, before))
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=done, new_passwords=(new_key_pw,))
 
 
@@ -331,7 +341,7 @@ def merge_cmd(dest, sources, src_alias, dest_alias, dest_storepass, src_storepas
         loaded.append(edit.load_for_edit(data, src_pw.value, unlock=unlock))
     after = edit.merge(before, loaded, src_alias=src_alias, dest_alias=dest_alias)
     added = ", ".join(repr(e.alias) for e in after.entries[len(before.entries):])
-    plan = edit.Plan(before, after, dest_pw.value, _compat(snapshot, before))
+    plan = edit.Plan(before, after, dest_pw.value, *_kept(snapshot, before))
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=f"Merged {added} from {len(sources)} keystore(s)")
 
 

@@ -289,11 +289,13 @@ def trusted_entries(certificates: Sequence[x509.Certificate], *, alias_prefix: s
 
 def build_store(store_type: StoreType | str, entries: Sequence[Entry], *, storepass: str,
                 keypass: str | None = None, compat: Compat | str | None = None,
-                now: dt.datetime | None = None) -> bytes:
+                now: dt.datetime | None = None, protected: bool = True) -> bytes:
     """A keystore of any entries. Each decrypted key (private or secret) is protected with
     keypass (default: storepass); a key that is not decrypted is carried in its sealed form,
     which only a store of the type it came from can hold. Aliases are written as given (lowercase
-    them with normalize_alias first); two that Java would take for one are refused."""
+    them with normalize_alias first); two that Java would take for one are refused.
+    protected=False (PKCS12 only): no MAC and certificates in the clear, as Java writes a
+    password-less truststore; an edit of such a store keeps it so."""
     store_type = StoreType.parse(store_type)
     compat = Compat.parse(compat)
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -320,7 +322,7 @@ def build_store(store_type: StoreType | str, entries: Sequence[Entry], *, storep
             )
         from . import pkcs12
 
-        return pkcs12.build(ready, storepass, compat=compat)
+        return pkcs12.build(ready, storepass, compat=compat, protected=protected)
     if store_type is StoreType.JKS:
         from . import jks
 
