@@ -44,13 +44,11 @@ def revoke(ledger: Ledger, serial: int, reason: Reason | str | None, now: dt.dat
 def build_crl(ca: CA, ledger: Ledger, *, now: dt.datetime, days: int = CRL_DAYS
               ) -> tuple[x509.CertificateRevocationList, bytes]:
     """The CA's CRL of every revocation in the ledger, and the ledger record of its number."""
-    if days < 1:
-        raise BadInputError(f"a CRL must be valid for at least 1 day, not {days}")
     number = ledger.crl_number + 1
     builder = (x509.CertificateRevocationListBuilder()
                .issuer_name(ca.cert.subject)
                .last_update(now)
-               .next_update(now + dt.timedelta(days=days))
+               .next_update(next_update(now, days))
                .add_extension(x509.CRLNumber(number), critical=False)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
                               critical=False))
@@ -63,6 +61,21 @@ def build_crl(ca: CA, ledger: Ledger, *, now: dt.datetime, days: int = CRL_DAYS
         builder = builder.add_revoked_certificate(entry.build())
     crl = builder.sign(ca.key, signature_hash(ca.key))
     return crl, crl_record(number, now)
+
+
+def next_update(now: dt.datetime, days: int) -> dt.datetime:
+    """now + days, refused (naming the largest) when it falls after 9999-12-31, the last date
+    X.509 can state (RFC 5280 5.1.2.5: nextUpdate is a UTCTime or GeneralizedTime)."""
+    from .issue import LAST_YEAR
+
+    if days < 1:
+        raise BadInputError(f"a CRL must be valid for at least 1 day, not {days}")
+    last = dt.datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+    largest = (last - now).days
+    if days > largest:
+        raise BadInputError(f"{days} days ends after the year {LAST_YEAR}, the last a CRL can state; "
+                            f"the largest is {largest}")
+    return now + dt.timedelta(days=days)
 
 
 def crl_bytes(crl: x509.CertificateRevocationList, *, pem: bool) -> bytes:

@@ -220,6 +220,14 @@ ROWS = [
                                 "-o", "{d}/out.jks"), 1,
         "the entry 'imported-pass' is a secret key, which a JKS keystore cannot hold; convert to JCEKS or PKCS12 "
         "instead"),
+    Row("window-too-long", ("expiry", "{d}/client.pem", "--within", "999999999999d"), 2,
+        "Invalid value for '--within': '999999999999d' is too long a window; the largest is 1000000d"),
+    Row("crl-days-past-9999", ("crl", "--ca", "{d}/ca", "--ca-password", "env:GOOD", "--days", "3000000",
+                               "-o", "{d}/out.crl"), 2,
+        "Invalid value for '--days': 3000000 days ends after the year 9999, the last a CRL can state; the largest "
+        "is {limit}"),
+    Row("store-locked", ("import", "{d}/locked.jks", "--trusted", "{d}/client.pem", "--storepass", "env:GOOD"), 1,
+        "{d}/locked.jks is locked by another ktpy; try again when it is done, or pass --wait SECONDS"),
 ]
 # Rows proven by their own test (a real full stdout cannot go through CliRunner).
 OWN_TESTS = {"stdout-full"}
@@ -230,8 +238,25 @@ def snapshot(folder: Path) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture(scope="module")
+def held_lock(material):
+    """Another process holding the lock of {d}/locked.jks (an edit in progress) for the module."""
+    import subprocess
+    import sys
+
+    (material / "locked.jks").write_bytes((material / "ks.jks").read_bytes())
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from keytool_py import files\n"
+        f"with files.locked({str(material / 'locked.jks')!r}):\n    print('held', flush=True); time.sleep(600)")],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    yield
+    holder.kill()
+    holder.wait()
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
-def test_bad_input(row, material, now):
+def test_bad_input(row, material, held_lock, now):
     args = [a.format(d=material) for a in row.args]
     expired = (now - dt.timedelta(days=9)).strftime("%Y-%m-%d")
     future = (now + dt.timedelta(days=10) - dt.timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")

@@ -13,14 +13,13 @@ import pwd
 import re
 import shutil
 import subprocess
-import sys
-import sysconfig
 import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from interop import _jvm_flags_for_keytool, describe, run, run_keytool_list
+from other_user import OTHER_USER, as_user, require_root_and_user
 
 from keytool_py import KeyType, build_keystore, create_ca, files
 from keytool_py.certs import to_pem
@@ -28,7 +27,6 @@ from keytool_py.cli import cli
 
 PW = "store-password-1"
 REPO = Path(__file__).resolve().parent.parent
-OTHER_USER = "ktpy-mule"  # a system user made for these tests (no home, no shell)
 
 
 def ktpy(*args, code=0):
@@ -36,39 +34,6 @@ def ktpy(*args, code=0):
     assert "Traceback" not in result.output
     assert result.exit_code == code, (result.stdout, result.stderr)
     return result
-
-
-def require_root_and_user() -> tuple[int, int]:
-    """(uid, gid) of OTHER_USER, made when missing. Needs root: without it the test is skipped,
-    except under KTPY_REQUIRE_INTEROP=1 (CI runs as root), where that is a failure."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        message = "editing another user's store needs root and setpriv (util-linux)"
-        if os.environ.get("KTPY_REQUIRE_INTEROP") == "1":
-            pytest.fail(message + " (KTPY_REQUIRE_INTEROP=1)")
-        pytest.skip(message)
-    try:
-        entry = pwd.getpwnam(OTHER_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin",
-                        OTHER_USER], check=True, capture_output=True)
-        entry = pwd.getpwnam(OTHER_USER)
-    return entry.pw_uid, entry.pw_gid
-
-
-def as_user(uid: int, gid: int, *args: str | Path) -> subprocess.CompletedProcess:
-    """ktpy run by another user: setpriv drops to uid/gid. The interpreter must be one that user
-    may run (a pyenv under /root is not): this one if so, else the system's python3 of the same
-    version, finding ktpy and its dependencies through PYTHONPATH."""
-    drop = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
-    path = os.pathsep.join(dict.fromkeys([str(REPO), sysconfig.get_paths()["purelib"],
-                                          sysconfig.get_paths()["platlib"]]))
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": path, "SP": PW, "LC_ALL": "C.UTF-8"}
-    python = sys.executable
-    probe = subprocess.run([*drop, python, "-c", "import keytool_py.cli"], env=env, capture_output=True, check=False)
-    if probe.returncode != 0:
-        python = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
-    return subprocess.run([str(a) for a in [*drop, python, "-m", "keytool_py", *args]], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +92,7 @@ def test_root_and_the_owner_edit_the_mule_users_store_and_it_stays_theirs(materi
         shutil.copyfile(pems[1], partner)
         os.chmod(partner, 0o644)
         proc = as_user(uid, gid, "import", store, "--trusted", partner, "--alias", "by-mule", "--storepass",
-                       "env:SP", "--backup")
+                       "env:SP", "--backup", env={"SP": PW})
         assert proc.returncode == 0, describe(proc)
         info = store.stat()
         assert (info.st_uid, info.st_gid, info.st_mode & 0o7777) == (uid, gid, 0o640)

@@ -21,6 +21,7 @@ from ._common import (
     alias_option,
     allow_expired_option,
     cli,
+    echo_lines,
     force_option,
     guard_expiry,
     key_password_option,
@@ -81,8 +82,7 @@ def _apply(snapshot, plan, *, backup: bool, dry_run: bool, done: str, new_passwo
     from ..keystore import EntryKind
 
     if dry_run:
-        for line in plan.changes() or ["no entry changes (passwords only)"]:
-            click.echo(line)
+        echo_lines(plan.changes() or ["no entry changes (passwords only)"])
         note(f"Dry run: {snapshot.path} was not changed")
         return
     data = plan.encode()
@@ -211,9 +211,8 @@ def passwd_cmd(store, storepass, new_storepass, alias, keypass, new_keypass, bac
                      + ("the store password" if same else "its own (the one given by --new-keypass)"))
     plan = edit.Plan(before, after, new_pw.value, _kept(snapshot, before)[0])  # a new password protects
     done = "Changed the store password" if changed else "Changed a key password"
-    if dry_run:
-        for line in notes:
-            click.echo(line)
+    if dry_run and notes:
+        echo_lines(notes)
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=done,
            new_passwords=(new_pw if changed else None, new_key_pw))
     if not dry_run:

@@ -17,6 +17,7 @@ from ._common import (
     ca_password_option,
     cli,
     days_option,
+    echo_lines,
     exit_codes_help,
     force_option,
     guard_expiry,
@@ -233,6 +234,10 @@ def crl_cmd(ca_dir, ca_password, days, out, pem, force):
     """
     from .. import files, issue, revocation
 
+    try:
+        revocation.next_update(issue.utcnow(), days)
+    except KtpyError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--days'") from None
     files.check_writable([files.Output(Path(out), b"")], force=force)
     authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
     book, path = _ledger_of(ca_dir, lock=True)
@@ -258,9 +263,11 @@ def inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     book, path = _ledger_of(ca_dir)
     info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow())
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        from ..escaping import escape_data
+
+        click.echo(json.dumps(escape_data(info), indent=2))
         return
-    click.echo("\n".join(ca_folder_lines(info, str(folder))))
+    echo_lines(ca_folder_lines(info, str(folder)))  # ledger subjects escaped: they came from CSRs
     if book.torn:
         note(f"Warning: the last line of {path} was cut short (a crash while recording); it is ignored")
 
