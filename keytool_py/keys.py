@@ -14,7 +14,7 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
-class KeyType(Choice):
+class KeyType(Choice, label="key type"):
     """The key types ktpy generates. RSA is the default for clients because the
     Salesforce JWT bearer flow signs with RS256 only."""
 
@@ -23,10 +23,6 @@ class KeyType(Choice):
     RSA4096 = "rsa4096"
     EC_P256 = "ec-p256"
     EC_P384 = "ec-p384"
-
-    @classmethod
-    def _label(cls) -> str:
-        return "key type"
 
     @property
     def is_rsa(self) -> bool:
@@ -94,14 +90,6 @@ def private_key_to_der(key: PrivateKey) -> bytes:
         serialization.NoEncryption(),
     )
 
-
-# The most key-derivation rounds ktpy runs to open an encrypted PKCS#8 key: Java's own cap for
-# PKCS12 (PKCS12KeyStore.MAX_ITERATION_COUNT), which p12codec applies too. OpenSSL 3 writes 2048,
-# Java 10,000: a count of 2^31-1 in a crafted key would otherwise run for hours.
-MAX_KEY_ROUNDS = 5_000_000
-# scrypt's cost N (memory is 128 * r * N bytes): OpenSSL's own default is 2^14 and it refuses a
-# derivation over 32 MiB by default (EVP_PBE_scrypt maxmem), which 2^20 with r=8 already exceeds.
-MAX_SCRYPT_N = 2**20
 
 _ENCRYPTED_MARKERS = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"Proc-Type: 4,ENCRYPTED")
 
@@ -186,38 +174,30 @@ def _check_rounds(data: bytes, pem: bool, what: str) -> None:
             data = base64.b64decode(b"".join(data[start + len(begin):stop].split()), validate=True)
         except binascii.Error:
             return
+    from .pbe import MAX_ROUNDS, MAX_SCRYPT_N
+
     rounds, kind = _key_rounds(data)
+    # the caps are Java's and OpenSSL's, and pbe.py says why
     if kind == "scrypt" and rounds > MAX_SCRYPT_N:
         raise BadInputError(f"{what} is encrypted with scrypt at cost {rounds}; ktpy reads at most "
                             f"{MAX_SCRYPT_N} (the file is damaged or crafted)")
-    if kind != "scrypt" and rounds > MAX_KEY_ROUNDS:
+    if kind != "scrypt" and rounds > MAX_ROUNDS:
         raise BadInputError(f"{what} is encrypted with {rounds:,} key-derivation rounds; ktpy reads at most "
-                            f"{MAX_KEY_ROUNDS:,}, as Java does (the file is damaged or crafted)")
+                            f"{MAX_ROUNDS:,}, as Java does (the file is damaged or crafted)")
 
 
-def _key_rounds(der: bytes) -> tuple[int, str]:
+def _key_rounds(data: bytes) -> tuple[int, str]:
     """(rounds, 'pbkdf2' | 'pbes1' | 'scrypt') of an EncryptedPrivateKeyInfo; (0, '') for anything else."""
     from pyasn1.codec.der import decoder
     from pyasn1.error import PyAsn1Error
-    from pyasn1_modules import rfc5208, rfc7292, rfc7914, rfc8018
+    from pyasn1_modules import rfc5208
+
+    from .pbe import claimed_rounds
 
     try:
-        info, _ = decoder.decode(der, asn1Spec=rfc5208.EncryptedPrivateKeyInfo())
+        info, _ = decoder.decode(data, asn1Spec=rfc5208.EncryptedPrivateKeyInfo())
         algorithm = info["encryptionAlgorithm"]
-        if algorithm["algorithm"] == rfc8018.id_PBES2:
-            params, _ = decoder.decode(algorithm["parameters"], asn1Spec=rfc8018.PBES2_params())
-            kdf = params["keyDerivationFunc"]
-            if kdf["algorithm"] == rfc8018.id_PBKDF2:
-                kdf_params, _ = decoder.decode(kdf["parameters"], asn1Spec=rfc8018.PBKDF2_params())
-                return int(kdf_params["iterationCount"]), "pbkdf2"
-            if kdf["algorithm"] == rfc7914.id_scrypt:
-                kdf_params, _ = decoder.decode(kdf["parameters"], asn1Spec=rfc7914.Scrypt_params())
-                return int(kdf_params["costParameter"]), "scrypt"
-            return 0, ""
-        if str(algorithm["algorithm"]).startswith("1.2.840.113549.1.12.1."):  # PKCS#12 PBE
-            params, _ = decoder.decode(algorithm["parameters"], asn1Spec=rfc7292.Pkcs_12PbeParams())
-            return int(params["iterations"]), "pbes1"
-        params, _ = decoder.decode(algorithm["parameters"], asn1Spec=rfc8018.PBEParameter())  # PKCS#5 PBES1
-        return int(params["iterationCount"]), "pbes1"
+        parameters = algorithm["parameters"]
+        return claimed_rounds(str(algorithm["algorithm"]), bytes(parameters) if parameters.isValue else None)
     except (PyAsn1Error, KeyError, TypeError, ValueError):
         return 0, ""

@@ -32,7 +32,7 @@ LEDGER_FILE = "issued.jsonl"
 FORMAT = 1
 
 
-class Reason(Choice):
+class Reason(Choice, label="revocation reason", default="unspecified"):
     """RFC 5280 5.3.1 revocation reasons, as users type them."""
 
     UNSPECIFIED = "unspecified"
@@ -45,17 +45,9 @@ class Reason(Choice):
     PRIVILEGE_WITHDRAWN = "privilege-withdrawn"
 
     @classmethod
-    def _label(cls) -> str:
-        return "revocation reason"
-
-    @classmethod
     def _aliases(cls) -> dict[str, str]:
         # RFC 5280's own spelling (keyCompromise), as openssl ca -crl_reason takes it
         return {m.value.replace("-", ""): m.value for m in cls}
-
-    @classmethod
-    def _default(cls) -> Reason:
-        return cls.UNSPECIFIED
 
     @property
     def flag(self) -> x509.ReasonFlags:

@@ -88,13 +88,15 @@ def _der_string(hex_text: str) -> tuple[str, _ASN1Type]:
     """The text and type of one DER-encoded ASN.1 string, from its hex."""
     if len(hex_text) % 2 or len(hex_text) < 4:
         raise ValueError(f"#{hex_text} is not the hex of a DER string")
+    from . import der as walker
+
     der = bytes.fromhex(hex_text)
-    tag, length, offset = der[0], der[1], 2
-    if length & 0x80:  # long form: the next (length & 0x7f) bytes hold the length
-        size = length & 0x7F
-        length, offset = int.from_bytes(der[2:2 + size], "big"), 2 + size
-        if size == 0 or size > 4:
-            raise ValueError(f"#{hex_text} is not the hex of a DER string")
+    try:
+        tag, offset, length = walker.header(der)
+        if length is None:  # BER's indefinite form (a length of 0 bytes)
+            raise walker.DerError("indefinite")
+    except walker.DerError:
+        raise ValueError(f"#{hex_text} is not the hex of a DER string") from None
     if tag not in _STRING_TAGS or offset + length != len(der):
         raise ValueError(f"#{hex_text[:16]}... is not the hex of a DER string (UTF8String, PrintableString, "
                          "IA5String, T61String, BMPString or UniversalString)")

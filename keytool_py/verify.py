@@ -27,19 +27,11 @@ CRL_SIGNER_KEYS = (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, dsa.DSAPublicKey
                    ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)
 
 
-class VerifyProfile(Choice):
+class VerifyProfile(Choice, label="profile", default="none"):
     NONE = "none"
     CLIENT = "client"
     SALESFORCE_MTLS = "salesforce-mtls"
     SALESFORCE_JWT = "salesforce-jwt"
-
-    @classmethod
-    def _label(cls) -> str:
-        return "profile"
-
-    @classmethod
-    def _default(cls) -> VerifyProfile:
-        return cls.NONE
 
 
 @dataclass(frozen=True)

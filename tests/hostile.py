@@ -10,7 +10,8 @@ from cryptography import x509
 from pyasn1.codec.der import decoder, encoder
 from pyasn1_modules import rfc5652, rfc7292, rfc8018
 
-from keytool_py.keystore import der, java_container, javaser, p12codec
+from keytool_py import der, pbe
+from keytool_py.keystore import java_container, javaser, p12codec
 
 STOREPASS = "changeit"
 
@@ -79,6 +80,6 @@ def pkcs12_parts_at_max_rounds(parts: int = 30, rounds: int = 5_000_000) -> byte
     data = encoder.encode(crafted)
     pfx["authSafe"]["content"] = encoder.encode(p12codec.univ.OctetString(data))
     salt = bytes(pfx["macData"]["macSalt"])
-    pfx["macData"]["mac"]["digest"] = p12codec._mac(hashlib.sha256, data, STOREPASS, salt, 1)
+    pfx["macData"]["mac"]["digest"] = pbe.mac(hashlib.sha256, data, STOREPASS, salt, 1)
     pfx["macData"]["iterations"] = 1
     return encoder.encode(pfx)

@@ -13,7 +13,8 @@ from helpers import with_key_derivation
 from keytool_py import BadInputError, KeyType, create_ca
 from keytool_py.certs import pem_blocks, split_chain, to_pem
 from keytool_py.escaping import escape, escape_lines
-from keytool_py.keys import MAX_KEY_ROUNDS, load_private_key
+from keytool_py.keys import load_private_key
+from keytool_py.pbe import MAX_ROUNDS as MAX_KEY_ROUNDS
 
 BEGIN, END = b"-----BEGIN CERTIFICATE-----\n", b"-----END CERTIFICATE-----\n"
 

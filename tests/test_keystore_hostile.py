@@ -11,6 +11,7 @@ from keytool_py import BadInputError, WrongPasswordError
 from keytool_py import keystore as ks
 from keytool_py.cli import cli
 from keytool_py.keystore import javaser, jceks, p12codec
+from keytool_py.pbe import MAX_ROUNDS
 
 
 def test_jceks_back_reference_bomb_is_refused_as_java_refuses_it(tmp_path):
@@ -66,7 +67,7 @@ def test_wrong_password_never_derives_jceks_keys_at_hostile_counts(monkeypatch, 
 def test_jceks_rounds_over_javas_limit_are_refused(clients):
     from conftest import KeyType
 
-    data = jceks_keys_at_max_rounds(clients[KeyType.EC_P256].cert, count=1, rounds=jceks.MAX_ITERATIONS + 1)
+    data = jceks_keys_at_max_rounds(clients[KeyType.EC_P256].cert, count=1, rounds=MAX_ROUNDS + 1)
     with pytest.raises(BadInputError, match=r"claims 5000001 protection rounds; Java reads at most 5000000$"):
         ks.load(data, STOREPASS)
 

@@ -20,7 +20,8 @@ from pyasn1.codec.der import decoder, encoder
 from pyasn1.type import univ
 from pyasn1_modules import rfc5652, rfc5958, rfc7292
 
-from keytool_py import BadInputError, KtpyError, UnsupportedError, WrongPasswordError, create_ca
+from keytool_py import BadInputError, KtpyError, UnsupportedError, WrongPasswordError, create_ca, rc2
+from keytool_py import pbe as pbe_module
 from keytool_py.keys import private_key_to_der
 from keytool_py.keystore import p12codec
 from keytool_py.keystore.p12codec import Bag, assemble, parse
@@ -94,7 +95,7 @@ def _remac(data: bytes, password: str) -> bytes:
     pfx, _ = decoder.decode(data, asn1Spec=rfc7292.PFX())
     content = bytes(decoder.decode(bytes(pfx["authSafe"]["content"]), asn1Spec=univ.OctetString())[0])
     mac_data = pfx["macData"]
-    mac_data["mac"]["digest"] = p12codec._mac(hashlib.sha256, content, password, bytes(mac_data["macSalt"]),
+    mac_data["mac"]["digest"] = pbe_module.mac(hashlib.sha256, content, password, bytes(mac_data["macSalt"]),
                                               int(mac_data["iterations"]))
     return encoder.encode(pfx)
 
@@ -117,9 +118,9 @@ RFC2268_VECTORS = [
 
 @pytest.mark.parametrize("key, bits, plain, cipher", RFC2268_VECTORS)
 def test_rc2_rfc2268_vectors(key, bits, plain, cipher):
-    schedule = p12codec._rc2_key_schedule(bytes.fromhex(key), bits)
-    assert p12codec._rc2_encrypt_block(schedule, bytes.fromhex(plain)).hex() == cipher
-    assert p12codec._rc2_decrypt_block(schedule, bytes.fromhex(cipher)).hex() == plain
+    schedule = rc2.key_schedule(bytes.fromhex(key), bits)
+    assert rc2.encrypt_block(schedule, bytes.fromhex(plain)).hex() == cipher
+    assert rc2.decrypt_block(schedule, bytes.fromhex(cipher)).hex() == plain
 
 
 def test_rc2_40_bit_cbc_matches_openssl():
@@ -128,15 +129,15 @@ def test_rc2_40_bit_cbc_matches_openssl():
     -provider default` of the bytes 0..31."""
     key, iv, plain = bytes.fromhex("0102030405"), bytes(8), bytes(range(32))
     want = "811435a5bf3ea2f801b973ed213c8c31cd3c06b57eb09b7878a58b3b4b199cc9"
-    assert p12codec._rc2_cbc(key, 40, iv, plain, encrypt=True).hex() == want
-    assert p12codec._rc2_cbc(key, 40, iv, bytes.fromhex(want), encrypt=False) == plain
+    assert rc2.cbc(key, 40, iv, plain, encrypt=True).hex() == want
+    assert rc2.cbc(key, 40, iv, bytes.fromhex(want), encrypt=False) == plain
 
 
 def test_pkcs12_kdf_vector():
     """The published SHA-1 vector (password "smeg", salt 0a58cf64530d823f, 1 iteration)."""
     salt = bytes.fromhex("0a58cf64530d823f")
-    key = p12codec._pkcs12_kdf(hashlib.sha1, "smeg", salt, 1, 1, 24)
-    iv = p12codec._pkcs12_kdf(hashlib.sha1, "smeg", salt, 1, 2, 8)
+    key = pbe_module.pkcs12_kdf(hashlib.sha1, "smeg", salt, 1, 1, 24)
+    iv = pbe_module.pkcs12_kdf(hashlib.sha1, "smeg", salt, 1, 2, 8)
     assert key.hex() == "8aaae6297b6cb04642ab5b077851284eb7128f1a2a7fbca3"
     assert iv.hex() == "79993dfe048d3b76"
 

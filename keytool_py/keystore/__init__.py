@@ -3,255 +3,78 @@
     build(type, key, chain, alias=..., storepass=...) -> bytes
     load(data, storepass, keypass=None) -> Keystore
 
-Functions take and return objects and bytes, never paths.
+Functions take and return objects and bytes, never paths. The values (StoreType, Entry,
+Keystore, Sealed...) live in model.py, below every format; each format module (jks, jceks,
+pkcs12) imports the model and its codec, never another format nor this package, and this
+package picks a format through one table (format_of).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import enum
-import functools
 import gc
+import importlib
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
+from typing import Protocol, cast
 
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
-from ..choices import Choice
+from .. import der
 from ..errors import BadInputError, MismatchError, UnsupportedError
 from ..keys import PrivateKey, same_public_key
+from .model import (
+    MIN_PASSWORD_LENGTH,
+    Compat,
+    Entry,
+    EntryKind,
+    Keystore,
+    Sealed,
+    SecretKey,
+    StoreType,
+    check_alias,
+    check_password,
+    java_millis,
+    load_key,
+    normalize_alias,
+    parse_types,
+    pkcs8_of,
+)
 
-# keytool refuses store and key passwords shorter than six characters; a store it cannot
-# open with its own tools helps nobody.
-MIN_PASSWORD_LENGTH = 6
-
-
-class StoreType(Choice):
-    """The keystore formats ktpy writes and reads: JKS, PKCS12 and JCEKS (Mule's three)."""
-
-    JKS = "jks"
-    PKCS12 = "pkcs12"
-    JCEKS = "jceks"
-
-    @classmethod
-    def _label(cls) -> str:
-        return "keystore type"
-
-    @classmethod
-    def _aliases(cls) -> dict[str, str]:
-        return {"p12": "pkcs12", "pfx": "pkcs12"}
-
-    @property
-    def suffix(self) -> str:
-        return {"jks": ".jks", "pkcs12": ".p12", "jceks": ".jceks"}[self.value]
-
-
-def parse_types(types: str | Sequence[str | StoreType]) -> tuple[StoreType, ...]:
-    """'jks,pkcs12' or a sequence -> store types in the order given, duplicates dropped: the one
-    parser of a list of store types (kit, issue-client --batch, build-keystore, renew)."""
-    items = [t.strip() for t in types.split(",")] if isinstance(types, str) else list(types)
-    parsed = tuple(dict.fromkeys(StoreType.parse(t) for t in items if t))
-    if not parsed:
-        raise BadInputError("give at least one keystore type: jks, pkcs12 or jceks")
-    return parsed
+__all__ = [
+    "MIN_PASSWORD_LENGTH", "Compat", "Entry", "EntryKind", "Format", "Keystore", "Sealed", "SecretKey",
+    "StoreType", "build", "build_store", "check_alias", "check_password", "detect_type", "format_of",
+    "java_millis", "load", "load_key", "normalize_alias", "open_entry", "parse_types", "pkcs8_of", "seal",
+    "trusted_entries", "unlock", "without_gc",
+]
 
 
-class Compat(Choice):
-    """Which Java must read the store. JAVA8 means Java 8 before 8u301 (JDK-8267701): PKCS12
-    with PBES1 SHA1/3DES and a SHA-1 MAC. JKS and JCEKS read the same on every Java."""
+class Format(Protocol):
+    """What each format module (jks, jceks, pkcs12) gives the package."""
 
-    CURRENT = "current"
-    JAVA8 = "java8"
+    def read(self, data: bytes, storepass: str | None, keypass: str | None, *, only: str | None = None,
+             secret_pass: str | None = None) -> Keystore: ...
 
-    @classmethod
-    def _label(cls) -> str:
-        return "compatibility"
+    def build(self, entries: Sequence[Entry], storepass: str, keypass: str, compat: Compat) -> bytes: ...
 
-    @classmethod
-    def _default(cls) -> Compat:
-        return cls.CURRENT
+    def seal(self, entry: Entry, keypass: str) -> bytes: ...
 
+    def recover(self, entry: Entry, keypass: str) -> tuple[PrivateKey, bytes]: ...
 
-class EntryKind(enum.Enum):
-    """The three kinds of entry Java's KeyStore API knows, named as keytool lists them."""
-
-    PRIVATE_KEY = "PrivateKeyEntry"
-    TRUSTED_CERT = "trustedCertEntry"
-    SECRET_KEY = "SecretKeyEntry"
+    def recover_secret(self, entry: Entry, keypass: str) -> SecretKey: ...
 
 
-@dataclass(frozen=True)
-class SecretKey:
-    """A secret key (keytool -genseckey, -importpass): its algorithm by Java's name ("AES",
-    "HmacSHA256", "PBEWithMD5AndDES"...) and its bytes (key.getEncoded())."""
-
-    algorithm: str
-    value: bytes = field(repr=False)
+# The one table: a format added touches this line and its module.
+_FORMATS = {StoreType.JKS: "jks", StoreType.JCEKS: "jceks", StoreType.PKCS12: "pkcs12"}
 
 
-@dataclass(frozen=True)
-class Sealed:
-    """A key exactly as its store protects it, so that a store rewritten in the same type carries
-    it unchanged, under its own password, without ktpy ever decrypting it.
-
-    blob: JKS and JCEKS private key: the EncryptedPrivateKeyInfo (DER); JCEKS secret key: the
-    serialized SealedObjectForKeyProtector; PKCS12 private or secret key: the EncryptedPrivateKeyInfo
-    of its shrouded key bag or secret bag."""
-
-    store_type: StoreType
-    blob: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One keystore entry.
-
-    PRIVATE_KEY: `chain` (leaf first) and `key` (None when not decrypted); TRUSTED_CERT: `chain`
-    is the one certificate; SECRET_KEY: `secret` (None when not decrypted), no chain. `sealed`:
-    the key as the store read it protects it (set by load; see Sealed), carried when `key` or
-    `secret` is None and the store is written in the same type."""
-
-    alias: str
-    chain: tuple[x509.Certificate, ...] = ()
-    key: PrivateKey | None = None
-    kind: EntryKind = EntryKind.PRIVATE_KEY
-    timestamp: dt.datetime | None = None
-    secret: SecretKey | None = None
-    sealed: Sealed | None = None
-    # The key's PKCS#8 as read: writers use it while it still holds `key` (it keeps what
-    # cryptography's serializer would drop, such as an RSASSA-PSS key's algorithm).
-    key_pkcs8: bytes | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def is_key_entry(self) -> bool:
-        """A private key entry (Java's isKeyEntry is also true for secret keys: see kind)."""
-        return self.kind is EntryKind.PRIVATE_KEY
-
-    @property
-    def decrypted(self) -> bool:
-        return self.kind is EntryKind.TRUSTED_CERT or (self.key or self.secret) is not None
-
-
-@dataclass(frozen=True)
-class Keystore:
-    """A keystore read by load_keystore: its type and its entries, in the file's order."""
-
-    type: StoreType
-    entries: tuple[Entry, ...]
-
-    @property
-    def key_entries(self) -> tuple[Entry, ...]:
-        return tuple(e for e in self.entries if e.is_key_entry)
-
-    def find(self, alias: str) -> Entry | None:
-        """The entry Java's KeyStore returns for `alias`: Java lowercases the name it looks
-        up (JKS and JCEKS keep stored aliases as written, so a mixed-case one is unreachable;
-        PKCS12 lowercases them when it reads)."""
-        return self._by_alias.get(alias.lower())
-
-    @functools.cached_property
-    def _by_alias(self) -> dict[str, Entry]:
-        return {e.alias: e for e in self.entries}
-
-    def entry(self, alias: str | None = None) -> Entry:
-        """The entry with this alias (as Java finds it); without an alias, the only private key
-        entry, or the only entry."""
-        if alias is not None:
-            found = self.find(alias)
-            if found is not None:
-                return found
-            unreachable = [e.alias for e in self.entries if e.alias.lower() == alias.lower()]
-            if unreachable:
-                raise BadInputError(
-                    f"the entry {unreachable[0]!r} has a mixed-case alias, which Java cannot look up "
-                    "(it lowercases the name it looks for); rewrite the store with a lowercase alias")
-            known = ", ".join(e.alias for e in self.entries) or "none"
-            raise BadInputError(f"no entry with alias {alias!r} in the keystore (aliases: {known})")
-        candidates = self.key_entries or self.entries
-        if len(candidates) != 1:
-            known = ", ".join(e.alias for e in candidates) or "none"
-            raise BadInputError(
-                f"the keystore holds {len(candidates)} entries; pick one with --alias ({known})"
-            )
-        return candidates[0]
-
-
-def load_key(pkcs8: bytes, *, what: str) -> Any:
-    """A key read from a keystore: ktpy's own loader for RSA and EC (with its checks), and any
-    other algorithm Java keystores hold (DSA, Ed25519, Ed448) as cryptography reads it, so that it
-    is carried even where ktpy does not use it."""
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.serialization import load_der_private_key
-
-    from ..errors import UnsupportedError
-    from ..keys import load_private_key
-
-    try:
-        return load_private_key(pkcs8, what=what)
-    except UnsupportedError:
-        try:
-            return load_der_private_key(pkcs8, None)
-        except (ValueError, UnsupportedAlgorithm):
-            raise UnsupportedError(f"{what} uses a key algorithm ktpy cannot read") from None
-
-
-def pkcs8_of(entry: Entry) -> bytes:
-    """The PKCS#8 to protect for a decrypted private key entry: the bytes read, when they are
-    still this key's, else cryptography's encoding."""
-    from ..keys import private_key_to_der
-
-    if entry.key is None:
-        raise BadInputError(f"the key of entry {entry.alias!r} was not decrypted; give its key password")
-    if entry.key_pkcs8 is not None:
-        try:
-            if same_public_key(load_key(entry.key_pkcs8, what="the key").public_key(), entry.key.public_key()):
-                return entry.key_pkcs8
-        except BadInputError:
-            pass
-    return private_key_to_der(entry.key)
-
-
-def java_millis(when: dt.datetime | None) -> int:
-    """An entry's creation time as JKS and JCEKS store it: milliseconds since the epoch."""
-    when = when or dt.datetime.now(dt.timezone.utc)
-    return int(when.timestamp()) * 1000
-
-
-def normalize_alias(alias: str) -> str:
-    """Java lowercases aliases when it reads JKS, JCEKS and PKCS12, and Mule then matches the
-    alias exactly: store it in lowercase so both agree."""
-    cleaned = alias.strip()
-    if not cleaned:
-        raise BadInputError("the alias must not be empty")
-    if any(ord(c) < 0x20 for c in cleaned):
-        raise BadInputError("the alias must not contain control characters")
-    check_alias(cleaned)
-    return cleaned.lower()
-
-
-def check_alias(alias: str) -> None:
-    """Refuse an alias no Java keystore can hold: JKS and JCEKS store it with writeUTF (at most
-    65535 bytes of modified UTF-8)."""
-    from .javaser import MAX_UTF_BYTES, encode_modified_utf8
-
-    if len(alias) > MAX_UTF_BYTES // 3 and len(encode_modified_utf8(alias)) > MAX_UTF_BYTES:
-        raise BadInputError(f"the alias is {len(encode_modified_utf8(alias))} bytes in Java's encoding; "
-                            f"Java keystores hold aliases of at most {MAX_UTF_BYTES} bytes")
-
-
-def check_password(password: str, *, what: str, store_type: StoreType) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadInputError(
-            f"the {what} must be at least {MIN_PASSWORD_LENGTH} characters (keytool refuses shorter ones)"
-        )
-    if store_type is StoreType.JCEKS and not all(0x20 <= ord(c) < 0x7F for c in password):
-        raise UnsupportedError(
-            f"the {what} for a JCEKS keystore must be printable ASCII; Java refuses other characters there"
-        )
+def format_of(store_type: StoreType) -> Format:
+    """The module that reads and writes `store_type`, imported when first asked for (a command
+    that writes one type does not load the others)."""
+    return cast(Format, importlib.import_module(f"{__name__}.{_FORMATS[store_type]}"))
 
 
 def build(store_type: StoreType | str, key: PrivateKey, chain: Sequence[x509.Certificate], *,
@@ -320,16 +143,13 @@ def build_store(store_type: StoreType | str, entries: Sequence[Entry], *, storep
                 "a PKCS12 keystore cannot have a key password different from its store password "
                 "(Java cannot read it); use the same password, or a JKS or JCEKS keystore"
             )
+    if not protected:
+        if store_type is not StoreType.PKCS12:
+            raise ValueError("only a PKCS12 keystore can be written without a MAC")
         from . import pkcs12
 
-        return pkcs12.build(ready, storepass, compat=compat, protected=protected)
-    if store_type is StoreType.JKS:
-        from . import jks
-
-        return jks.build(ready, storepass, keypass)
-    from . import jceks
-
-    return jceks.build(ready, storepass, keypass)
+        return pkcs12.build(ready, storepass, keypass, compat, protected=False)
+    return format_of(store_type).build(ready, storepass, keypass, compat)
 
 
 def _check_entry(entry: Entry, store_type: StoreType) -> None:
@@ -369,10 +189,7 @@ def seal(entry: Entry, store_type: StoreType | str, keypass: str) -> Entry:
     if (entry.key or entry.secret) is None:
         return entry
     check_password(keypass, what="key password", store_type=store_type)
-    from . import jceks, jks, pkcs12
-
-    module = {StoreType.JKS: jks, StoreType.JCEKS: jceks, StoreType.PKCS12: pkcs12}[store_type]
-    return replace(entry, key=None, secret=None, sealed=Sealed(store_type, module.seal(entry, keypass)))
+    return replace(entry, key=None, secret=None, sealed=Sealed(store_type, format_of(store_type).seal(entry, keypass)))
 
 
 def open_entry(entry: Entry, keypass: str) -> Entry:
@@ -380,9 +197,7 @@ def open_entry(entry: Entry, keypass: str) -> Entry:
     not open it."""
     if entry.kind is EntryKind.TRUSTED_CERT or entry.decrypted or entry.sealed is None:
         return entry
-    from . import jceks, jks, pkcs12
-
-    module = {StoreType.JKS: jks, StoreType.JCEKS: jceks, StoreType.PKCS12: pkcs12}[entry.sealed.store_type]
+    module = format_of(entry.sealed.store_type)
     if entry.kind is EntryKind.SECRET_KEY:
         return replace(entry, secret=module.recover_secret(entry, keypass))
     key, pkcs8 = module.recover(entry, keypass)
@@ -421,8 +236,10 @@ def _looks_like_pfx(data: bytes) -> bool:
     # SEQUENCE (any length form) followed by INTEGER 3
     if len(data) < 5:
         return False
-    length_octet = data[1]
-    offset = 2 if length_octet < 0x80 else 2 + (length_octet & 0x7F)
+    try:
+        _, offset, _ = der.header(data)
+    except der.DerError:
+        return False
     return data[offset:offset + 3] == b"\x02\x01\x03"
 
 
@@ -455,13 +272,7 @@ def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
     with without_gc(), warnings.catch_warnings():
         # Real stores hold old certificates cryptography warns about (negative serials): read them quietly.
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        if store_type is StoreType.PKCS12:
-            from . import pkcs12
-
-            return pkcs12.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
-        from . import java_container
-
-        return java_container.load(data, storepass, keypass, only=alias, secret_pass=secret_pass)
+        return format_of(store_type).read(data, storepass, keypass, only=alias, secret_pass=secret_pass)
 
 
 @contextlib.contextmanager

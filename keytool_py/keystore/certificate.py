@@ -69,16 +69,11 @@ class KeptCertificate:
 
 def _tbs(der: bytes) -> bytes:
     """The TBSCertificate element (tag, length and value) of a DER certificate."""
-    def header(pos: int) -> tuple[int, int]:  # (start of value, length)
-        first = der[pos + 1]
-        if first < 0x80:
-            return pos + 2, first
-        size = first & 0x7F
-        return pos + 2 + size, int.from_bytes(der[pos + 2:pos + 2 + size], "big")
+    from .. import der as walker
 
-    start, _ = header(0)
-    value, length = header(start)
-    return der[start:value + length]
+    _, start, _ = walker.header(der)
+    _, value, length = walker.header(der, start)
+    return der[start:value + (length or 0)]
 
 
 def load_der(der: bytes, *, what: str) -> x509.Certificate:

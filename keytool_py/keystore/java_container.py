@@ -1,5 +1,6 @@
 """The container JKS and JCEKS share, read and written by our own code. What differs, the key
-protection, lives in jks.py and jceks.py (the DER they need, in der.py).
+protection, lives in jks.py and jceks.py (the DER they need, in der.py); the reader takes it as
+an argument (a Protector), so this module imports neither and they import it.
 
 Layout (sun.security.provider.JavaKeyStore, com.sun.crypto.provider.JceKeyStore): magic, version
 (1 or 2), entry count; per entry a tag (1 private key, 2 trusted certificate, 3 JCEKS secret
@@ -17,7 +18,7 @@ import hashlib
 import hmac
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from cryptography import x509
@@ -25,7 +26,8 @@ from cryptography import x509
 from .. import certs
 from ..errors import BadInputError, KtpyError, WrongPasswordError
 from ..keys import PrivateKey
-from . import Entry, EntryKind, Keystore, Sealed, StoreType, certificate, java_millis, javaser
+from . import certificate, javaser
+from .model import Entry, EntryKind, Keystore, Sealed, SecretKey, StoreType, java_millis
 
 VERSION = 2
 WHITENING = b"Mighty Aphrodite"
@@ -98,12 +100,14 @@ class _Cursor:
 Item = tuple[int, str, int, bytes | tuple[bytes, list[bytes]]]
 
 
-class _Protector(Protocol):
-    """What load needs of jks and jceks: the modules satisfy it."""
+@dataclass(frozen=True)
+class Protector:
+    """What load needs of a key protection, given by jks.py and jceks.py: the rounds a protected
+    key claims, and recovering a private or (JCEKS) secret key with a password."""
 
-    def rounds(self, protected: bytes) -> int: ...
-
-    def recover(self, entry: Entry, password: str) -> tuple[PrivateKey, bytes]: ...
+    rounds: Callable[[bytes], int]
+    recover: Callable[[Entry, str], tuple[PrivateKey, bytes]]
+    recover_secret: Callable[[Entry, str], SecretKey]
 
 
 def _key_payload(item: Item) -> tuple[bytes, list[bytes]]:
@@ -166,18 +170,15 @@ def _cert_der(cur: _Cursor, version: int) -> bytes:
     return cur.take(cur.int())
 
 
-def load(data: bytes, storepass: str | None, keypass: str | None, *, only: str | None = None,
-         secret_pass: str | None = None) -> Keystore:
+def load(data: bytes, storepass: str | None, keypass: str | None, protector: Protector, *,
+         only: str | None = None, secret_pass: str | None = None) -> Keystore:
     """A JKS or JCEKS keystore as Java sees it. The integrity hash is checked before anything
     else is parsed (as a wrong password must cost nothing); storepass None skips it, as Java's
     load(stream, null) does. Keys are decrypted with keypass (only the entry `only`, when
-    given); keypass None leaves every key sealed."""
-    from . import jceks, jks
-
+    given); keypass None leaves every key sealed. `protector` opens the keys (jks or jceks)."""
     is_jceks = data[:4] == JCEKS_MAGIC
     kind = "JCEKS" if is_jceks else "JKS"
     store_type = StoreType.JCEKS if is_jceks else StoreType.JKS
-    protector: _Protector = jceks if is_jceks else jks
     if len(data) < 32:
         raise BadInputError(f"the {kind} keystore is corrupted or truncated")
     hash_ok = storepass is None or hmac.compare_digest(_integrity(storepass, data[:-20]), data[-20:])
@@ -214,7 +215,7 @@ def load(data: bytes, storepass: str | None, keypass: str | None, *, only: str |
         elif secret_pass is not None and chosen and entry.kind is EntryKind.SECRET_KEY:
             try:
                 entry = Entry(alias=entry.alias, kind=entry.kind, timestamp=entry.timestamp,
-                              secret=jceks.recover_secret(entry, secret_pass), sealed=entry.sealed)
+                              secret=protector.recover_secret(entry, secret_pass), sealed=entry.sealed)
             except WrongPasswordError:
                 if only is not None:
                     raise
@@ -222,12 +223,26 @@ def load(data: bytes, storepass: str | None, keypass: str | None, *, only: str |
     return Keystore(type=store_type, entries=tuple(entries))
 
 
+class Reader(Protocol):
+    def __call__(self, data: bytes, storepass: str | None, keypass: str | None, *, only: str | None = None,
+                 secret_pass: str | None = None) -> Keystore: ...
+
+
+def reader(protector: Protector) -> Reader:
+    """load with `protector`, as a format module's `read`."""
+    def read(data: bytes, storepass: str | None, keypass: str | None, *, only: str | None = None,
+             secret_pass: str | None = None) -> Keystore:
+        return load(data, storepass, keypass, protector, only=only, secret_pass=secret_pass)
+
+    return read
+
+
 # A wrong password is told from an altered file by opening one key with it; keys claiming more
 # rounds than Java writes by default are not tried, so a hostile count costs nothing.
 PROBE_MAX_ROUNDS = 200_000
 
 
-def _hash_mismatch(items: Sequence[Item], storepass: str, kind: str, protector: _Protector) -> KtpyError:
+def _hash_mismatch(items: Sequence[Item], storepass: str, kind: str, protector: Protector) -> KtpyError:
     """The integrity hash covers the password and the content, so a mismatch means either. One
     key entry that the same password decrypts (its protection has a check) shows the password is
     right, and so the file was altered."""

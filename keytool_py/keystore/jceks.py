@@ -18,14 +18,15 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
+from .. import der, pbe
 from ..errors import BadInputError, WrongPasswordError
 from ..keys import PrivateKey
-from . import Entry, EntryKind, SecretKey, StoreType, der, java_container, javaser, load_key, pkcs8_of
+from . import java_container, javaser
+from .model import Compat, Entry, EntryKind, SecretKey, StoreType, load_key, pkcs8_of
 
 MAGIC = java_container.JCEKS_MAGIC
-# Java 17 writes 200000 iterations (jdk.jceks.iterationCount) and reads up to 5000000.
+# Java 17 writes 200000 iterations (jdk.jceks.iterationCount) and reads up to pbe.MAX_ROUNDS.
 ITERATIONS = 200_000
-MAX_ITERATIONS = 5_000_000
 PBE_MD5_3DES_OID = "1.3.6.1.4.1.42.2.19.1"
 PBE_MD5_3DES = "PBEWithMD5AndTripleDES"
 
@@ -111,23 +112,19 @@ def protect_secret(secret: SecretKey, protection: Protection) -> bytes:
                                  _encrypt(plain, protection), PBE_MD5_3DES)
 
 
-def _pbe_parameters(der: bytes | None, what: str) -> tuple[bytes, int]:
+def _pbe_parameters(params_der: bytes | None, what: str) -> tuple[bytes, int]:
     from pyasn1.codec.der import decoder
-    from pyasn1.type import namedtype, univ
-
-    class PBEParameter(univ.Sequence):  # PKCS #5
-        componentType = namedtype.NamedTypes(namedtype.NamedType("salt", univ.OctetString()),
-                                             namedtype.NamedType("iterationCount", univ.Integer()))
+    from pyasn1_modules import rfc8018
 
     try:
-        params, rest = decoder.decode(der, asn1Spec=PBEParameter())
+        params, rest = decoder.decode(params_der, asn1Spec=rfc8018.PBEParameter())  # PKCS #5
         salt, count = bytes(params["salt"]), int(params["iterationCount"])
     except Exception:  # noqa: BLE001
         raise BadInputError(f"{what} is damaged") from None
     if rest or len(salt) != 8 or count < 1:
         raise BadInputError(f"{what} is damaged")
-    if count > MAX_ITERATIONS:
-        raise BadInputError(f"{what} claims {count} protection rounds; Java reads at most {MAX_ITERATIONS}")
+    if count > pbe.MAX_ROUNDS:
+        raise BadInputError(f"{what} claims {count} protection rounds; Java reads at most {pbe.MAX_ROUNDS}")
     return salt, count
 
 
@@ -149,12 +146,13 @@ def _decrypt(ciphertext: bytes, params_der: bytes | None, password: str, what: s
 
 
 def rounds(protected: bytes) -> int:
-    """The iteration count a protected private key claims (0 when it cannot be read)."""
+    """The iteration count a protected private key claims (more than pbe.MAX_ROUNDS when it
+    cannot be read)."""
     try:
-        _, params, _ = der.encrypted_private_key_info(protected)
-        return _pbe_parameters(params, "")[1]
+        oid, params, _ = der.encrypted_private_key_info(protected)
+        return pbe.claimed_rounds(oid, params)[0]
     except Exception:  # noqa: BLE001
-        return MAX_ITERATIONS + 1
+        return pbe.MAX_ROUNDS + 1
 
 
 def recover(entry: Entry, password: str) -> tuple[PrivateKey, bytes]:
@@ -219,11 +217,11 @@ def seal(entry: Entry, keypass: str, protection: Protection | None = None) -> by
     return protect_key(pkcs8_of(entry), protection)
 
 
-def build(entries: Sequence[Entry], storepass: str, keypass: str, *, iterations: int = ITERATIONS,
-          protection: Protection | None = None) -> bytes:
+def build(entries: Sequence[Entry], storepass: str, keypass: str, compat: Compat | None = None, *,
+          iterations: int = ITERATIONS, protection: Protection | None = None) -> bytes:
     """A JCEKS keystore. `protection`, derived ahead with prepare(keypass), serves a store of one
     key entry; otherwise each key gets its own salt. Sealed JCEKS keys are carried as they are.
-    (`iterations` is lowered only by tests.)"""
+    (`iterations` is lowered only by tests; every Java reads JCEKS alike: compat changes nothing.)"""
     fresh = [e for e in entries if e.kind is not EntryKind.TRUSTED_CERT and (e.key or e.secret) is not None]
     if protection is not None and len(fresh) != 1:
         raise ValueError("a prepared protection serves exactly one key entry")
@@ -235,3 +233,7 @@ def build(entries: Sequence[Entry], storepass: str, keypass: str, *, iterations:
         return seal(entry, keypass, protection or prepare(keypass, iterations=iterations))
 
     return java_container.encode(MAGIC, entries, storepass, protect)
+
+
+# what the package's format table calls: the container reader with this protection
+read = java_container.reader(java_container.Protector(rounds=rounds, recover=recover, recover_secret=recover_secret))

@@ -7,9 +7,11 @@ import hmac
 import os
 from collections.abc import Sequence
 
-from ..errors import BadInputError, WrongPasswordError
+from .. import der
+from ..errors import BadInputError, UnsupportedError, WrongPasswordError
 from ..keys import PrivateKey
-from . import Entry, EntryKind, StoreType, der, java_container, load_key, pkcs8_of
+from . import java_container
+from .model import Compat, Entry, EntryKind, SecretKey, StoreType, load_key, pkcs8_of
 
 MAGIC = java_container.JKS_MAGIC
 # Sun's proprietary key protection (sun.security.provider.KeyProtector).
@@ -63,14 +65,20 @@ def recover(entry: Entry, password: str) -> tuple[PrivateKey, bytes]:
     return load_key(plain, what=f"the key of entry {entry.alias!r}"), plain
 
 
+def recover_secret(entry: Entry, password: str) -> SecretKey:
+    """JKS holds no secret keys (the reader never makes such an entry)."""
+    raise UnsupportedError(f"the entry {entry.alias!r} is a secret key, which a JKS keystore cannot hold")
+
+
 def seal(entry: Entry, keypass: str) -> bytes:
     if entry.kind is not EntryKind.PRIVATE_KEY:
         raise ValueError("a JKS keystore holds private keys and certificates only")
     return protect_key(pkcs8_of(entry), keypass)
 
 
-def build(entries: Sequence[Entry], storepass: str, keypass: str) -> bytes:
-    """A JKS keystore: decrypted keys protected with keypass, sealed JKS keys carried."""
+def build(entries: Sequence[Entry], storepass: str, keypass: str, compat: Compat | None = None) -> bytes:
+    """A JKS keystore: decrypted keys protected with keypass, sealed JKS keys carried. (Every Java
+    reads JKS alike: compat changes nothing.)"""
 
     def protect(entry: Entry) -> bytes:
         if entry.key is None and entry.sealed is not None and entry.sealed.store_type is StoreType.JKS:
@@ -78,3 +86,7 @@ def build(entries: Sequence[Entry], storepass: str, keypass: str) -> bytes:
         return seal(entry, keypass)
 
     return java_container.encode(MAGIC, entries, storepass, protect)
+
+
+# what the package's format table calls: the container reader with this protection
+read = java_container.reader(java_container.Protector(rounds=rounds, recover=recover, recover_secret=recover_secret))

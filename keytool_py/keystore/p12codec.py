@@ -21,24 +21,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from pyasn1.codec.ber import decoder
 from pyasn1.codec.der import encoder
 from pyasn1.type import base, char, namedtype, tag, univ
 from pyasn1_modules import rfc5280, rfc5652, rfc5958, rfc7292, rfc8018
 
-from ..errors import BadInputError, KtpyError, UnsupportedError, WrongPasswordError
+from .. import der as _der
+from .. import pbe
+from ..errors import BadInputError, KtpyError, WrongPasswordError
+from ..pbe import CORRUPTED, Asn1Value
 
-# pyasn1-modules has no types (mypy.ini), so its schemas (rfc7292.PFX(), ...) and every value
-# pyasn1 decodes or builds with them are Any to mypy: this alias marks such a value.
-Asn1Value = Any
-# A hashlib constructor (hashlib.sha1, ...): the MAC's and PKCS#12 KDF's hash.
-HashNew = Callable[..., "hashlib._Hash"]
+# (the PBEs, KDFs and MAC live in pbe.py, RC2 in rc2.py, DER walking in der.py)
+_decode = pbe.decode
+_tlv = _der.read_tlv
 
 # Oracle's attribute that makes a certificate bag a Java trustedCertEntry; its value is the set
 # of extended key usages the certificate is trusted for (Java writes anyExtendedKeyUsage).
@@ -47,14 +45,12 @@ ANY_EXTENDED_KEY_USAGE = univ.ObjectIdentifier("2.5.29.37.0")
 
 # Java 17's own counts (keystore.pkcs12.keyPbeIterationCount, macIterationCount).
 ITERATIONS = 10_000
-# Java's PKCS12KeyStore refuses more (MAX_ITERATION_COUNT); a corrupted count must not hang us.
-MAX_ITERATIONS = 5_000_000
+# Java's PKCS12KeyStore refuses more than pbe.MAX_ROUNDS (MAX_ITERATION_COUNT).
 # After a failed MAC, one part is decrypted to tell an altered file from a wrong password, and only
 # when it claims at most this many rounds (Java writes 10000; OpenSSL 2048): a hostile count then
 # costs nothing, and the answer is "wrong password, or altered".
 PROBE_MAX_ITERATIONS = 100_000
 
-CORRUPTED = "the PKCS12 keystore is corrupted or truncated"
 MAC_FAILED = "wrong store password for the PKCS12 keystore (its MAC does not verify)"
 ALTERED = ("the PKCS12 keystore was altered or damaged: its MAC does not verify, though the password "
            "decrypts its contents")
@@ -90,130 +86,12 @@ class Bag:
 # ---------------------------------------------------------------------------------------------
 # Algorithm tables: OID -> what we need to know.
 
-_HASHES: dict[univ.ObjectIdentifier, HashNew] = {  # digest OID (MAC) -> hashlib constructor
-    univ.ObjectIdentifier("1.3.14.3.2.26"): hashlib.sha1,
-    univ.ObjectIdentifier("2.16.840.1.101.3.4.2.4"): hashlib.sha224,
-    univ.ObjectIdentifier("2.16.840.1.101.3.4.2.1"): hashlib.sha256,
-    univ.ObjectIdentifier("2.16.840.1.101.3.4.2.2"): hashlib.sha384,
-    univ.ObjectIdentifier("2.16.840.1.101.3.4.2.3"): hashlib.sha512,
-}
-_SHA1, _SHA256 = univ.ObjectIdentifier("1.3.14.3.2.26"), univ.ObjectIdentifier("2.16.840.1.101.3.4.2.1")
-
-_PRFS = {  # PBKDF2 PRF OID -> hashlib name
-    rfc8018.id_hmacWithSHA1: "sha1",
-    rfc8018.id_hmacWithSHA224: "sha224",
-    rfc8018.id_hmacWithSHA256: "sha256",
-    rfc8018.id_hmacWithSHA384: "sha384",
-    rfc8018.id_hmacWithSHA512: "sha512",
-}
-
-_PBES2_CIPHERS = {  # encryption scheme OID -> (cipher, key length)
-    univ.ObjectIdentifier("2.16.840.1.101.3.4.1.2"): ("aes", 16),
-    univ.ObjectIdentifier("2.16.840.1.101.3.4.1.22"): ("aes", 24),
-    univ.ObjectIdentifier("2.16.840.1.101.3.4.1.42"): ("aes", 32),
-    rfc8018.des_EDE3_CBC: ("3des", 24),
-}
-
-_PKCS12_PBES = {  # PKCS#12 PBE OID -> (cipher, key length); all derive with SHA-1, IV 8 bytes
-    rfc7292.pbeWithSHAAnd3_KeyTripleDES_CBC: ("3des", 24),
-    rfc7292.pbeWithSHAAnd2_KeyTripleDES_CBC: ("3des", 16),
-    rfc7292.pbeWithSHAAnd128BitRC2_CBC: ("rc2", 16),
-    rfc7292.pbeWithSHAAnd40BitRC2_CBC: ("rc2", 5),
-}
-
-_NAMES = {  # for "uses X, which ktpy cannot read"
-    rfc7292.pbeWithSHAAnd128BitRC4: "pbeWithSHAAnd128BitRC4",
-    rfc7292.pbeWithSHAAnd40BitRC4: "pbeWithSHAAnd40BitRC4",
-    rfc8018.id_PBMAC1: "a PBMAC1 MAC",
-    rfc5652.id_envelopedData: "public-key encryption (envelopedData)",
-    rfc5652.id_signedData: "a signature instead of a MAC (signedData)",
-}
-
 _X509_CERT = univ.ObjectIdentifier("1.2.840.113549.1.9.22.1")
 _SECRET_BAG = univ.ObjectIdentifier("1.2.840.113549.1.12.10.1.5")
-_NULL = encoder.encode(univ.Null(""))
 
 
 class _Undecryptable(Exception):
     """A ciphertext did not decrypt to what it should hold: wrong password or corruption."""
-
-
-def _unsupported(what: univ.ObjectIdentifier | str) -> UnsupportedError:
-    """`what`: an algorithm's OID, or a description."""
-    name = _NAMES.get(what, str(what)) if isinstance(what, univ.ObjectIdentifier) else what
-    return UnsupportedError(f"the PKCS12 keystore uses {name}, which ktpy cannot read")
-
-
-def _decode(data: bytes, spec: base.Asn1Type) -> Asn1Value:
-    """BER-decode exactly one value (NSS, Bouncy Castle and Windows write indefinite lengths,
-    which are made definite first); trailing bytes are corruption."""
-    data = bytes(data)
-    if data[1:2] == b"\x80":
-        data = _definite(data)
-    value, rest = decoder.decode(data, asn1Spec=spec)
-    if rest:
-        raise BadInputError(CORRUPTED)
-    return value
-
-
-_MAX_NESTING = 64
-
-
-def _definite(data: bytes) -> bytes:
-    """The same BER with every indefinite length made definite (constructed forms kept): pyasn1
-    mishandles indefinite lengths inside ANY. Linear in the input times its nesting (capped)."""
-    out, end = _definite_one(data, 0, 0)
-    return out + data[end:]
-
-
-def _definite_one(data: bytes, pos: int, depth: int) -> tuple[bytes, int]:
-    if depth > _MAX_NESTING:
-        raise BadInputError(CORRUPTED)
-    start = pos
-    first = data[pos]
-    pos += 1
-    if first & 0x1F == 0x1F:  # high tag number
-        while data[pos] & 0x80:
-            pos += 1
-        pos += 1
-    tag = data[start:pos]
-    length = data[pos]
-    pos += 1
-    if length == 0x80:
-        if not first & 0x20:
-            raise BadInputError(CORRUPTED)
-        parts = []
-        while data[pos:pos + 2] != b"\x00\x00":
-            if pos >= len(data):
-                raise BadInputError(CORRUPTED)
-            part, pos = _definite_one(data, pos, depth + 1)
-            parts.append(part)
-        content, pos = b"".join(parts), pos + 2
-    else:
-        if length & 0x80:
-            size = length & 0x7F
-            length, pos = int.from_bytes(data[pos:pos + size], "big"), pos + size
-        end = pos + length
-        if end > len(data):
-            raise BadInputError(CORRUPTED)
-        if not first & 0x20 or b"\x80" not in data[pos:end]:
-            return data[start:end], end
-        parts = []
-        while pos < end:
-            part, pos = _definite_one(data, pos, depth + 1)
-            parts.append(part)
-        content = b"".join(parts)
-    n = len(content)
-    size = (n.bit_length() + 7) // 8
-    header = bytes([n]) if n < 0x80 else bytes([0x80 | size]) + n.to_bytes(size, "big")
-    return tag + header + content, pos
-
-
-def _iterations(value: univ.Integer) -> int:
-    count = int(value)
-    if not 1 <= count <= MAX_ITERATIONS:
-        raise BadInputError(CORRUPTED)
-    return count
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,7 +126,7 @@ def _parse(data: bytes, password: str | None, decrypt_keys: bool) -> list[Bag]:
         raise BadInputError(CORRUPTED)
     auth_safe = pfx["authSafe"]
     if auth_safe["contentType"] != rfc5652.id_data:
-        raise _unsupported(auth_safe["contentType"])
+        raise pbe.unsupported(auth_safe["contentType"])
     content = bytes(_decode(auth_safe["content"], univ.OctetString()))
     has_mac = pfx["macData"].isValue and password is not None
     if has_mac:
@@ -322,7 +200,9 @@ def _password_decrypts_something(content: bytes, password: str) -> bool:
                     break
         else:
             return False
-        if _claimed_iterations(algorithm) > PROBE_MAX_ITERATIONS:
+        oid, parameters = str(algorithm["algorithm"]), algorithm["parameters"]
+        if not (oid == str(rfc8018.id_PBES2) or algorithm["algorithm"] in pbe.PKCS12_PBES) or \
+                pbe.claimed_rounds(oid, bytes(parameters) if parameters.isValue else None)[0] > PROBE_MAX_ITERATIONS:
             return False
         _decrypt(algorithm, bytes(ciphertext), password, spec)
         return True
@@ -330,26 +210,16 @@ def _password_decrypts_something(content: bytes, password: str) -> bool:
         return False
 
 
-def _claimed_iterations(algorithm: Asn1Value) -> int:
-    oid = algorithm["algorithm"]
-    if oid == rfc8018.id_PBES2:
-        kdf = _decode(algorithm["parameters"], rfc8018.PBES2_params())["keyDerivationFunc"]
-        return int(_decode(kdf["parameters"], rfc8018.PBKDF2_params())["iterationCount"])
-    if oid in _PKCS12_PBES:
-        return int(_decode(algorithm["parameters"], rfc7292.Pkcs_12PbeParams())["iterations"])
-    return MAX_ITERATIONS + 1
-
-
 def _verify_mac(mac_data: Asn1Value, content: bytes, password: str) -> None:
     algorithm = mac_data["mac"]["digestAlgorithm"]["algorithm"]
-    if algorithm not in _HASHES:
-        raise _unsupported(algorithm)
-    hash_new = _HASHES[algorithm]
+    if algorithm not in pbe.HASHES:
+        raise pbe.unsupported(algorithm)
+    hash_new = pbe.HASHES[algorithm]
     stored = bytes(mac_data["mac"]["digest"])
     if len(stored) != hash_new().digest_size:
         raise BadInputError(CORRUPTED)
-    expected = _mac(hash_new, content, password, bytes(mac_data["macSalt"]),
-                    _iterations(mac_data["iterations"]))
+    expected = pbe.mac(hash_new, content, password, bytes(mac_data["macSalt"]),
+                    pbe.checked_rounds(mac_data["iterations"]))
     if not hmac.compare_digest(stored, expected):
         raise WrongPasswordError(MAC_FAILED)
 
@@ -367,7 +237,7 @@ def _safe_contents(info: Asn1Value, password: str | None) -> bytes:
         assert password is not None  # _parse skips encrypted parts without a password
         return _decrypt(encrypted["contentEncryptionAlgorithm"], bytes(encrypted["encryptedContent"]),
                         password, rfc7292.SafeContents())
-    raise _unsupported(content_type)
+    raise pbe.unsupported(content_type)
 
 
 def _read_safe_contents(der: bytes, out: list[Bag]) -> None:
@@ -375,7 +245,7 @@ def _read_safe_contents(der: bytes, out: list[Bag]) -> None:
     a small DER walker (pyasn1 costs some 100 us a bag); other bags through pyasn1."""
     der = bytes(der)
     if der[1:2] == b"\x80":
-        der = _definite(der)
+        der = _der.definite(der)
     tag, pos, end = _tlv(der, 0)
     if tag != 0x30 or end != len(der):
         raise BadInputError(CORRUPTED)
@@ -384,20 +254,6 @@ def _read_safe_contents(der: bytes, out: list[Bag]) -> None:
         if not _fast_cert_bag(der, start, bag_end, out):
             _read_bag(_decode(der[pos:bag_end], rfc7292.SafeBag()), out)
         pos = bag_end
-
-
-def _tlv(der: bytes, pos: int) -> tuple[int, int, int]:
-    """(tag, start of the value, end of the value) of the definite-length DER element at pos."""
-    tag, length = der[pos], der[pos + 1]
-    pos += 2
-    if length & 0x80:
-        size = length & 0x7F
-        if not 1 <= size <= 4:
-            raise BadInputError(CORRUPTED)
-        length, pos = int.from_bytes(der[pos:pos + size], "big"), pos + size
-    if pos + length > len(der) or tag & 0x1F == 0x1F:
-        raise BadInputError(CORRUPTED)
-    return tag, pos, pos + length
 
 
 _CERT_BAG_OID = encoder.encode(rfc7292.id_certBag)
@@ -467,7 +323,7 @@ def _read_bag(safe_bag: Asn1Value, out: list[Bag]) -> None:
     elif bag_id == _SECRET_BAG:
         secret = _decode(value, _SecretBag())
         if secret["secretTypeId"] != rfc7292.id_pkcs8ShroudedKeyBag:
-            raise _unsupported(f"a secret bag of type {secret['secretTypeId']}")
+            raise pbe.unsupported(f"a secret bag of type {secret['secretTypeId']}")
         sealed = bytes(_decode(secret["secretValue"], univ.OctetString()))
         _decode(sealed, rfc5958.EncryptedPrivateKeyInfo())
         out.append(Bag("secret", None, **_attributes(safe_bag), sealed=sealed))
@@ -533,23 +389,13 @@ def _attributes(safe_bag: Asn1Value) -> dict[str, Any]:
 
 def _decrypt(algorithm: Asn1Value, ciphertext: bytes, password: str, spec: base.Asn1Type) -> bytes:
     """Decrypt with a PBES2 or PKCS#12 PBE AlgorithmIdentifier; the plaintext must decode as `spec`."""
-    oid = algorithm["algorithm"]
-    if oid == rfc8018.id_PBES2:
-        cipher, key, iv = _pbes2_key(algorithm["parameters"], password)
-    elif oid in _PKCS12_PBES:
-        cipher, key_length = _PKCS12_PBES[oid]
-        params = _decode(algorithm["parameters"], rfc7292.Pkcs_12PbeParams())
-        salt, count = bytes(params["salt"]), _iterations(params["iterations"])
-        key = _pkcs12_kdf(hashlib.sha1, password, salt, count, 1, key_length)
-        iv = _pkcs12_kdf(hashlib.sha1, password, salt, count, 2, 8)
-    else:
-        raise _unsupported(oid)
+    cipher, key, iv = pbe.cipher_key(algorithm, password)
     try:
-        plain = _unpad(_cbc(cipher, key, iv, ciphertext, encrypt=False), len(iv))
+        plain = pbe.unpad(pbe.cbc(cipher, key, iv, ciphertext, encrypt=False), len(iv))
         if isinstance(spec, rfc7292.SafeContents):
             # its outer SEQUENCE is checked here, its bags when they are read (a full pyasn1
             # parse of a 100000-certificate truststore costs a minute)
-            tag, _, end = _tlv(_definite(plain) if plain[1:2] == b"\x80" else plain, 0)
+            tag, _, end = _tlv(_der.definite(plain) if plain[1:2] == b"\x80" else plain, 0)
             if tag != 0x30 or (plain[1:2] != b"\x80" and end != len(plain)):
                 raise ValueError("not a SafeContents")
         else:
@@ -557,31 +403,6 @@ def _decrypt(algorithm: Asn1Value, ciphertext: bytes, password: str, spec: base.
     except Exception:
         raise _Undecryptable() from None
     return plain
-
-
-def _pbes2_key(parameters: Asn1Value, password: str) -> tuple[str, bytes, bytes]:
-    params = _decode(parameters, rfc8018.PBES2_params())
-    kdf, scheme = params["keyDerivationFunc"], params["encryptionScheme"]
-    if kdf["algorithm"] != rfc8018.id_PBKDF2:
-        raise _unsupported(kdf["algorithm"])
-    if scheme["algorithm"] not in _PBES2_CIPHERS:
-        raise _unsupported(scheme["algorithm"])
-    cipher, key_length = _PBES2_CIPHERS[scheme["algorithm"]]
-    pbkdf2 = _decode(kdf["parameters"], rfc8018.PBKDF2_params())
-    if pbkdf2["salt"].getName() != "specified":
-        raise _unsupported("a PBKDF2 salt given by an algorithm")
-    if pbkdf2["keyLength"].isValue and int(pbkdf2["keyLength"]) != key_length:
-        raise BadInputError(CORRUPTED)
-    prf = pbkdf2["prf"]["algorithm"]
-    if prf not in _PRFS:
-        raise _unsupported(prf)
-    # The password as UTF-8 bytes, as OpenSSL and Java do (the same for ASCII passwords).
-    key = hashlib.pbkdf2_hmac(_PRFS[prf], password.encode("utf-8"), bytes(pbkdf2["salt"]["specified"]),
-                              _iterations(pbkdf2["iterationCount"]), key_length)
-    iv = bytes(_decode(scheme["parameters"], univ.OctetString()))
-    if len(iv) != (16 if cipher == "aes" else 8):
-        raise BadInputError(CORRUPTED)
-    return cipher, key, iv
 
 
 # ---------------------------------------------------------------------------------------------
@@ -597,9 +418,9 @@ def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
     no MAC, so that keytool lists it without a password."""
     if not isinstance(password, str):
         raise TypeError(f"the password must be a str, not {type(password).__name__}")
-    if not 1 <= iterations <= MAX_ITERATIONS:
-        raise BadInputError(f"the iteration count must be between 1 and {MAX_ITERATIONS}")
-    encrypt = _encrypt_legacy if legacy else _encrypt_pbes2
+    if not 1 <= iterations <= pbe.MAX_ROUNDS:
+        raise BadInputError(f"the iteration count must be between 1 and {pbe.MAX_ROUNDS}")
+    encrypt = pbe.encrypt_legacy if legacy else pbe.encrypt_pbes2
 
     def shrouded(bag: Bag) -> bytes:
         if bag.der is not None:
@@ -628,13 +449,13 @@ def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
     pfx["authSafe"] = _data_info(content)
     if not protected:
         return _encode(pfx)
-    digest_oid, hash_new = (_SHA1, hashlib.sha1) if legacy else (_SHA256, hashlib.sha256)
+    digest_oid, hash_new = (pbe.SHA1, hashlib.sha1) if legacy else (pbe.SHA256, hashlib.sha256)
     # Java writes 20-byte MAC salts; OpenSSL 8. Both read either.
     salt = os.urandom(20)
     mac_data = pfx["macData"]
     mac_data["mac"]["digestAlgorithm"]["algorithm"] = digest_oid
-    mac_data["mac"]["digestAlgorithm"]["parameters"] = _NULL
-    mac_data["mac"]["digest"] = _mac(hash_new, content, password, salt, iterations)
+    mac_data["mac"]["digestAlgorithm"]["parameters"] = pbe.NULL
+    mac_data["mac"]["digest"] = pbe.mac(hash_new, content, password, salt, iterations)
     mac_data["macSalt"] = salt
     mac_data["iterations"] = iterations
     return _encode(pfx)
@@ -730,175 +551,3 @@ def _safe_bag(bag_id: univ.ObjectIdentifier, value: bytes, bag: Bag) -> Asn1Valu
     return safe_bag
 
 
-def _encrypt_pbes2(plain: bytes, password: str, iterations: int) -> tuple[univ.ObjectIdentifier, bytes, bytes]:
-    """PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC, encoded as cryptography and Java 17 do."""
-    salt, iv = os.urandom(16), os.urandom(16)
-    key = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations, 32)
-    pbkdf2 = rfc8018.PBKDF2_params()
-    pbkdf2["salt"]["specified"] = salt
-    pbkdf2["iterationCount"] = iterations
-    pbkdf2["prf"]["algorithm"] = rfc8018.id_hmacWithSHA256
-    pbkdf2["prf"]["parameters"] = _NULL
-    params = rfc8018.PBES2_params()
-    params["keyDerivationFunc"]["algorithm"] = rfc8018.id_PBKDF2
-    params["keyDerivationFunc"]["parameters"] = encoder.encode(pbkdf2)
-    params["encryptionScheme"]["algorithm"] = univ.ObjectIdentifier("2.16.840.1.101.3.4.1.42")
-    params["encryptionScheme"]["parameters"] = encoder.encode(univ.OctetString(iv))
-    ciphertext = _cbc("aes", key, iv, _pad(plain, 16), encrypt=True)
-    return rfc8018.id_PBES2, encoder.encode(params), ciphertext
-
-
-def _encrypt_legacy(plain: bytes, password: str, iterations: int) -> tuple[univ.ObjectIdentifier, bytes, bytes]:
-    """pbeWithSHAAnd3-KeyTripleDES-CBC: what Java 8 before 8u301 reads (JDK-8267701)."""
-    salt = os.urandom(20)  # the salt length Java writes
-    key = _pkcs12_kdf(hashlib.sha1, password, salt, iterations, 1, 24)
-    iv = _pkcs12_kdf(hashlib.sha1, password, salt, iterations, 2, 8)
-    params = rfc7292.Pkcs_12PbeParams()
-    params["salt"] = salt
-    params["iterations"] = iterations
-    ciphertext = _cbc("3des", key, iv, _pad(plain, 8), encrypt=True)
-    return rfc7292.pbeWithSHAAnd3_KeyTripleDES_CBC, encoder.encode(params), ciphertext
-
-
-# ---------------------------------------------------------------------------------------------
-# Primitives
-
-
-def _pkcs12_kdf(hash_new: HashNew, password: str, salt: bytes, iterations: int, purpose: int,
-                size: int) -> bytes:
-    """RFC 7292 appendix B.2. `purpose`: 1 key, 2 IV, 3 MAC key. The password is a BMPString:
-    UTF-16BE with a two-byte NUL terminator."""
-    u, v = hash_new().digest_size, hash_new().block_size
-
-    def stretch(data: bytes) -> bytes:  # repeat to a multiple of v bytes
-        length = -(-len(data) // v) * v
-        return (data * (length // len(data) + 1))[:length] if data else b""
-
-    diversifier = bytes([purpose]) * v
-    # a NUL-terminated BMPString; Java (PKCS12PBECipherCore.derive) takes the password "\0" as
-    # no bytes at all, and so does OpenSSL for a missing one
-    secret = b"" if password == "\0" else (password + "\0").encode("utf-16-be", "surrogatepass")
-    block = bytearray(stretch(salt) + stretch(secret))
-    out = b""
-    while len(out) < size:
-        a = hash_new(diversifier + block).digest()
-        for _ in range(iterations - 1):
-            a = hash_new(a).digest()
-        out += a
-        b = int.from_bytes((a * (v // u + 1))[:v], "big")
-        for j in range(0, len(block), v):
-            total = (int.from_bytes(block[j:j + v], "big") + b + 1) % (1 << (8 * v))
-            block[j:j + v] = total.to_bytes(v, "big")
-    return out[:size]
-
-
-def _mac(hash_new: HashNew, content: bytes, password: str, salt: bytes, iterations: int) -> bytes:
-    key = _pkcs12_kdf(hash_new, password, salt, iterations, 3, hash_new().digest_size)
-    return hmac.new(key, content, hash_new).digest()
-
-
-def _pad(data: bytes, block: int) -> bytes:
-    n = block - len(data) % block
-    return data + bytes([n]) * n
-
-
-def _unpad(data: bytes, block: int) -> bytes:
-    n = data[-1] if data else 0
-    if not data or len(data) % block or not 1 <= n <= block or data[-n:] != bytes([n]) * n:
-        raise ValueError("bad padding")
-    return data[:-n]
-
-
-def _cbc(cipher: str, key: bytes, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
-    if cipher == "rc2":
-        return _rc2_cbc(key, len(key) * 8, iv, data, encrypt=encrypt)
-    algorithm: algorithms.AES | TripleDES
-    if cipher == "aes":
-        algorithm = algorithms.AES(key)
-    else:  # a two-key 3DES key K1 K2 is the three-key K1 K2 K1
-        algorithm = TripleDES(key if len(key) == 24 else key + key[:8])
-    cbc = Cipher(algorithm, modes.CBC(iv))
-    context = cbc.encryptor() if encrypt else cbc.decryptor()
-    return context.update(data) + context.finalize()
-
-
-# RC2 (RFC 2268), for the PKCS#12 RC2 PBEs only. PITABLE is the RFC's section 2 permutation.
-_PITABLE = bytes.fromhex("""
-    d9 78 f9 c4 19 dd b5 ed 28 e9 fd 79 4a a0 d8 9d
-    c6 7e 37 83 2b 76 53 8e 62 4c 64 88 44 8b fb a2
-    17 9a 59 f5 87 b3 4f 13 61 45 6d 8d 09 81 7d 32
-    bd 8f 40 eb 86 b7 7b 0b f0 95 21 22 5c 6b 4e 82
-    54 d6 65 93 ce 60 b2 1c 73 56 c0 14 a7 8c f1 dc
-    12 75 ca 1f 3b be e4 d1 42 3d d4 30 a3 3c b6 26
-    6f bf 0e da 46 69 07 57 27 f2 1d 9b bc 94 43 03
-    f8 11 c7 f6 90 ef 3e e7 06 c3 d5 2f c8 66 1e d7
-    08 e8 ea de 80 52 ee f7 84 aa 72 ac 35 4d 6a 2a
-    96 1a d2 71 5a 15 49 74 4b 9f d0 5e 04 18 a4 ec
-    c2 e0 41 6e 0f 51 cb cc 24 91 af 50 a1 f4 70 39
-    99 7c 3a 85 23 b8 b4 7a fc 02 36 5b 25 55 97 31
-    2d 5d fa 98 e3 8a 92 ae 05 df 29 10 67 6c ba c9
-    d3 00 e6 cf e1 9e a8 2c 63 16 01 3f 58 e2 89 a9
-    0d 38 34 1b ab 33 ff b0 bb 48 0c 5f b9 b1 cd 2e
-    c5 f3 db 47 e5 a5 9c 77 0a a6 20 68 fe 7f c1 ad
-""")
-_ROTATIONS = (1, 2, 3, 5)
-# Five mixing rounds, a mashing round, six mixing, a mashing, five mixing (section 3).
-_RC2_STEPS = ("mix",) * 5 + ("mash",) + ("mix",) * 6 + ("mash",) + ("mix",) * 5
-_MASK = 0xFFFF
-
-
-def _rc2_key_schedule(key: bytes, effective_bits: int) -> list[int]:
-    """The 64 16-bit subkeys K[0..63] (RFC 2268 section 2)."""
-    t, t8 = len(key), (effective_bits + 7) // 8
-    tm = 0xFF >> (8 * t8 - effective_bits)
-    expanded = bytearray(key) + bytearray(128 - t)
-    for i in range(t, 128):
-        expanded[i] = _PITABLE[(expanded[i - 1] + expanded[i - t]) & 0xFF]
-    expanded[128 - t8] = _PITABLE[expanded[128 - t8] & tm]
-    for i in range(127 - t8, -1, -1):
-        expanded[i] = _PITABLE[expanded[i + 1] ^ expanded[i + t8]]
-    return [expanded[2 * i] | expanded[2 * i + 1] << 8 for i in range(64)]
-
-
-def _rc2_encrypt_block(k: list[int], block: bytes) -> bytes:
-    r = [block[2 * i] | block[2 * i + 1] << 8 for i in range(4)]
-    j = 0
-    for step in _RC2_STEPS:
-        for i in range(4):
-            if step == "mash":
-                r[i] = (r[i] + k[r[i - 1] & 63]) & _MASK
-            else:
-                x = (r[i] + k[j] + (r[i - 1] & r[i - 2]) + (~r[i - 1] & r[i - 3])) & _MASK
-                r[i] = (x << _ROTATIONS[i] | x >> (16 - _ROTATIONS[i])) & _MASK
-                j += 1
-    return b"".join(w.to_bytes(2, "little") for w in r)
-
-
-def _rc2_decrypt_block(k: list[int], block: bytes) -> bytes:
-    r = [block[2 * i] | block[2 * i + 1] << 8 for i in range(4)]
-    j = 63
-    for step in reversed(_RC2_STEPS):
-        for i in (3, 2, 1, 0):
-            if step == "mash":
-                r[i] = (r[i] - k[r[i - 1] & 63]) & _MASK
-            else:
-                x = (r[i] >> _ROTATIONS[i] | r[i] << (16 - _ROTATIONS[i])) & _MASK
-                r[i] = (x - k[j] - (r[i - 1] & r[i - 2]) - (~r[i - 1] & r[i - 3])) & _MASK
-                j -= 1
-    return b"".join(w.to_bytes(2, "little") for w in r)
-
-
-def _rc2_cbc(key: bytes, effective_bits: int, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
-    if len(data) % 8 or len(iv) != 8 or not 1 <= len(key) <= 128:
-        raise ValueError("RC2-CBC needs whole 8-byte blocks, an 8-byte IV and a 1..128-byte key")
-    k = _rc2_key_schedule(key, effective_bits)
-    out, previous = bytearray(), iv
-    for start in range(0, len(data), 8):
-        block = data[start:start + 8]
-        if encrypt:
-            previous = _rc2_encrypt_block(k, bytes(a ^ b for a, b in zip(block, previous, strict=True)))
-            out += previous
-        else:
-            out += bytes(a ^ b for a, b in zip(_rc2_decrypt_block(k, block), previous, strict=True))
-            previous = block
-    return bytes(out)

@@ -9,10 +9,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import KeySerializationEncryption, PrivateFormat, pkcs12
 
-from .. import certs
+from .. import certs, pbe
 from ..errors import BadInputError, UnsupportedError, WrongPasswordError
 from ..keys import PrivateKey
-from . import Compat, Entry, EntryKind, Keystore, Sealed, SecretKey, StoreType, load_key, pkcs8_of
+from .model import Compat, Entry, EntryKind, Keystore, Sealed, SecretKey, StoreType, load_key, pkcs8_of
 
 if TYPE_CHECKING:
     from .p12codec import Bag
@@ -54,8 +54,10 @@ def _encryption(password: str, compat: Compat) -> KeySerializationEncryption:
     return builder.build(password.encode("utf-8"))
 
 
-def build(entries: Sequence[Entry], password: str, *, compat: Compat, protected: bool = True) -> bytes:
-    """A PKCS12 Java reads: each key's friendlyName is its alias and it shares a localKeyId with
+def build(entries: Sequence[Entry], password: str, keypass: str | None = None,
+          compat: Compat | None = None, *, protected: bool = True) -> bytes:
+    """A PKCS12 Java reads (keys under the store password: the package refuses another keypass,
+    which Java cannot read): each key's friendlyName is its alias and it shares a localKeyId with
     its certificate; issuers follow as plain certificate bags (Java rebuilds chains by issuer);
     trusted certificates carry Oracle's attribute, without which Java does not see them; secret
     keys go in secret bags as Java writes them; sealed PKCS12 keys are carried as they are.
@@ -65,6 +67,7 @@ def build(entries: Sequence[Entry], password: str, *, compat: Compat, protected:
     trusted = [e for e in entries if e.kind is EntryKind.TRUSTED_CERT]
     secret = [e for e in entries if e.kind is EntryKind.SECRET_KEY]
     _check_chains(keyed, trusted)
+    compat = Compat.parse(compat)
     encryption = _encryption(password, compat)
     simple = protected and not secret and all(e.key is not None and e.key_pkcs8 is None for e in keyed) and \
         all(isinstance(c, x509.Certificate) for e in entries for c in e.chain)
@@ -147,10 +150,10 @@ def seal(entry: Entry, keypass: str) -> bytes:
     der = _secret_der(entry) if entry.kind is EntryKind.SECRET_KEY else pkcs8_of(entry)
     if der is None:
         raise BadInputError(f"the secret key of entry {entry.alias!r} was not decrypted; give its key password")
-    return p12codec._shrouded_key(p12codec._encrypt_pbes2(der, keypass, ITERATIONS))
+    return p12codec._shrouded_key(pbe.encrypt_pbes2(der, keypass, ITERATIONS))
 
 
-def load(data: bytes, password: str | None, keypass: str | None, *, only: str | None = None,
+def read(data: bytes, password: str | None, keypass: str | None, *, only: str | None = None,
          secret_pass: str | None = None) -> Keystore:
     """The entries Java's PKCS12KeyStore.engineLoad lists: keys and secret keys by friendlyName
     (lowercased; unnamed ones numbered "1", "2"... in file order), each private key with the
