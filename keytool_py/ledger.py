@@ -82,10 +82,26 @@ class Ledger:
     torn: bool = False  # the last line was cut short by a crash (and is ignored)
 
     def find(self, serial: int) -> IssuedCert | None:
-        return next((c for c in self.issued if c.serial == serial), None)
+        """The first record issuing `serial` (an index by serial, built on first use: a
+        110,000-line ledger is looked up once per certificate by inspect)."""
+        return self._index()[0].get(serial)
 
     def revocation(self, serial: int) -> Revocation | None:
-        return next((r for r in self.revocations if r.serial == serial), None)
+        """The first revocation of `serial` (the one a CRL states)."""
+        return self._index()[1].get(serial)
+
+    def _index(self) -> tuple[dict[int, IssuedCert], dict[int, Revocation]]:
+        cached: tuple[dict[int, IssuedCert], dict[int, Revocation]] | None = self.__dict__.get("_by_serial")
+        if cached is None:
+            issued: dict[int, IssuedCert] = {}
+            for cert in self.issued:
+                issued.setdefault(cert.serial, cert)
+            revoked: dict[int, Revocation] = {}
+            for revocation in self.revocations:
+                revoked.setdefault(revocation.serial, revocation)
+            cached = (issued, revoked)
+            object.__setattr__(self, "_by_serial", cached)  # frozen: the index is a cache, not state
+        return cached
 
     def state(self, cert: IssuedCert, now: dt.datetime) -> str:
         """revoked, expired, not-yet-valid or valid."""

@@ -23,7 +23,7 @@ from keytool_py.keys import private_key_to_pem
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 GOOD, BAD = "good-password", "bad-password"
-ENV = {"GOOD": GOOD, "BAD": BAD, "NONASCII": "pässwörd-1", "HOSTILE": HOSTILE_PASS}
+ENV = {"SECKEY": "0123456789abcdef", "GOOD": GOOD, "BAD": BAD, "NONASCII": "pässwörd-1", "HOSTILE": HOSTILE_PASS}
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 LONG_ALIAS = "€" * 21845 + "x"  # 65536 bytes in Java's modified UTF-8 (3 per euro sign)
 
@@ -58,6 +58,7 @@ def material(tmp_path_factory, key_pool, now):
     (root / "ks-keypass.jks").write_bytes(build_keystore("jks", leaf.key, leaf.chain, alias="m", storepass=GOOD,
                                                          keypass="key-password-1", now=now))
     (root / "garbage.pem").write_bytes(b"this is not a certificate\n")
+    (root / "looks-encrypted.yaml").write_bytes(b'plain: text\nsecret: "![bm90IGNpcGhlcnRleHQ=]"\n')
     (root / "broken.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
     (root / "empty.pem").write_bytes(b"")
     (root / "exists.jks").write_bytes(b"keep me")
@@ -228,6 +229,11 @@ ROWS = [
         "is {limit}"),
     Row("store-locked", ("import", "{d}/locked.jks", "--trusted", "{d}/client.pem", "--storepass", "env:GOOD"), 1,
         "{d}/locked.jks is locked by another ktpy; try again when it is done, or pass --wait SECONDS"),
+    Row("secure-props-looks-encrypted", ("secure-props", "encrypt", "--in", "{d}/looks-encrypted.yaml", "--out",
+                                         "{d}/out.yaml", "--key", "env:SECKEY"), 1,
+        "line 2: a value written as ![...] is not encrypted with the key --key env:SECKEY "
+        "(AES/CBC/PKCS5Padding, random IVs); decrypt it with the key it was encrypted with first, or remove the "
+        "![ and ] to have it encrypted as text"),
 ]
 # Rows proven by their own test (a real full stdout cannot go through CliRunner).
 OWN_TESTS = {"stdout-full"}

@@ -274,7 +274,8 @@ def import_cmd(store, trusted_paths, key_path, key_password, cert_path, chain_pa
         found = [c for path in trusted_paths for c in read_certificates(path)]
         after = edit.add_trusted(before, found, alias=alias)
         added = [e.alias for e in after.entries[len(before.entries):]]
-        done = f"Added trusted {', '.join(repr(a) for a in added)}"
+        more = f" and {len(added) - 5} more" if len(added) > 6 else ""
+        done = f"Added trusted {', '.join(repr(a) for a in (added[:5] if more else added))}{more}"
     elif key_path:
         key, chain = read_key_and_chain(key_path, key_password, cert_path, chain_paths)
         guard_expiry(chain[0], allow_expired=allow_expired)

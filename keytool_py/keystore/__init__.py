@@ -16,7 +16,7 @@ import datetime as dt
 import gc
 import importlib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Protocol, cast
 
@@ -93,20 +93,40 @@ def build(store_type: StoreType | str, key: PrivateKey, chain: Sequence[x509.Cer
     return build_store(store_type, [entry], storepass=storepass, keypass=keypass, compat=compat, now=now)
 
 
+class AliasNumbers:
+    """Free aliases: BASE, else BASE-2, BASE-3... Each base remembers its next number, so 10,000
+    certificates sharing a CN are named in linear time, not by trying 2, 3... each time."""
+
+    def __init__(self, taken: Iterable[str] = ()) -> None:
+        self._taken = set(taken)
+        self._next: dict[str, int] = {}
+
+    def next(self, base: str) -> str:
+        alias = normalize_alias(base)
+        if alias not in self._taken:
+            self._taken.add(alias)
+            return alias
+        n = self._next.get(alias, 2)
+        candidate = normalize_alias(f"{base}-{n}")
+        while candidate in self._taken:
+            n += 1
+            candidate = normalize_alias(f"{base}-{n}")
+        self._next[alias] = n + 1
+        self._taken.add(candidate)
+        return candidate
+
+
 def trusted_entries(certificates: Sequence[x509.Certificate], *, alias_prefix: str | None = None,
-                    now: dt.datetime | None = None) -> list[Entry]:
-    """Trusted certificate entries, aliased PREFIX1, PREFIX2... or by each certificate's CN."""
+                    now: dt.datetime | None = None, taken: Iterable[str] = ()) -> list[Entry]:
+    """Trusted certificate entries, aliased PREFIX1, PREFIX2... or by each certificate's CN,
+    numbered past the aliases in `taken` (lowercase) and each other."""
     from ..names import common_name, slug
 
+    numbers = AliasNumbers(taken)
     entries: list[Entry] = []
-    used: set[str] = set()
     for number, cert in enumerate(certificates, start=1):
         base = f"{alias_prefix}{number}" if alias_prefix else slug(common_name(cert.subject), default="cert")
-        alias, n = normalize_alias(base), 2
-        while alias in used:
-            alias, n = normalize_alias(f"{base}-{n}"), n + 1
-        used.add(alias)
-        entries.append(Entry(alias=alias, chain=(cert,), kind=EntryKind.TRUSTED_CERT, timestamp=now))
+        entries.append(Entry(alias=numbers.next(base), chain=(cert,), kind=EntryKind.TRUSTED_CERT, timestamp=now))
     return entries
 
 
