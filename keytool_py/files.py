@@ -267,7 +267,8 @@ class Journal:
     in place. `recover` (at the start of the next run) finishes each group begun but not done:
     when every file is there with the recorded content, the group is complete; otherwise each file
     with the recorded content is removed (and any old one that --force kept aside is put back),
-    and the temporary files carrying the tag are removed. A file whose content differs is never
+    and the temporary files carrying the tag are removed. A file that already held its new
+    content when the group began (recorded as unchanged) is left in place. A file whose content differs is never
     touched: ktpy cannot prove it wrote it. The journal is deleted once nothing is pending.
     """
 
@@ -358,9 +359,13 @@ class Journal:
                 complete.append(name)
                 self.done(name)
                 continue
+            unchanged = set(record.get("unchanged", ()))
             for file_name in expected:
                 path, aside = folder / file_name, folder / f".{file_name}.{tag}.old"
-                if file_name in ours:
+                if file_name in unchanged:  # its old content was the new one: never remove it
+                    if aside.exists():
+                        os.replace(aside, path)
+                elif file_name in ours:
                     if aside.exists():
                         os.replace(aside, path)  # the old file back
                     else:
@@ -380,8 +385,10 @@ class Journal:
         if self._lock_fd is None:
             self._lock()
         tag = f"ktpy{secrets.token_hex(4)}"
-        self._append({"begin": name, "tag": tag,
-                      "files": {out.path.name: hashlib.sha256(out.data).hexdigest() for out in outputs}})
+        digests = {out.path.name: hashlib.sha256(out.data).hexdigest() for out in outputs}
+        # a file that already holds its new content (renew's mule-config.xml) is not ktpy's to remove
+        unchanged = [out.path.name for out in outputs if _holds(out.path, digests[out.path.name])]
+        self._append({"begin": name, "tag": tag, "files": digests, "unchanged": unchanged})
         return tag
 
     def done(self, name: str) -> None:

@@ -317,6 +317,19 @@ def _kit_shape(folder: Path, storepass_value: str | None):
     return types, alias, compat, mule_config
 
 
+def _refuse_compromised(ca_dir, old) -> None:
+    """--reuse-key for a certificate revoked for key compromise would certify that key again
+    (CA/Browser Forum Baseline Requirements 6.1.1.3: a CA rejects a key known to be compromised)."""
+    from ..ledger import Reason, serial_hex
+
+    book, path = _ledger_of(ca_dir)
+    revoked = book.revocation(old.serial_number)
+    if revoked is not None and revoked.reason is Reason.KEY_COMPROMISE:
+        raise KtpyError(f"the key of {old.subject.rfc4514_string()} (serial {serial_hex(old.serial_number)}) was "
+                        f"revoked for key compromise on {revoked.at:%Y-%m-%d %H:%M} UTC ({path}); renew it without "
+                        "--reuse-key, which makes a new key")
+
+
 @cli.command("renew", epilog=EXIT_CODES)
 @click.argument("kit_dir", metavar="[KIT_DIR]", required=False, type=click.Path(file_okay=False))
 @click.option("--cert", "cert_path", type=click.Path(dir_okay=False),
@@ -355,8 +368,16 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
     if bool(kit_dir) == bool(cert_path):
         raise click.UsageError("give a kit folder (KIT_DIR) or --cert OLD.pem, one of them")
     folder = Path(out_dir)
+    journal = files.Journal(folder)
     if folder.is_dir():  # one renewal at a time into a folder (files.locked)
         hold_lock(folder)
+    click.get_current_context().with_resource(journal)  # unlocked at the end, whichever way it ends
+    if folder.is_dir():
+        complete, removed = journal.recover()  # a renewal killed half-way: its files undone, the old ones back
+        journal.finish()
+        if complete or removed:
+            note(f"Recovered from an interrupted renewal in {folder}: "
+                 + ("it had finished" if complete else f"{len(removed)} of its file(s) removed, the old ones back"))
     now = issue.utcnow()
     if kit_dir:
         kit = Path(kit_dir)
@@ -378,6 +399,8 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
         if reuse_key and not key_path:
             raise click.UsageError("--reuse-key with --cert needs --key OLD.key")
     old = read_certificates(old_path)[0]
+    if reuse_key:
+        _refuse_compromised(ca_dir, old)
     authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
     key = read_key(key_path, None, refuse_encrypted=f"{key_path} is encrypted; --reuse-key reads an unencrypted "
                                                     "key (as kit writes it)") if key_path else None
@@ -402,7 +425,14 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
     outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in out] + secret_outputs(store_pw)
     files.check_writable(outputs, force=force)  # before the ledger records it
     record_issued(ca_dir, [new.cert], by="renew", renews=old.serial_number)
-    files.write_all(outputs, force=force)
+    # All or nothing, even across a kill: the journal names each new file (and its hash) before
+    # any is placed, so the next renew into this folder undoes a half-written one (Journal).
+    tag = journal.begin("renew", [o for o in outputs if o.path.parent == folder])
+    try:
+        files.write_all(outputs, force=force, tag=tag)
+    finally:  # written, or undone whole by write_all: nothing left to recover
+        journal.done("renew")
+    journal.finish()
     note(f"Renewed {new.cert.subject.rfc4514_string()}: serial {new.cert.serial_number:X}, valid until "
          f"{new.cert.not_valid_after_utc:%Y-%m-%d} ({'same key' if key else 'new key'}), into {folder}/")
     note(f"  Upload {folder / 'salesforce-upload.pem'} to Salesforce BEFORE deploying the new keystore; "
