@@ -16,7 +16,7 @@ from helpers import with_key_derivation
 from hostile import STOREPASS as HOSTILE_PASS
 from hostile import jceks_back_reference_bomb, jceks_keys_at_max_rounds, pkcs12_parts_at_max_rounds
 
-from keytool_py import KeyType, build_keystore, create_ca
+from keytool_py import KeyType, build_keystore, create_ca, ledger
 from keytool_py.certs import to_pem
 from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem
@@ -36,6 +36,10 @@ def material(tmp_path_factory, key_pool, now):
     leaf = ca.issue_client("CN=bad-client", key=key_pool(KeyType.EC_P256, 41), now=now)
     other = ca.issue_client("CN=other", key=key_pool(KeyType.EC_P256, 42), now=now)
     _ca_dir(root / "ca", ca.cert, ca.key, GOOD)
+    _ca_dir(root / "revoked-ca", ca.cert, ca.key, GOOD)  # its ledger: bad-client revoked for key compromise
+    (root / "revoked-ca/issued.jsonl").write_bytes(
+        ledger.issued_record(leaf.cert, by="test", now=now) + b"\n"
+        + ledger.revoked_record(leaf.cert.serial_number, ledger.Reason.KEY_COMPROMISE, now) + b"\n")
     old = create_ca("CN=Old CA", key=key_pool(KeyType.EC_P256, 43), days=1, now=now - dt.timedelta(days=10))
     _ca_dir(root / "expired-ca", old.cert, old.key, None)
     future = create_ca("CN=Future CA", key=key_pool(KeyType.EC_P256, 44), now=now + dt.timedelta(days=10))
@@ -234,6 +238,10 @@ ROWS = [
         "line 2: a value written as ![...] is not encrypted with the key --key env:SECKEY "
         "(AES/CBC/PKCS5Padding, random IVs); decrypt it with the key it was encrypted with first, or remove the "
         "![ and ] to have it encrypted as text"),
+    Row("reuse-key-compromised", ("renew", "--cert", "{d}/client.pem", "--key", "{d}/client.key", "--reuse-key",
+                                  "--ca", "{d}/revoked-ca", "--ca-password", "env:GOOD", "--out-dir", "{d}/out"), 1,
+        "the key of CN=bad-client (serial {serial}) was revoked for key compromise on {revoked} UTC "
+        "({d}/revoked-ca/issued.jsonl); renew it without --reuse-key, which makes a new key"),
 ]
 # Rows proven by their own test (a real full stdout cannot go through CliRunner).
 OWN_TESTS = {"stdout-full"}
@@ -268,7 +276,9 @@ def test_bad_input(row, material, held_lock, now):
     future = (now + dt.timedelta(days=10) - dt.timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")
     last_day = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
     limit = (last_day - dt.datetime.now(dt.timezone.utc)).days
-    expected = row.message.format(d=material, expired=expired, future=future, limit=limit)
+    client = x509.load_pem_x509_certificate((material / "client.pem").read_bytes())
+    expected = row.message.format(d=material, expired=expired, future=future, limit=limit,
+                                  serial=format(client.serial_number, "X"), revoked=now.strftime("%Y-%m-%d %H:%M"))
     before = snapshot(material)
     result = CliRunner(env=ENV).invoke(cli, args)
     assert result.exit_code == row.code, result.output
