@@ -615,9 +615,14 @@ def locked(path: str | Path, wait: float | None = None) -> Iterator[None]:
 
 
 def _acquire(lock: Path, path: Path, wait: float | None) -> int:
-    """A descriptor of `lock`, flocked, still the file at that name (-1: KTPY_NO_LOCK)."""
-    import fcntl
+    """A descriptor of `lock`, flocked, still the file at that name (-1: KTPY_NO_LOCK, or a
+    system without flock at all)."""
     import time
+
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock (as Journal)
+        return -1
 
     deadline = None if wait is None else time.monotonic() + max(0.0, wait)
     while True:

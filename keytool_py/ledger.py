@@ -119,7 +119,11 @@ def _time(value: dt.datetime) -> str:
 
 
 def _parse_time(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    """'2026-11-30T00:00:00Z' exactly (as _time writes it). fromisoformat, not strptime: a
+    100,000-line ledger has 300,000 of these, and strptime took most of inspect's time."""
+    if len(text) != 20 or text[10] != "T" or text[19] != "Z" or not text[:4].isdigit():
+        raise ValueError(f"{text!r} is not a ledger time")
+    return dt.datetime.fromisoformat(text[:19]).replace(tzinfo=dt.timezone.utc)
 
 
 def serial_hex(serial: int) -> str:
