@@ -35,7 +35,7 @@ pytestmark = pytest.mark.interop
 
 ENV = {"TS_PASS": STOREPASS}
 JUDGE = Path(__file__).parent / "java" / "TrustJudge.java"
-CASES = ["good", "root-sent", "no-intermediate", "expired", "wrong-host", "disorder", "self-signed"]
+CASES = ["good", "root-sent", "no-intermediate", "expired", "wrong-host", "disorder", "self-signed", "cn-only"]
 
 
 def ktpy(*args, env=None):
@@ -44,15 +44,18 @@ def ktpy(*args, env=None):
     return result
 
 
-def _self_signed(key, now):
+def _server_cert(key, now, *, issuer=None, san=True):
+    """A server certificate for CN=localhost: self-signed, or signed by `issuer` (a CA); with no
+    SAN when san is False (Java then matches the host name against the CN)."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-            .sign(key, hashes.SHA256()))
+    builder = (x509.CertificateBuilder().subject_name(name).public_key(key.public_key())
+               .issuer_name(issuer.cert.subject if issuer else name).serial_number(x509.random_serial_number())
+               .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+    if san:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+    return builder.sign(issuer.key if issuer else key, hashes.SHA256())
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +74,8 @@ def pki(key_pool, now):
     leaf, i, r = good.cert, inter.cert, root.cert
     sent = {
         "good": [leaf, i], "root-sent": [leaf, i, r], "no-intermediate": [leaf], "expired": [expired.cert, i],
-        "wrong-host": [wrong.cert, i], "disorder": [leaf, r, i, i], "self-signed": [_self_signed(key, now)],
+        "wrong-host": [wrong.cert, i], "disorder": [leaf, r, i, i], "self-signed": [_server_cert(key, now)],
+        "cn-only": [_server_cert(key, now, issuer=inter, san=False), i],
     }
     return {"root": r, "intermediate": i, "other": other.cert, "key": key, "sent": sent}
 
@@ -214,14 +218,15 @@ JAVA_TYPES = {"jks": "JKS", "pkcs12": "PKCS12", "jceks": "JCEKS"}
 
 @pytest.fixture(scope="module")
 def java_verdicts(lab, truststores):
-    """{(case, store): "OK 200" | "FAIL ..."} from one JVM, each connection through tinyproxy."""
+    """{(case, store, host): "OK 200" | "FAIL ..."} from one JVM: to localhost through tinyproxy
+    with every truststore; to 127.0.0.1 directly (an IP address: no SNI, IP SANs) with the root."""
     require_tool("java")
     jobs = []
     for case in CASES:
-        for store in STORES:
+        for store, host, proxy in [*((s, "localhost", lab["proxy"]) for s in STORES), ("root", "127.0.0.1", "-")]:
             store_type, path = truststores[store]
-            jobs.append("\t".join([f"{case}/{store}", JAVA_TYPES[store_type], str(path), STOREPASS,
-                                   f"https://localhost:{lab['ports'][case]}/", lab["proxy"]]))
+            jobs.append("\t".join([f"{case}/{store}/{host}", JAVA_TYPES[store_type], str(path), STOREPASS,
+                                   f"https://{host}:{lab['ports'][case]}/", proxy]))
     proc = subprocess.run(["java", *JVM_FAST_START, str(JUDGE)], input="\n".join(jobs) + "\n",
                           capture_output=True, text=True, timeout=180, check=False)
     assert proc.returncode == 0, describe(proc)
@@ -239,6 +244,8 @@ TRUSTED = {
     *((case, store) for case in ("good", "root-sent", "disorder") for store in ("from-good", "from-root-sent",
                                                                                 "from-disorder")),
     ("self-signed", "from-self-signed"),
+    # no SAN at all: Java matches the CN
+    *(("cn-only", store) for store in ("root", "intermediate", "from-good", "from-root-sent", "from-disorder")),
     # a server certificate in the truststore is trusted as it is, without its dates (PKIXValidator)
     ("expired", "pinned"),
 }
@@ -251,11 +258,21 @@ def test_verify_trust_agrees_with_java(lab, truststores, java_verdicts, case, st
     result = ktpy("verify-trust", f"localhost:{lab['ports'][case]}", "--truststore", path,
                   "--storepass", "env:TS_PASS", "--system-bundle", lab["bundle"],
                   env={"https_proxy": lab["proxy"]})
-    java = java_verdicts[case, store]
+    java = java_verdicts[case, store, "localhost"]
     assert result.stderr == ""
     assert (result.exit_code == 0) == java.startswith("OK "), f"{java}\n{result.output}"
     assert (result.exit_code == 0) == ((case, store) in TRUSTED), f"{java}\n{result.output}"
     assert result.exit_code in (0, 3)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_verify_trust_of_an_ip_address_agrees_with_java(lab, truststores, java_verdicts, case):
+    """127.0.0.1, directly: no SNI, and the address must be an IP SAN (no CN fallback for it)."""
+    result = ktpy("verify-trust", f"127.0.0.1:{lab['ports'][case]}", "--truststore", truststores["root"][1],
+                  "--storepass", "env:TS_PASS", "--system-bundle", lab["bundle"])
+    java = java_verdicts[case, "root", "127.0.0.1"]
+    assert (result.exit_code == 0) == java.startswith("OK "), f"{java}\n{result.output}"
+    assert (result.exit_code == 0) == (case in ("good", "root-sent", "disorder")), f"{java}\n{result.output}"
 
 
 def test_verify_trust_says_what_to_add(lab, truststores, pki):
@@ -304,6 +321,12 @@ def test_verify_trust_of_a_chain_file(lab, truststores, pki, tmp_path):
     other = ktpy("verify-trust", "--chain", chain, "--host", "elsewhere.example", "--truststore", path,
                  "--storepass", "env:TS_PASS")
     assert other.exit_code == 3
+    as_json = json.loads(ktpy("verify-trust", "--chain", chain, "--host", "elsewhere.example", "--truststore", path,
+                              "--storepass", "env:TS_PASS", "--json").stdout)
+    assert (as_json["kind"], as_json["trusted"], as_json["anchor"]) == ("trust-decision", False, "trust-test-root")
+    assert [c["sha256"] for c in as_json["path"]] == [fingerprint(c) for c in (*pki["sent"]["good"], pki["root"])]
+    assert as_json["host_names_checked"] == ["elsewhere.example"]
+    assert as_json["reasons"] == ["CN=localhost,O=Test is for dns:localhost, ip:127.0.0.1, not elsewhere.example"]
     both = ktpy("verify-trust", "localhost:1", "--chain", chain, "--truststore", path, "--storepass", "env:TS_PASS")
     assert both.exit_code == 2 and "give HOST[:PORT] or --chain FILE (one of them)" in both.stderr
 
@@ -361,6 +384,7 @@ def test_probe_with_a_truststore(lab, truststores, client, tmp_path, store, trus
     lines = result.stdout.splitlines()
     assert lines[-1] == ("Result: client certificate ACCEPTED: the server answered HTTP/1.1 200 OK after the "
                          "handshake"), result.output
+    assert not any("server verified against" in line for line in lines)  # Java's verdict only
     if trusted:
         assert result.exit_code == 0, result.output
         assert lines[-2].startswith(f"  Java would TRUST localhost:{lab['ports']['mutual']} with {path}: ")
@@ -373,6 +397,33 @@ def test_probe_with_a_truststore(lab, truststores, client, tmp_path, store, trus
                       "jceks")
     assert wrong_type.exit_code == 1
     assert wrong_type.stderr == f"Error: the file is a {store_type.upper()} keystore, not JCEKS\n"
+
+
+def test_build_truststore_with_leaf_warns_and_keeps_the_root(lab, pki, tmp_path):
+    out = tmp_path / "pinned.jks"
+    result = ktpy("build-truststore", "--from-server", f"localhost:{lab['ports']['good']}", "--type", "jks",
+                  "-o", out, "--storepass", "env:TS_PASS", "--system-bundle", lab["bundle"], "--leaf")
+    assert result.exit_code == 0, result.output
+    end = f"{pki['sent']['good'][0].not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+    assert (f"Warning: the server's own certificate CN=localhost,O=Test is trusted too (--leaf): that pin breaks "
+            f"when the server renews it (valid until {end})") in result.stderr.splitlines()
+    assert result.stderr.splitlines()[-1] == f"Wrote {out} (JKS): localhost, trust-test-root"
+
+
+def test_timeout_bounds_a_stalled_handshake():
+    """A server that accepts the connection and never answers the TLS hello: --timeout ends it."""
+    import time
+
+    from tls_servers import StallingServer
+
+    with StallingServer() as stall:
+        start = time.monotonic()
+        result = ktpy("fetch-chain", f"127.0.0.1:{stall.port}", "--timeout", "0.5")
+        elapsed = time.monotonic() - start
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: the TLS handshake with 127.0.0.1:{stall.port} did not finish within 0.5 s: "
+                             "the server accepted the connection but stalled\n")
+    assert elapsed < 2.0
 
 
 @pytest.mark.parametrize("text, expected", [
