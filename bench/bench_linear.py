@@ -1,4 +1,4 @@
-"""Costs that must grow linearly (issue 21), each timed as a user runs it, at two sizes:
+"""Costs that must grow linearly, each timed as a user runs it, at two sizes:
 
     import     `ktpy import STORE.jks --trusted BUNDLE.pem`: N certificates sharing one CN into a
                JKS (aliases cn, cn-2 ... cn-N; numbering was quadratic: 10,000 took 85 s)

@@ -1,4 +1,4 @@
-"""Running ktpy as another user than root (issue 21): a system user made for the tests, and
+"""Running ktpy as another user than root: a system user made for the tests, and
 setpriv to drop to it. The tests run as root here and in CI; elsewhere they are skipped, except
 under KTPY_REQUIRE_INTEROP=1, where not being able to is a failure."""
 

@@ -1,4 +1,4 @@
-"""Several ktpy processes at once on one keystore and one CA folder (issue 21): real processes,
+"""Several ktpy processes at once on one keystore and one CA folder: real processes,
 never threads, each slowed down between reading and writing so that they overlap for sure.
 The judges: keytool lists the store, `openssl crl` reads the CRL numbers, the ledger file itself.
 

@@ -1,4 +1,4 @@
-"""An edited store keeps what its deployment gave it (issue 21): a symlink stays a link and its
+"""An edited store keeps what its deployment gave it: a symlink stays a link and its
 target changes; owner, group and mode stay (root editing the Mule user's store, and that user
 editing it); --backup appears only once the new file is in place; a password-less truststore
 stays password-less. Judges: the kernel (lstat, stat), keytool listing the store, and keytool
@@ -17,23 +17,19 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from interop import _jvm_flags_for_keytool, describe, run, run_keytool_list
+from helpers import ktpy as run_ktpy
+from interop import describe, run_keytool, run_keytool_list
 from other_user import OTHER_USER, as_user, require_root_and_user
 
 from keytool_py import KeyType, build_keystore, create_ca, files
 from keytool_py.certs import to_pem
-from keytool_py.cli import cli
 
 PW = "store-password-1"
 REPO = Path(__file__).resolve().parent.parent
 
 
 def ktpy(*args, code=0):
-    result = CliRunner(env={"SP": PW}).invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
+    return run_ktpy(*args, env={"SP": PW}, code=code)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +123,7 @@ def test_a_failed_replace_leaves_an_older_backup_alone(tmp_path, material, monke
 
 
 def _keytool(*args: str | Path) -> subprocess.CompletedProcess:
-    return run(["keytool", *_jvm_flags_for_keytool(), *args])
+    return run_keytool(*args)
 
 
 def test_a_passwordless_keytool_truststore_stays_passwordless(tmp_path, material):

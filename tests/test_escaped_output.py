@@ -1,4 +1,4 @@
-"""One escaping rule for every line ktpy prints or writes (issue 21): file names that are not
+"""One escaping rule for every line ktpy prints or writes: file names that are not
 UTF-8 or hold control characters, and certificate names and aliases with line breaks, terminal
 escapes and bidi overrides, through expiry's text, JSON and Prometheus output (stdout and -o),
 and inspect of a CA folder. Unreadable folders are listed and count for --strict.

@@ -1,4 +1,4 @@
-"""renew is all or nothing across a kill, and will not certify a compromised key again (issue 21).
+"""renew is all or nothing across a kill, and will not certify a compromised key again.
 
 A real SIGKILL while `renew --force` replaces a kit's files one by one (each placement slowed
 down so the kill lands between two of them): the folder is then half old, half new. The next
@@ -18,10 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from interop import describe, run, run_openssl
-
-from keytool_py.cli import cli
+from helpers import ktpy as run_ktpy
+from interop import describe, run_keytool, run_openssl
 
 PW = "store-password-1"
 ENV = {"KTPY_STORE_PW": PW}
@@ -42,10 +40,7 @@ main()
 
 
 def ktpy(*args, code=0):
-    result = CliRunner(env=ENV).invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
+    return run_ktpy(*args, env=ENV, code=code)
 
 
 def contents(folder: Path) -> dict[str, bytes]:
@@ -95,8 +90,8 @@ def test_a_renewal_killed_half_way_is_undone_by_the_next_one(kit):
     after = contents(kit)
     assert sorted(after) == sorted(before) and after["client.key"] != before["client.key"]
     assert _pubkey_of_key(kit / "client.key") == _pubkey_of_cert(kit / "client.pem")
-    listed = run(["keytool", "-exportcert", "-rfc", "-alias", "mule-client", "-keystore", kit / "keystore.jks",
-                  "-storepass", PW])
+    listed = run_keytool("-exportcert", "-rfc", "-alias", "mule-client", "-keystore", kit / "keystore.jks",
+                         "-storepass", PW)
     assert listed.returncode == 0, describe(listed)
     (kit.parent / "from-store.pem").write_text(listed.stdout)
     assert _pubkey_of_cert(kit.parent / "from-store.pem") == _pubkey_of_cert(kit / "client.pem")
