@@ -37,8 +37,8 @@ EXPIRY_EXIT_CODES = exit_codes_help({
     ExitCode.OK: "no certificate is expired or expires within the window",
     ExitCode.ERROR: "error: a PATH does not exist, or no file could be read at all",
     ExitCode.USAGE: "usage error (a missing or unknown option)",
-    ExitCode.PROBLEMS: "a certificate is expired or expires within the window (or, with --strict, a file could\n"
-                       "not be read)",
+    ExitCode.PROBLEMS: "a certificate is expired or expires within the window (or, with --strict, a file or\n"
+                       "folder could not be read)",
 })
 
 
@@ -95,7 +95,9 @@ def expiry_cmd(paths, within, storepass, mapfile, as_json, prometheus, strict, o
     """Find every certificate in files and folders (recursively) and say when each expires:
     PEM and DER files and bundles, JKS, JCEKS and PKCS12 keystores, the type read from the
     content. One line per certificate, soonest first: state, days left, not-after (UTC), file,
-    alias, subject, issuer; then each file that could not be read, with the reason.
+    alias, subject, issuer; then each file or folder that could not be read, with the reason.
+    Names are escaped (control characters, bidi overrides, bytes that are not UTF-8), in text,
+    JSON and Prometheus output alike.
 
     JKS and JCEKS certificates are read without a password (only keys are encrypted there; the
     integrity hash is not checked, as keytool -list without -storepass). PKCS12 needs its
