@@ -187,12 +187,14 @@ def read_certificates(data: bytes, password: str | None = None,
     if store_type is keystore.StoreType.PKCS12:
         return "pkcs12", _pkcs12(data, password)
     if store_type is not None:
-        # JKS and JCEKS read as Java's load(stream, null): no password, no integrity check (as
+        # JKS, JCEKS and BKS read as Java's load(stream, null): no password, no integrity check (as
         # `keytool -list` without -storepass); certificates are not encrypted there. Aliases
-        # lowercased, as Java lists them.
-        store = keystore.load(data, None, decrypt_keys=False, store_type=store_type)
-        return store_type.value, [(entry.alias.lower(), n, cert) for entry in store.entries
-                                  for n, cert in enumerate(entry.chain)]
+        # lowercased, as Java lists them (Bouncy Castle keeps them as stored). UBER is encrypted
+        # as a whole: it needs its password.
+        store = keystore.load(data, password if store_type is keystore.StoreType.UBER else None,
+                              decrypt_keys=False, store_type=store_type)
+        return store_type.value, [(entry.alias if store_type.bouncy_castle else entry.alias.lower(), n, cert)
+                                  for entry in store.entries for n, cert in enumerate(entry.chain)]
     if b"CERTIFICATE-----" in data:
         return "pem", [(None, n, c) for n, c in enumerate(certs.load_certificates(data, what="the file"))]
     if data[:1] == b"\x30":

@@ -53,6 +53,8 @@ SECRET_HELP = "SRC is pass:TEXT, env:VAR, file:PATH, prompt or generate:PATH."
 # (tests/test_cli.py checks they agree).
 KEY_TYPES = ["rsa2048", "rsa3072", "rsa4096", "ec-p256", "ec-p384"]
 STORE_TYPES = ["jks", "pkcs12", "jceks"]
+# ... and the ones ktpy reads too: Bouncy Castle's BKS and UBER (docs/formats.md)
+READ_STORE_TYPES = [*STORE_TYPES, "bks", "uber"]
 
 
 def _debug_enabled() -> bool:
@@ -194,11 +196,11 @@ class StoreTypes(click.ParamType):
     def convert(self, value, param, ctx):
         if not isinstance(value, str):
             return value
-        from ..keystore import StoreType, parse_types
+        from ..keystore import parse_types, writable_type
 
         for item in filter(None, (item.strip() for item in value.split(","))):
             try:
-                StoreType.parse(item)
+                writable_type(item)  # BKS and UBER are read, never written
             except KtpyError as exc:
                 self.fail(self.unknown.format(item=item) if self.unknown else str(exc), param, ctx)
         try:
@@ -263,7 +265,27 @@ def alias_option(help: str = "Which keystore entry (default: the only key entry)
 
 
 def ca_dir_option(help: str = "The CA folder.", required: bool = True):
-    return click.option("--ca", "ca_dir", required=required, type=click.Path(file_okay=False), help=help)
+    """--ca CA_DIR, and --pin SRC for a CA whose key is in a PKCS#11 token (load_ca_dir reads it)."""
+    def decorate(f):
+        f = pin_option("PIN of the token that holds the CA key (a CA folder with ca.pkcs11).")(f)
+        return click.option("--ca", "ca_dir", required=required, type=click.Path(file_okay=False), help=help)(f)
+
+    return decorate
+
+
+_PIN_KEY = "ktpy.pin"
+
+
+def pin_option(help: str):
+    """--pin SRC, kept in the context for load_ca_dir (so the commands that take --ca need no
+    parameter for it)."""
+    def remember(ctx: click.Context, param: click.Parameter, value):
+        if value is not None:
+            ctx.meta[_PIN_KEY] = value
+        return value
+
+    return click.option("--pin", metavar="SRC", type=PASSWORD_SOURCE, expose_value=False, callback=remember,
+                        help=f"{help} {SECRET_HELP}")
 
 
 def compat_option(f):
@@ -296,6 +318,12 @@ def force_option(f):
 def allow_expired_option(f):
     return click.option("--allow-expired", is_flag=True,
                         help="Package an expired certificate anyway (refused by default).")(f)
+
+
+def source_type_option(f):
+    return click.option("--type", "source_type", type=click.Choice(READ_STORE_TYPES),
+                        help="Read the keystore as this type (default: from its content; BKS and UBER, which "
+                             "have no magic number, are recognised too).")(f)
 
 
 def no_storepass_option(f):
@@ -373,7 +401,7 @@ def read_key_and_chain(key_path: str, key_password: str | None, cert_path: str, 
 
 def load_keystore(data: bytes, storepass_spec: str | None, keypass_spec: str | None = None, *,
                   label: str = "store password", alias: str | None = None, decrypt_keys: bool = True,
-                  no_storepass: bool = False, carry: bool = False):
+                  no_storepass: bool = False, carry: bool = False, store_type: str | None = None):
     """(keystore, store password) of a keystore's bytes, the store password from storepass_spec
     (store_password); keys are decrypted (unless decrypt_keys is False) with the --keypass
     password when given, else with the store password (with `alias`, only that entry's key).
@@ -386,26 +414,27 @@ def load_keystore(data: bytes, storepass_spec: str | None, keypass_spec: str | N
     store_pw = store_password(storepass_spec, no_storepass, label=label)
     key_pw = secret(keypass_spec, "--keypass", label="key password", allow_empty=True) if keypass_spec else None
     if carry and key_pw is None:
-        store = keystore.load(data, store_pw, decrypt_keys=False)
+        store = keystore.load(data, store_pw, decrypt_keys=False, store_type=store_type)
         store = keystore.unlock(store, store_pw) if store_pw is not None else store
     else:
         store = keystore.load(data, store_pw, keypass=key_pw.value if key_pw else None, alias=alias,
-                              decrypt_keys=decrypt_keys and (store_pw is not None or key_pw is not None))
+                              decrypt_keys=decrypt_keys and (store_pw is not None or key_pw is not None),
+                              store_type=store_type)
     return store, None if store_pw is None else Password(store_pw)
 
 
 def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | None = None, *,
                   label: str = "store password", alias: str | None = None, no_storepass: bool = False,
-                  carry: bool = False):
+                  carry: bool = False, store_type: str | None = None):
     """(keystore with its keys decrypted, store password) for a keystore file: load_keystore of
     its bytes, after making sure it is one."""
     from .. import files, keystore
 
     data = files.read(path, what="keystore")
-    if keystore.detect_type(data) is None:
-        raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
+    if store_type is None and keystore.detect_type(data) is None:
+        raise KtpyError(f"{path} is not a JKS, JCEKS, PKCS12, BKS or UBER keystore")
     return load_keystore(data, storepass_spec, keypass_spec, label=label, alias=alias, no_storepass=no_storepass,
-                         carry=carry)
+                         carry=carry, store_type=store_type)
 
 
 def store_alias(alias: str, verb: str = "stored") -> str:
@@ -437,10 +466,20 @@ def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):
 
     def read(name: str, what: str) -> bytes | None:
         path = folder / name
-        return files.read(path, what=what) if name != ca.CHAIN_FILE or path.exists() else None
+        optional = name in (ca.CHAIN_FILE, ca.TOKEN_FILE)
+        return files.read(path, what=what) if not optional or path.exists() else None
 
     return ca.CA.from_files(read, lambda: secret(password_spec, option, label="CA key password").value,
-                            folder=folder)
+                            folder=folder, pin=token_pin)
+
+
+def token_pin(uri) -> str:
+    """The PIN of the token `uri` names: from --pin, else the URI's pin-source, else a prompt."""
+    from .. import hsm
+
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get(_PIN_KEY) if ctx else None
+    return secret(hsm.pin_spec(given, uri), "--pin", label=f"PIN of token {uri.token or uri.serial}").value
 
 
 def record_issued(ca_dir, certificates, *, by: str, renews: int | None = None) -> None:

@@ -24,6 +24,7 @@ from ._common import (
     read_certificates,
     read_key,
     secret,
+    source_type_option,
     store_password,
     storepass_option,
 )
@@ -36,9 +37,10 @@ VERIFY_EXIT_CODES = exit_codes_help({ExitCode.PROBLEMS: "the checks ran and foun
 @storepass_option("Store password, when FILE is a keystore.")
 @no_storepass_option
 @json_option("Print JSON (format: docs/inspect-json.md).")
-def inspect_cmd(path, storepass, no_storepass, as_json):
-    """Describe a certificate, chain, CSR, private key (never printed) or a JKS, JCEKS or
-    PKCS12 keystore: for every certificate its subject, issuer, serial, validity, key, key
+@source_type_option
+def inspect_cmd(path, storepass, no_storepass, as_json, source_type):
+    """Describe a certificate, chain, CSR, private key (never printed) or a JKS, JCEKS,
+    PKCS12, BKS or UBER keystore: for every certificate its subject, issuer, serial, validity, key, key
     usages, extended key usages, SANs and SHA-256 fingerprint (as keytool prints it).
     For a CA folder: every certificate its ledger says the CA issued, with its state
     (valid, expired, revoked).
@@ -58,7 +60,7 @@ def inspect_cmd(path, storepass, no_storepass, as_json):
 
         return inspect_ca_dir(path, as_json)
     data = files.read(path, what="file")
-    info = describe_data(data, source=path,
+    info = describe_data(data, source=path, store_type=source_type,
                          storepass=lambda: store_password(storepass, no_storepass))
     if as_json:
         click.echo(to_json(info))
@@ -138,7 +140,8 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
         store, password = load_keystore(data, storepass, decrypt_keys=False, no_storepass=no_storepass)
         store_pw = None if password is None else password.value
         entry = store.entry(alias)
-        leaf, intermediates = entry.chain[0], [*entry.chain[1:], *extra]
+        chain = entry.chain_for("so there is no certificate to check")
+        leaf, intermediates = chain[0], [*chain[1:], *extra]
         if entry.is_key_entry and key is None:
             key_pw = secret(keypass, "--keypass", label="key password").value if keypass else None
             if store_pw is None and key_pw is None:  # --no-storepass: the key stays sealed

@@ -60,8 +60,12 @@ def _read_store(path: str, storepass: str | None, *, label: str = "store passwor
     if Path(path).is_file():  # a missing store is reported by read_for_edit, with no lock file left
         hold_lock(path)
     snapshot = files.read_for_edit(path, what="keystore")
-    if keystore.detect_type(snapshot.data) is None:
+    detected = keystore.detect_type(snapshot.data)
+    if detected is None:
         raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
+    if not detected.writable:
+        raise KtpyError(f"{path} is a {detected.value.upper()} keystore, which ktpy reads but does not write; "
+                        "convert it to JKS, JCEKS or PKCS12 first (ktpy convert)")
     return snapshot, secret(storepass, option, label=label)
 
 
@@ -416,4 +420,4 @@ def existing_key(key_path, key_password, store, alias, storepass, keypass):
     opened = _open_entry(data, pw, entry, keypass)
     if opened.key is None:
         raise click.ClickException(f"the entry {entry.alias!r} holds no private key")
-    return opened.key, opened.chain[0]
+    return opened.key, opened.chain_for("so there is no certificate to renew from")[0]

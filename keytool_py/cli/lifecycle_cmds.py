@@ -254,16 +254,19 @@ def crl_cmd(ca_dir, ca_password, days, out, pem, force):
 
 def inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     """inspect's view of a CA folder: the CA, and each certificate of its ledger with its state."""
-    from .. import issue
-    from ..ca import CERT_FILE
-    from ..describe import ca_folder_lines, describe_ca_folder
+    from .. import files, issue
+    from ..ca import CERT_FILE, KEY_FILE, TOKEN_FILE
+    from ..describe import ca_folder_lines, ca_key_info, describe_ca_folder
 
     folder = Path(ca_dir)
     if not (folder / CERT_FILE).exists():
         raise KtpyError(f"{folder} is a folder but not a CA folder (it has no ca.pem)")
     cert = read_certificates(folder / CERT_FILE, what="CA certificate")[0]
     book, path = _ledger_of(ca_dir)
-    info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow())
+    found = {name: files.read(folder / name, what="file") if (folder / name).is_file() else None
+             for name in (KEY_FILE, TOKEN_FILE)}
+    key = ca_key_info(found[KEY_FILE], found[TOKEN_FILE], folder=str(folder))
+    info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow(), key=key)
     if as_json:
         from ..escaping import escape_data
 

@@ -27,6 +27,7 @@ from ._common import (
     read_key_and_chain,
     secret,
     secret_outputs,
+    source_type_option,
     store_alias,
     storepass_option,
 )
@@ -70,7 +71,7 @@ def export_pem_cmd(source, out, with_chain, with_root, storepass, no_storepass, 
     data = files.read(source, what="source")
     if keystore.detect_type(data) is not None:
         store, _ = load_keystore(data, storepass, decrypt_keys=False, no_storepass=no_storepass)
-        found = store.entry(alias).chain
+        found = store.entry(alias).chain_for("so there is no certificate to export")
     else:
         found = certs.load_certificates(data, what=source)
         if alias:
@@ -231,17 +232,20 @@ def build_keystore_cmd(store_types, key_paths, key_password, cert_paths, chain_p
 @password_option("--dest-keypass", "Key password in the new JKS/JCEKS store (default: its store password).")
 @compat_option
 @click.option("-o", "--out", required=True, type=click.Path(), help="Keystore file to write.")
+@source_type_option
 @force_option
 def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keypass, dest_keypass, compat, out,
-                force):
-    """Convert a JKS, JCEKS or PKCS12 keystore into another type. Every private key entry (with
-    its chain) and every trusted certificate entry carries over with its alias.
+                source_type, force):
+    """Convert a JKS, JCEKS, PKCS12, BKS or UBER keystore into JKS, JCEKS or PKCS12. Every
+    private key entry (with its chain), secret key and trusted certificate entry carries over
+    with its alias; an entry the target type cannot hold is refused, by name.
 
     \b
     EXAMPLES
       ktpy convert keystore.jks --to pkcs12 --storepass env:STOREPASS -o keystore.p12
       ktpy convert old.jceks --to jks --storepass file:old.txt --keypass file:oldkey.txt \\
           --dest-storepass generate:new-pass.txt -o new.jks
+      ktpy convert android.bks --to pkcs12 --storepass env:STOREPASS -o android.p12
     """
     from .. import files, keystore
     from ..errors import KtpyError
@@ -250,7 +254,7 @@ def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keyp
     if no_storepass and not dest_storepass:
         raise click.UsageError("with --no-storepass, give the new store's password with --dest-storepass")
     store, src_pw = open_keystore(source, storepass, keypass, label="source store password",
-                                  no_storepass=no_storepass, carry=True)
+                                  no_storepass=no_storepass, carry=True, store_type=source_type)
     if not store.entries:
         raise KtpyError(f"{source} holds no entry that Java sees (Java ignores unencrypted key bags), "
                         "so there is nothing to convert")
