@@ -599,6 +599,9 @@ def read_token_file(data: bytes, *, what: str) -> Pkcs11Uri:
 def pin_spec(given: str | None, uri: Pkcs11Uri) -> str | None:
     """The password source of the PIN: --pin, else the URI's pin-source file, else None (prompt)."""
     if given is not None:
+        if given.startswith("generate:"):
+            raise BadInputError("--pin takes pass:TEXT, env:VAR, file:PATH or prompt: a token's PIN exists already "
+                                "and cannot be generated")
         return given
     if uri.pin_source is not None:
         return f"file:{uri.pin_source}"

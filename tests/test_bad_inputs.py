@@ -377,6 +377,9 @@ HSM_ROWS = [
     Row("pkcs11-pin-in-uri", _create("pkcs11:token=ktpy-ca;object=x?pin-value=1234"), 1,
         "--pkcs11: a PIN in the URI (pin-value) would show in the process list and be recorded; give it with "
         "--pin env:VAR or file:PATH, or pin-source=FILE"),
+    Row("pkcs11-pin-generate", ("issue-client", "--ca", "{d}/hsm-ca", "--pin", "generate:{d}/pin.txt", "--subject",
+                                "CN=x", "--out-dir", "{d}/out"), 1,
+        "--pin takes pass:TEXT, env:VAR, file:PATH or prompt: a token's PIN exists already and cannot be generated"),
     Row("pkcs11-no-module", ("issue-client", "--ca", "{d}/no-module-ca", "--pin", "env:PIN", "--subject", "CN=x",
                              "--out-dir", "{d}/out"), 1,
         "no PKCS#11 module named: give --pkcs11-module PATH, module-path=PATH in the URI, or set KTPY_PKCS11_MODULE"),
