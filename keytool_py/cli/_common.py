@@ -285,7 +285,7 @@ def pin_option(help: str):
         return value
 
     return click.option("--pin", metavar="SRC", type=PASSWORD_SOURCE, expose_value=False, callback=remember,
-                        help=f"{help} SRC is pass:TEXT, env:VAR, file:PATH or prompt.")
+                        help=f"{help} {SECRET_HELP}")
 
 
 def compat_option(f):
