@@ -124,9 +124,12 @@ def _describe_store(store: keystore.Keystore) -> Info:
 def describe_data(data: bytes, *, source: str, storepass: Callable[[], str]) -> Info:
     """Whatever `data` is: keystore, certificate(s), CSR or private key. `storepass` is called
     only for a keystore, so a PEM never prompts for a password."""
-    store_type = keystore.detect_type(data)
-    if store_type is not None:
-        return describe_store(keystore.load(data, storepass(), decrypt_keys=False, decrypt_secrets=True))
+    from . import opener
+
+    read = opener.Source.of(data, source)
+    if read.type is not None:
+        return describe_store(opener.open_store(read, storepass, mode=opener.Mode.SEALED,
+                                                decrypt_secrets=True).store)
     if b"CERTIFICATE REQUEST-----" in data:
         from .csr import load_csr
 

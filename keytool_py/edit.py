@@ -69,40 +69,47 @@ def describe_entry(entry: Entry) -> str:
 # --- reading a store to edit it ---
 
 def load_for_edit(data: bytes, storepass: str, *, unlock: Sequence[str] = ()) -> Keystore:
-    """The store with every key sealed as it is; each key that one of the `unlock` passwords
-    opens is decrypted (and will be protected anew with the store password the plan writes)."""
-    store = keystore.load(data, storepass, decrypt_keys=False)
-    return Keystore(store.type, tuple(_unlocked(data, storepass, e, unlock) for e in store.entries))
+    """The store in `data` with every key sealed as it is, then unlocked(..., unlock). (Commands
+    read the file through opener.editing and call unlocked on what it opened.)"""
+    from . import opener
+
+    sealed = opener.open_store(opener.Source.of(data), lambda: storepass, mode=opener.Mode.SEALED).store
+    return unlocked(sealed, unlock)
 
 
-def _unlocked(data: bytes, storepass: str, entry: Entry, passwords: Sequence[str]) -> Entry:
+def unlocked(store: Keystore, passwords: Sequence[str] = ()) -> Keystore:
+    """The store (read sealed) with each key that one of `passwords` opens decrypted (it will
+    be protected anew with the store password the plan writes); the others stay sealed."""
+    return Keystore(store.type, tuple(_unlocked(e, passwords) for e in store.entries))
+
+
+def _unlocked(entry: Entry, passwords: Sequence[str]) -> Entry:
     for password in dict.fromkeys(passwords):
-        opened = _opened(data, storepass, entry, password)
+        opened = _opened(entry, password)
         if opened is not None:
             return opened
     return entry
 
 
-def open_entry(data: bytes, storepass: str, alias: str, password: str) -> Entry:
-    """One entry with its key decrypted by `password` (WrongPasswordError when it does not)."""
-    store = keystore.load(data, storepass, decrypt_keys=False)
+def open_entry(store: Keystore, alias: str, password: str) -> Entry:
+    """One entry of a store read sealed, with its key decrypted by `password`
+    (WrongPasswordError when it does not)."""
     entry = find(store, alias)
     if entry.kind is EntryKind.TRUSTED_CERT:
         return entry
-    opened = _opened(data, storepass, entry, password)
+    opened = _opened(entry, password)
     if opened is None:
         raise WrongPasswordError(f"wrong key password for entry {entry.alias!r}")
     return opened
 
 
-def _opened(data: bytes, storepass: str, entry: Entry, password: str) -> Entry | None:
+def _opened(entry: Entry, password: str) -> Entry | None:
     if entry.kind is EntryKind.TRUSTED_CERT or entry.alias != entry.alias.lower():
         return None  # nothing to open; a mixed-case alias is one Java cannot look up: stays sealed
     try:
-        store = keystore.load(data, storepass, keypass=password, alias=entry.alias)
+        found = keystore.open_entry(entry, password)
     except WrongPasswordError:
         return None
-    found = next(e for e in store.entries if e.alias == entry.alias)
     return found if found.decrypted else None
 
 

@@ -181,7 +181,7 @@ def read_certificates(data: bytes, password: str | None = None,
                       ) -> tuple[str, list[tuple[str | None, int, x509.Certificate]]] | None:
     """(store type, [(alias, position, certificate)]) for a file's bytes, or None when the file
     holds no certificates by its content. Raises KtpyError when it should but cannot be read."""
-    from . import certs, keystore
+    from . import certs, keystore, opener
 
     store_type = keystore.detect_type(data)
     if store_type is keystore.StoreType.PKCS12:
@@ -190,7 +190,8 @@ def read_certificates(data: bytes, password: str | None = None,
         # JKS and JCEKS read as Java's load(stream, null): no password, no integrity check (as
         # `keytool -list` without -storepass); certificates are not encrypted there. Aliases
         # lowercased, as Java lists them.
-        store = keystore.load(data, None, decrypt_keys=False, store_type=store_type)
+        store = opener.open_store(opener.Source("the file", data, store_type), lambda: None,
+                                  mode=opener.Mode.SEALED, store_type=store_type).store
         return store_type.value, [(entry.alias.lower(), n, cert) for entry in store.entries
                                   for n, cert in enumerate(entry.chain)]
     if b"CERTIFICATE-----" in data:

@@ -15,7 +15,7 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -484,3 +484,12 @@ def replace_in_place(snapshot: Snapshot, data: bytes, *, backup: bool = False) -
             raise BadInputError(f"cannot write {path}: {exc.strerror}; the file is unchanged") from None
         raise
     return bak
+
+
+@contextlib.contextmanager
+def locked(path: str | Path, wait: float | None = None) -> Iterator[None]:
+    """The hook where an edit of `path` holds the file's lock, from reading it to replacing it
+    (opener.editing takes it). For now it takes no lock: replace_in_place already refuses to
+    write over a file that changed since it was read. A real lock (flock, waiting up to `wait`
+    seconds) belongs here, and every in-place edit then gets it."""
+    yield

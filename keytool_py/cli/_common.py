@@ -369,41 +369,25 @@ def read_key_and_chain(key_path: str, key_password: str | None, cert_path: str, 
     return key, (certs.split_chain(leaf, others)[0] if pool else certs.order_chain(leaf, others))
 
 
-def load_keystore(data: bytes, storepass_spec: str | None, keypass_spec: str | None = None, *,
-                  label: str = "store password", alias: str | None = None, decrypt_keys: bool = True,
-                  no_storepass: bool = False, carry: bool = False):
-    """(keystore, store password) of a keystore's bytes, the store password from storepass_spec
-    (store_password); keys are decrypted (unless decrypt_keys is False) with the --keypass
-    password when given, else with the store password (with `alias`, only that entry's key).
+def open_keystore(where, storepass_spec: str | None, keypass_spec: str | None = None, *,
+                  label: str = "store password", alias: str | None = None, no_storepass: bool = False,
+                  carry: bool = False, sealed: bool = False, what: str = "keystore"):
+    """(keystore, store password) for a keystore file (a path, or an opener.Source already read),
+    through the one opener: the store password from storepass_spec (store_password), asked for
+    only once the file is known to be a keystore; keys decrypted with the --keypass password when
+    given, else with the store password (with `alias`, only that entry's key), unless `sealed`.
     With no_storepass the password is None and keys stay sealed. With carry and no --keypass, a
     key the store password does not open stays sealed instead of failing (a rewrite in the same
     type carries it; another type refuses it, naming it)."""
-    from .. import keystore
+    from .. import opener
     from ..passwords import Password
 
-    store_pw = store_password(storepass_spec, no_storepass, label=label)
-    key_pw = secret(keypass_spec, "--keypass", label="key password", allow_empty=True) if keypass_spec else None
-    if carry and key_pw is None:
-        store = keystore.load(data, store_pw, decrypt_keys=False)
-        store = keystore.unlock(store, store_pw) if store_pw is not None else store
-    else:
-        store = keystore.load(data, store_pw, keypass=key_pw.value if key_pw else None, alias=alias,
-                              decrypt_keys=decrypt_keys and (store_pw is not None or key_pw is not None))
-    return store, None if store_pw is None else Password(store_pw)
-
-
-def open_keystore(path: str, storepass_spec: str | None, keypass_spec: str | None = None, *,
-                  label: str = "store password", alias: str | None = None, no_storepass: bool = False,
-                  carry: bool = False):
-    """(keystore with its keys decrypted, store password) for a keystore file: load_keystore of
-    its bytes, after making sure it is one."""
-    from .. import files, keystore
-
-    data = files.read(path, what="keystore")
-    if keystore.detect_type(data) is None:
-        raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
-    return load_keystore(data, storepass_spec, keypass_spec, label=label, alias=alias, no_storepass=no_storepass,
-                         carry=carry)
+    opened = opener.open_store(
+        where, lambda: store_password(storepass_spec, no_storepass, label=label),
+        keypass=(lambda: secret(keypass_spec, "--keypass", label="key password", allow_empty=True).value)
+        if keypass_spec else None,
+        mode=opener.Mode.SEALED if sealed else opener.Mode.READ, alias=alias, carry=carry, what=what)
+    return opened.store, None if opened.storepass is None else Password(opened.storepass)
 
 
 def store_alias(alias: str, verb: str = "stored") -> str:

@@ -18,9 +18,9 @@ from ._common import (
     json_option,
     key_password_option,
     keypass_option,
-    load_keystore,
     no_storepass_option,
     note,
+    open_keystore,
     read_certificates,
     read_key,
     secret,
@@ -108,20 +108,20 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
       ktpy verify kit/salesforce-upload.pem --ca kit/ca/ca.pem --profile salesforce-mtls
       ktpy verify keystore.jks --storepass env:STOREPASS --ca ca/ca.pem --profile salesforce-jwt
     """
-    from .. import certs, files, keystore
+    from .. import certs, keystore, opener
     from .. import verify as verify_mod
     from ..errors import WrongPasswordError
     from ..upload import find_leaf
     from ..verify import Finding, verify
 
-    data = files.read(path, what="file")
+    read = opener.read_source(path, what="file")
     roots = [c for p in ca_paths for c in read_certificates(p, what="CA file")]
     extra = [c for p in chain_paths for c in read_certificates(p, what="chain file")]
     key = read_key(key_path, key_password) if key_path else None
     notes: list[Finding] = []
     upload = None  # a PEM file is checked as the file to upload to Salesforce (salesforce-mtls)
-    if keystore.detect_type(data) is not None:
-        store, password = load_keystore(data, storepass, decrypt_keys=False, no_storepass=no_storepass)
+    if read.type is not None:
+        store, password = open_keystore(read, storepass, sealed=True, no_storepass=no_storepass)
         store_pw = None if password is None else password.value
         entry = store.entry(alias)
         leaf, intermediates = entry.chain[0], [*entry.chain[1:], *extra]
@@ -132,7 +132,7 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
                                                         "pass --keypass to check the key", warning=True))
             else:
                 try:
-                    key = keystore.load(data, store_pw, keypass=key_pw, alias=entry.alias).entry(entry.alias).key
+                    key = keystore.open_entry(entry, store_pw if key_pw is None else key_pw).key
                 except WrongPasswordError:
                     notes.append(Finding("key-not-checked", "the key's password differs from the store password; "
                                                             "pass --keypass to check the key", warning=True))
@@ -142,7 +142,7 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
                                      "the Salesforce connector's JWT connection has no key password field and "
                                      "cannot open this key"))
     else:
-        found = certs.load_certificates(data, what=path)
+        found = certs.load_certificates(read.data, what=path)
         leaf = find_leaf(found)  # a bundle out of order still starts at its leaf
         # the file is checked as an upload file when it holds a bundle, or is all that is given:
         # a single certificate verified with --chain is a leaf, not an upload file

@@ -49,14 +49,14 @@ def edit_options(f):
 
 
 def _read_store(path: str, storepass: str | None, *, label: str = "store password", option: str = "--storepass"):
-    """(snapshot of the file, store password): the store is read once, its identity kept."""
-    from .. import files, keystore
-    from ..errors import KtpyError
+    """(snapshot of the file, store password, the store read sealed) through opener.editing: the
+    store is read once, its identity kept, and the file's lock held until the command ends."""
+    from .. import opener
+    from ..passwords import Password
 
-    snapshot = files.read_for_edit(path, what="keystore")
-    if keystore.detect_type(snapshot.data) is None:
-        raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
-    return snapshot, secret(storepass, option, label=label)
+    opened = click.get_current_context().with_resource(
+        opener.editing(path, lambda: secret(storepass, option, label=label).value))
+    return opened.source.snapshot, Password(opened.storepass or ""), opened.store
 
 
 def _compat(snapshot, store):
@@ -109,8 +109,7 @@ def delete_cmd(store, alias, storepass, backup, dry_run):
     """
     from .. import edit
 
-    snapshot, pw = _read_store(store, storepass)
-    before = edit.load_for_edit(snapshot.data, pw.value)
+    snapshot, pw, before = _read_store(store, storepass)
     entry = edit.find(before, alias)
     plan = edit.Plan(before, edit.delete(before, alias), pw.value, _compat(snapshot, before))
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=f"Deleted {entry.alias!r} ({entry.kind.value})")
@@ -135,11 +134,10 @@ def rename_cmd(store, alias, new_alias, storepass, keypass, backup, dry_run):
     """
     from .. import edit
 
-    snapshot, pw = _read_store(store, storepass)
-    before = edit.load_for_edit(snapshot.data, pw.value)
+    snapshot, pw, before = _read_store(store, storepass)
     entry = edit.find(before, alias)
     if keypass:
-        edit.open_entry(snapshot.data, pw.value, entry.alias, secret(keypass, "--keypass", label="key password").value)
+        edit.open_entry(before, entry.alias, secret(keypass, "--keypass", label="key password").value)
     after = edit.rename(before, alias, new_alias)
     stored = next(e.alias for e in after.entries if e not in before.entries)
     alias_notice(new_alias.strip(), stored)
@@ -179,16 +177,15 @@ def passwd_cmd(store, storepass, new_storepass, alias, keypass, new_keypass, bac
         raise click.UsageError("--keypass and --new-keypass go with --alias (the entry whose key password changes)")
     if alias and not new_keypass:
         raise click.UsageError("--alias names the entry whose key password changes: give --new-keypass")
-    snapshot, pw = _read_store(store, storepass)
+    snapshot, pw, before = _read_store(store, storepass)
     new_pw = secret(new_storepass, "--new-storepass", confirm=True, label="new store password") if new_storepass else pw
     changed = new_pw.value != pw.value
-    before = edit.load_for_edit(snapshot.data, pw.value)
-    after = edit.load_for_edit(snapshot.data, pw.value, unlock=[pw.value]) if changed else before
+    after = edit.unlocked(before, [pw.value]) if changed else before
     notes = edit.key_password_notes(after, storepass_changed=changed, skip=alias)
     new_key_pw = None
     if alias:
         old_key = secret(keypass, "--keypass", label="key password").value if keypass else pw.value
-        entry = edit.open_entry(snapshot.data, pw.value, alias, old_key)
+        entry = edit.open_entry(before, alias, old_key)
         new_key_pw = secret(new_keypass, "--new-keypass", confirm=True, label="new key password")
         after = edit.set_key_password(after, entry, new_key_pw.value, storepass=new_pw.value)
         same = new_key_pw.value == new_pw.value
@@ -253,8 +250,7 @@ def import_cmd(store, trusted_paths, key_path, key_password, cert_path, chain_pa
         raise click.UsageError(f"{modes[0]} needs --alias")
     if keypass and not key_path:
         raise click.UsageError("--keypass goes with --key")
-    snapshot, pw = _read_store(store, storepass)
-    before = edit.load_for_edit(snapshot.data, pw.value)
+    snapshot, pw, before = _read_store(store, storepass)
     new_key_pw = None
     if trusted_paths:
         found = [c for path in trusted_paths for c in read_certificates(path)]
@@ -304,26 +300,25 @@ def merge_cmd(dest, sources, src_alias, dest_alias, dest_storepass, src_storepas
       ktpy merge keystore.jks partner.jks --dest-storepass env:STOREPASS --src-storepass env:PARTNER_PASS
       ktpy merge truststore.p12 old.jks --src-alias root --dest-alias old-root --dest-storepass env:PASS
     """
-    from .. import edit, files, keystore
+    from .. import edit, opener
 
     if dest_alias and not src_alias:
         raise click.UsageError("--dest-alias goes with --src-alias (the entry it renames)")
-    snapshot, dest_pw = _read_store(dest, dest_storepass, label="destination store password",
-                                    option="--dest-storepass")
     for source in sources:
-        if Path(source).resolve() == snapshot.path.resolve():
+        if Path(source).resolve() == Path(dest).resolve():
             raise click.UsageError(f"{source} is the destination itself")
+    snapshot, dest_pw, before = _read_store(dest, dest_storepass, label="destination store password",
+                                            option="--dest-storepass")
     src_pw = (secret(src_storepass, "--src-storepass", label="source store password")
               if src_storepass else dest_pw)
-    before = edit.load_for_edit(snapshot.data, dest_pw.value)
     loaded = []
     for source in sources:
-        data = files.read(source, what="source keystore")
-        other_type = keystore.load(data, src_pw.value, decrypt_keys=False).type is not before.type
+        read = opener.open_store(source, lambda: src_pw.value, mode=opener.Mode.SEALED, what="source keystore")
+        other_type = read.store.type is not before.type
         unlock = [src_pw.value] if other_type or src_pw.value != dest_pw.value else []
         if src_keypass and other_type:
             unlock.append(secret(src_keypass, "--src-keypass", label="source key password").value)
-        loaded.append(edit.load_for_edit(data, src_pw.value, unlock=unlock))
+        loaded.append(edit.unlocked(read.store, unlock))
     after = edit.merge(before, loaded, src_alias=src_alias, dest_alias=dest_alias)
     added = ", ".join(repr(e.alias) for e in after.entries[len(before.entries):])
     plan = edit.Plan(before, after, dest_pw.value, _compat(snapshot, before))
@@ -357,12 +352,12 @@ def export_key_cmd(store, alias, out, key_password, no_encrypt, storepass, keypa
     if no_encrypt and key_password:
         raise click.UsageError("--key-password and --no-encrypt exclude each other")
     files.check_writable([files.Output(Path(out), b"")], force=force)
-    data, pw, entry = _stored_entry(store, alias, storepass)
+    stored, pw, entry = _stored_entry(store, alias, storepass)
     if entry.kind is not keystore.EntryKind.PRIVATE_KEY:
         from ..errors import BadInputError
 
         raise BadInputError(f"the entry {entry.alias!r} is a {entry.kind.value}, not a private key entry")
-    key = _open_entry(data, pw, entry, keypass).key
+    key = _open_entry(stored, pw, entry, keypass).key
     out_pw = None if no_encrypt else secret(key_password, "--key-password", confirm=True,
                                             label="password for the exported key")
     files.write_all([files.Output(Path(out), keys.private_key_to_pem(key, out_pw.value if out_pw else None),
@@ -375,30 +370,29 @@ def export_key_cmd(store, alias, out, key_password, no_encrypt, storepass, keypa
 # --- create-csr for a key that exists (used by ca_cmds.create-csr) -----------------------------
 
 def _stored_entry(store, alias, storepass):
-    """(keystore bytes, store password, entry `alias` with its key still sealed) of a keystore file."""
-    from .. import files, keystore
+    """(keystore read sealed, store password, entry `alias` with its key still sealed) of a keystore file."""
+    from .. import opener
+    from ..passwords import Password
 
-    data = files.read(store, what="keystore")
-    if keystore.detect_type(data) is None:
-        raise click.ClickException(f"{store} is not a JKS, JCEKS or PKCS12 keystore")
-    pw = secret(storepass, "--storepass", label="store password")
-    return data, pw, keystore.load(data, pw.value, decrypt_keys=False).entry(alias)
+    opened = opener.open_store(store, lambda: secret(storepass, "--storepass", label="store password").value,
+                               mode=opener.Mode.SEALED)
+    return opened.store, Password(opened.storepass), opened.store.entry(alias)
 
 
-def _open_entry(data, pw, entry, keypass):
+def _open_entry(stored, pw, entry, keypass):
     """The entry with its key opened by --keypass (default: the store password)."""
     from .. import edit
 
     key_pw = secret(keypass, "--keypass", label="key password").value if keypass else pw.value
-    return edit.open_entry(data, pw.value, entry.alias, key_pw)
+    return edit.open_entry(stored, entry.alias, key_pw)
 
 
 def existing_key(key_path, key_password, store, alias, storepass, keypass):
     """(key, its certificate or None) for a renewal CSR: from a key file, or a keystore entry."""
     if key_path:
         return read_key(key_path, key_password, label="password of the key file"), None
-    data, pw, entry = _stored_entry(store, alias, storepass)
-    opened = _open_entry(data, pw, entry, keypass)
+    stored, pw, entry = _stored_entry(store, alias, storepass)
+    opened = _open_entry(stored, pw, entry, keypass)
     if opened.key is None:
         raise click.ClickException(f"the entry {entry.alias!r} holds no private key")
     return opened.key, opened.chain[0]

@@ -292,22 +292,22 @@ def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal,
           --secure-properties src/main/resources/secure.yaml --storepass file:storepass.txt \\
           --secure-key generate:secure.key -o src/main/mule/tls-config.xml
     """
-    from .. import files, keystore, mule
+    from .. import files, mule, opener
 
     connection = _jwt_connection(jwt, consumer_key, principal, audience, token_endpoint, my_domain)
     if not secure_path and (storepass or keypass or secure_key):
         raise click.UsageError("--storepass, --keypass and --secure-key go with --secure-properties")
     path = Path(store_path)
-    store_data = files.read(path, what="keystore") if path.is_file() else None
-    if store_data is not None:
-        detected = keystore.detect_type(store_data)
+    source = opener.read_source(path, what="keystore") if path.is_file() else None
+    if source is not None:
+        detected = source.type
         if detected is not None and detected.value != store_type:
             raise KtpyError(f"{store_path} is a {detected.value.upper()} keystore, not {store_type.upper()}; "
                             f"pass --type {detected.value}")
     if connection is not None and (warning := mule.jwt_store_warning(store_type)):
         note(f"Warning: {warning}")
     secure_outputs, secure_config = _secure_properties(secure_path, storepass, keypass, secure_key, force,
-                                                       store_data=store_data, alias=alias)
+                                                       source=source, alias=alias)
     xml = mule.render(store_type=store_type, path=store_path, alias=store_alias(alias, "written"), jwt=connection,
                       secure_config=secure_config)
     if out == "-":
@@ -322,12 +322,12 @@ def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal,
         note("Give Mule the key at deploy time as the runtime property secure.key (-M-Dsecure.key=...)")
 
 
-def _secure_properties(secure_path, storepass, keypass, secure_key, force, *, store_data=None, alias=None):
+def _secure_properties(secure_path, storepass, keypass, secure_key, force, *, source=None, alias=None):
     """([secure.yaml, secure.key] outputs, the SecureConfig), or ([], None) without a path. When
     the keystore exists, the passwords must open it and its key: never encrypt a wrong password."""
     if not secure_path:
         return [], None
-    from .. import files, keystore, kit
+    from .. import files, keystore, kit, opener
 
     if not secure_path.lower().endswith((".yaml", ".yml")):
         raise click.UsageError("--secure-properties writes YAML: name a .yaml file")
@@ -338,8 +338,9 @@ def _secure_properties(secure_path, storepass, keypass, secure_key, force, *, st
     key = _secure_key(secure_key)
     store_pw = secret(storepass, "--storepass", label="store password")
     key_pw = secret(keypass, "--keypass", label="key password") if keypass else store_pw
-    if store_data is not None and keystore.detect_type(store_data) is not None:
-        keystore.load(store_data, store_pw.value, keypass=key_pw.value, alias=keystore.normalize_alias(alias))
+    if source is not None and source.type is not None:
+        opener.open_store(source, lambda: store_pw.value, keypass=lambda: key_pw.value,
+                          alias=keystore.normalize_alias(alias))
     made, config = kit.secure_properties_files(store_pw.value, key_pw.value, key.value if key else None,
                                                name=secure_path, key_name=str(key_path))
     outputs = [files.Output(Path(f.name), f.data, secret=f.secret) for f in made]

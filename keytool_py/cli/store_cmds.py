@@ -18,7 +18,6 @@ from ._common import (
     guard_expiry,
     key_password_option,
     keypass_option,
-    load_keystore,
     no_storepass_option,
     note,
     open_keystore,
@@ -62,16 +61,16 @@ def export_pem_cmd(source, out, with_chain, with_root, storepass, no_storepass, 
       ktpy export-pem keystore.jks --storepass env:STOREPASS --alias mule-client -o upload.pem
       ktpy export-pem keystore.p12 --storepass file:pass.txt --with-chain
     """
-    from .. import certs, files, keystore, upload
+    from .. import certs, files, opener, upload
 
     if with_root and not with_chain:
         raise click.UsageError("--with-root goes with --with-chain")
-    data = files.read(source, what="source")
-    if keystore.detect_type(data) is not None:
-        store, _ = load_keystore(data, storepass, decrypt_keys=False, no_storepass=no_storepass)
+    read = opener.read_source(source, what="source")
+    if read.type is not None:
+        store, _ = open_keystore(read, storepass, sealed=True, no_storepass=no_storepass)
         found = store.entry(alias).chain
     else:
-        found = certs.load_certificates(data, what=source)
+        found = certs.load_certificates(read.data, what=source)
         if alias:
             raise click.UsageError("--alias applies to keystores only")
     # ordered (and a certificate off the leaf's path refused) even when only the leaf is written
