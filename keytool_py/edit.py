@@ -120,14 +120,6 @@ def find(store: Keystore, alias: str) -> Entry:
     return exact[0] if exact else store.entry(alias)
 
 
-def pkcs12_compat(data: bytes) -> Compat | None:
-    """JAVA8 when a PKCS12 file's MAC is SHA-1 (what Java 8 before 8u301 needs), so that an edit
-    keeps the store readable by the Java that read it; None otherwise (what Java 17 writes).
-    The MacData is the PFX's last field: its digest AlgorithmIdentifier sits in the last bytes."""
-    sha1_oid = b"\x06\x05\x2b\x0e\x03\x02\x1a"
-    return Compat.JAVA8 if sha1_oid in data[-80:] else None
-
-
 # --- the edits ---
 
 def delete(store: Keystore, alias: str) -> Keystore:

@@ -35,21 +35,26 @@ from .ca import CA, CA_KEY_TYPE, CLIENT_KEY_TYPE, create_ca
 from .errors import UnsupportedError
 from .keys import KeyType, generate_key, private_key_to_pem
 from .keystore import Compat, Entry, StoreType, check_password, normalize_alias, parse_types
+from .layout import (
+    CA_DIR,
+    CLIENT_CERT,
+    CLIENT_CHAIN,
+    CLIENT_KEY,
+    DEFAULT_ALIAS,
+    MULE_CONFIG,
+    README,
+    SECURE_FILE,
+    SECURE_KEY_FILE,
+    STORE_FILES,
+    UPLOAD_PEM,
+)
 
 if TYPE_CHECKING:  # imported where used: only a kit with a JCEKS store needs it
     from .keystore import jceks
 
-DEFAULT_ALIAS = "mule-client"
 ALL_TYPES = (StoreType.JKS, StoreType.PKCS12, StoreType.JCEKS)
-STORE_FILES = {StoreType.JKS: "keystore.jks", StoreType.PKCS12: "keystore.p12",
-               StoreType.JCEKS: "keystore.jceks"}
 # The store mule-config.xml points at: JKS first, the type the Salesforce connector calls safest.
 MULE_PREFERENCE = (StoreType.JKS, StoreType.PKCS12, StoreType.JCEKS)
-CA_PASSWORD_FILE = "ca/ca-password.txt"
-# Mule's secure properties: the encrypted store and key passwords, and the key that opens them
-# (generated unless given: AES-256, CBC, random IVs, see secure_properties.py).
-SECURE_FILE = "secure.yaml"
-SECURE_KEY_FILE = "secure.key"
 
 
 @dataclass(frozen=True)
@@ -149,22 +154,22 @@ def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None =
     secure_files, secure_config = secure_properties_files(storepass, keypass, secure_key)
     xml = mule.render(store_type=mule_store, path=STORE_FILES[mule_store], alias=lowered, jwt=jwt,
                       secure_config=secure_config)
-    files = [KitFile(f"ca/{n}", data, secret=n.endswith(".key")) for n, data in ca_files.items()]
+    files = [KitFile(f"{CA_DIR}/{n}", data, secret=n.endswith(".key")) for n, data in ca_files.items()]
     files += [
-        KitFile("client.key", private_key_to_pem(client.key), secret=True),
-        KitFile("client.pem", certs.to_pem([client.cert])),
-        KitFile("client-chain.pem", certs.to_pem(client.chain)),
-        KitFile("salesforce-upload.pem", upload.upload_pem(client.chain)),
+        KitFile(CLIENT_KEY, private_key_to_pem(client.key), secret=True),
+        KitFile(CLIENT_CERT, certs.to_pem([client.cert])),
+        KitFile(CLIENT_CHAIN, certs.to_pem(client.chain)),
+        KitFile(UPLOAD_PEM, upload.upload_pem(client.chain)),
     ]
     files += [KitFile(STORE_FILES[t], stores[t], secret=True) for t in types]
-    files.append(KitFile("mule-config.xml", xml.encode("utf-8")))
+    files.append(KitFile(MULE_CONFIG, xml.encode("utf-8")))
     files += secure_files
     readme = readme_text(ca=ca, new_ca=new_ca_name is not None, client=client, alias=lowered,
                          types=types, mule_store=mule_store, own_keypass=keypass != storepass,
                          jwt=jwt, compat=compat, ca_encrypted=ca_password is not None,
                          password_hint=password_hint, ca_password_hint=ca_password_hint, now=now,
                          secure_key_file=SECURE_KEY_FILE if secure_key is None else None)
-    files.append(KitFile("README.txt", readme.encode("utf-8")))
+    files.append(KitFile(README, readme.encode("utf-8")))
     return Kit(ca=ca, new_ca=new_ca_name is not None, client=client, alias=lowered, store_types=types,
                mule_store=mule_store, files=tuple(files))
 
@@ -312,12 +317,12 @@ def readme_text(*, ca: CA, new_ca: bool, client: issue.LeafCert, alias: str,
         "SECURE PROPERTIES",
         f"  mule-config.xml reads {SECURE_FILE} with key=\"${{{mule.SECURE_KEY_PROPERTY}}}\": the key is a runtime",
         f"  property, {key_from}, given when the app is deployed, never packaged with it:",
-        f"    standalone runtime:  mule -M-D{mule.SECURE_KEY_PROPERTY}=\"$(cat {secure_key_file or 'secure.key'})\"",
+        f"    standalone runtime:  mule -M-D{mule.SECURE_KEY_PROPERTY}=\"$(cat {secure_key_file or SECURE_KEY_FILE})\"",
         f"    Anypoint Studio:     Run Configurations > Arguments: -M-D{mule.SECURE_KEY_PROPERTY}=...",
         f"    Runtime Manager:     Properties tab: {mule.SECURE_KEY_PROPERTY} = ..., and list",
         f"                         \"{mule.SECURE_KEY_PROPERTY}\" under secureProperties in mule-artifact.json so that",
         "                         it stays hidden.",
-        f"  To change a value: ktpy secure-props encrypt --key file:{secure_key_file or 'secure.key'} \"NEW VALUE\"",
+        f"  To change a value: ktpy secure-props encrypt --key file:{secure_key_file or SECURE_KEY_FILE} \"NEW VALUE\"",
         "",
         "PRODUCTION ORGS",
         "  Salesforce checks the client chain against its own trusted roots (the list at /cacerts.jsp",

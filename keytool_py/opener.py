@@ -34,12 +34,6 @@ PasswordSource = Callable[[], "str | None"]
 NOT_A_KEYSTORE = "{name} is not a JKS, JCEKS or PKCS12 keystore"
 
 
-class Mode(enum.Enum):
-    READ = "read"
-    SEALED = "sealed"
-    EDIT = "edit"
-
-
 @dataclass(frozen=True)
 class Source:
     """A file's bytes, read once, with its keystore type (None: not a keystore). `name` is the
@@ -70,6 +64,14 @@ class OpenStore:
     source: Source
     store: Keystore
     storepass: str | None
+
+
+class Mode(enum.Enum):
+    """How open_store loads the keys: decrypted (READ), or left sealed to list or to edit."""
+
+    READ = "read"
+    SEALED = "sealed"
+    EDIT = "edit"
 
 
 def open_store(where: str | Path | Source, storepass: PasswordSource, *, mode: Mode = Mode.READ,

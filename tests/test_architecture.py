@@ -182,3 +182,23 @@ def test_an_edit_takes_the_lock_where_it_opens_the_store(monkeypatch, tmp_path, 
         events.append(("refused", str(exc)))
     assert events == [("lock", str(store)), ("read", ""), ("unlock", str(store)),
                       ("refused", f"{store} is not a JKS, JCEKS or PKCS12 keystore")]
+
+
+def test_folder_layouts_are_named_once():
+    """The kit's file names live in layout.py and the CA ledger's in ledger.py: no other module
+    uses one as a string of its own (help and README prose may mention them)."""
+    from keytool_py import layout, ledger, mule
+
+    names = {*layout.STORE_FILES.values(), *layout.CLIENT_FILES, layout.MULE_CONFIG, layout.README,
+             layout.SECURE_FILE, layout.SECURE_KEY_FILE, layout.CA_PASSWORD_FILE, ledger.LEDGER_FILE}
+    owners = {"layout.py", "ledger.py"}
+    spelled = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name in owners:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in names:
+                if path.name == "mule.py" and node.value == mule.SECURE_KEY_PROPERTY:
+                    continue  # Mule's runtime property of the same name, not the file
+                spelled.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}")
+    assert spelled == [], f"layout names spelled outside layout.py/ledger.py: {spelled}"

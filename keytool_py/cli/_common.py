@@ -426,19 +426,11 @@ def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):
 
 
 def record_issued(ca_dir, certificates, *, by: str, renews: int | None = None) -> None:
-    """Record each certificate the CA of ca_dir issued in its ledger (CA_DIR/issued.jsonl),
-    before the certificate's own files are written: a crash between the two leaves a ledger
-    entry for files that never appeared (harmless, revocable), never a certificate it forgot."""
-    from .. import files, issue, ledger
+    """Record each certificate the CA of ca_dir issued in its ledger (ledger.LedgerFile), before
+    the certificate's own files are written."""
+    from .. import issue, ledger
 
-    now = issue.utcnow()
-    path = Path(ca_dir) / ledger.LEDGER_FILE
-    for cert in certificates:
-        try:
-            files.append_record(path, ledger.issued_record(cert, by=by, now=now, renews=renews))
-        except KtpyError as exc:
-            raise KtpyError(f"{exc}; the CA records every certificate it issues in {path}, so none was "
-                            "issued (make the CA folder writable)") from None
+    ledger.LedgerFile.of(ca_dir).record_issued(certificates, by=by, now=issue.utcnow(), renews=renews)
 
 
 # --- packaging: warn before expiry, refuse an expired certificate ---

@@ -60,10 +60,10 @@ def _read_store(path: str, storepass: str | None, *, label: str = "store passwor
 
 
 def _compat(snapshot, store):
-    from .. import edit
     from ..keystore import StoreType
+    from ..keystore.pkcs12 import compat_of
 
-    return edit.pkcs12_compat(snapshot.data) if store.type is StoreType.PKCS12 else None
+    return compat_of(snapshot.data) if store.type is StoreType.PKCS12 else None
 
 
 def _apply(snapshot, plan, *, backup: bool, dry_run: bool, done: str, new_passwords=()) -> None:

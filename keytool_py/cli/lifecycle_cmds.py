@@ -140,14 +140,6 @@ def expiry_cmd(paths, within, storepass, mapfile, as_json, prometheus, strict, o
 
 # --- revoke, crl -----------------------------------------------------------------------------
 
-def _ledger_of(ca_dir):
-    from .. import files, ledger
-
-    path = Path(ca_dir) / ledger.LEDGER_FILE
-    data = files.read(path, what="ledger") if path.exists() else b""
-    return ledger.parse(data, what=str(path)), path
-
-
 def _reason(ctx, param, value):
     from ..ledger import Reason
 
@@ -177,13 +169,14 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
       ktpy revoke --ca ca old-client.pem --reason superseded
       ktpy crl --ca ca --ca-password env:CA_PASS -o ca/crl.pem --pem --force
     """
-    from .. import certs, files, issue, ledger, revocation
+    from .. import certs, issue, ledger, revocation
 
     if bool(serial) == bool(cert_path):
         raise click.UsageError("name the certificate by --serial HEX or by its file CERT.pem (one of them)")
     reason_value = reason
     authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
-    book, path = _ledger_of(ca_dir)
+    book_file = ledger.LedgerFile.of(ca_dir)
+    book = book_file.read()
     now = issue.utcnow()
     if cert_path:
         cert = read_certificates(cert_path)[0]
@@ -191,12 +184,12 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
             raise KtpyError(f"{cert_path} ({cert.subject.rfc4514_string()}) was not issued by the CA in {ca_dir}")
         number = cert.serial_number
         if book.find(number) is None:  # signed by this CA before it kept a ledger: record it now
-            files.append_record(path, ledger.issued_record(cert, by="revoke", now=now))
-            book, path = _ledger_of(ca_dir)
+            book_file.record(ledger.issued_record(cert, by="revoke", now=now))
+            book = book_file.read()
     else:
         number = ledger.parse_serial(serial)
     record = revocation.revoke(book, number, reason_value, now, what=f"the CA in {ca_dir}")
-    files.append_record(path, record)
+    book_file.record(record)
     subject = book.find(number).subject
     note(f"Revoked {ledger.serial_hex(number)} ({subject}), reason {reason_value.value}; "
          f"publish it: ktpy crl --ca {ca_dir} -o CRL_FILE")
@@ -219,13 +212,14 @@ def crl_cmd(ca_dir, ca_password, days, out, pem, force):
       ktpy crl --ca ca --ca-password env:CA_PASS -o ca/crl.der
       ktpy crl --ca ca --ca-password env:CA_PASS --days 30 --pem -o crl.pem --force
     """
-    from .. import files, issue, revocation
+    from .. import files, issue, ledger, revocation
 
     files.check_writable([files.Output(Path(out), b"")], force=force)
     authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
-    book, path = _ledger_of(ca_dir)
+    book_file = ledger.LedgerFile.of(ca_dir)
+    book = book_file.read()
     crl, record = revocation.build_crl(authority, book, now=issue.utcnow(), days=days)
-    files.append_record(path, record)  # the number is given out first, so two CRLs never share one
+    book_file.record(record)  # the number is given out first, so two CRLs never share one
     files.write_all([files.Output(Path(out), revocation.crl_bytes(crl, pem=pem))], force=force)
     note(f"Wrote {out} ({'PEM' if pem else 'DER'}): CRL number {book.crl_number + 1}, "
          f"{len(book.revocations)} revoked certificate(s), next update {crl.next_update_utc:%Y-%m-%d %H:%M} UTC")
@@ -235,7 +229,7 @@ def crl_cmd(ca_dir, ca_password, days, out, pem, force):
 
 def inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     """inspect's view of a CA folder: the CA, and each certificate of its ledger with its state."""
-    from .. import issue
+    from .. import issue, ledger
     from ..ca import CERT_FILE
     from ..describe import ca_folder_lines, describe_ca_folder
 
@@ -243,7 +237,8 @@ def inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     if not (folder / CERT_FILE).exists():
         raise KtpyError(f"{folder} is a folder but not a CA folder (it has no ca.pem)")
     cert = read_certificates(folder / CERT_FILE, what="CA certificate")[0]
-    book, path = _ledger_of(ca_dir)
+    book_file = ledger.LedgerFile.of(ca_dir)
+    book, path = book_file.read(), book_file.path
     info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow())
     if as_json:
         click.echo(json.dumps(info, indent=2))
@@ -271,32 +266,6 @@ def lifecycle_findings(report, expires_within: int | None, crl_path: str | None)
 
 
 # --- renew -----------------------------------------------------------------------------------
-
-def _kit_shape(folder: Path, storepass_value: str | None):
-    """(store types, alias, compat, mule-config.xml bytes) of an existing kit folder."""
-    from .. import files, renew
-    from ..expiry import read_certificates
-    from ..keystore import Compat
-
-    types, alias, compat = [], None, Compat.CURRENT
-    for store_type, name in renew.STORE_FILES.items():
-        path = folder / name
-        if not path.exists():
-            continue
-        types.append(store_type)
-        data = files.read(path, what="keystore")
-        if store_type.value == "pkcs12":
-            compat = renew.pkcs12_compat(data)
-        if alias is None and (store_type.value != "pkcs12" or storepass_value):
-            try:
-                found = read_certificates(data, storepass_value)
-            except KtpyError:  # a PKCS12 the new password does not open: the alias comes from another
-                continue
-            alias = next((a for a, n, _ in found[1] if n == 0 and a), None) if found else None
-    mule_path = folder / "mule-config.xml"
-    mule_config = files.read(mule_path) if mule_path.exists() else None
-    return types, alias, compat, mule_config
-
 
 @cli.command("renew", epilog=EXIT_CODES)
 @click.argument("kit_dir", metavar="[KIT_DIR]", required=False, type=click.Path(file_okay=False))
@@ -330,7 +299,7 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
       ktpy renew kit --out-dir kit-2027 --storepass env:STOREPASS --reuse-key
       ktpy renew --cert client/mule-client.pem --ca ca --ca-password env:CA_PASS --out-dir renewed
     """
-    from .. import files, issue, renew
+    from .. import files, issue, layout, renew
 
     if bool(kit_dir) == bool(cert_path):
         raise click.UsageError("give a kit folder (KIT_DIR) or --cert OLD.pem, one of them")
@@ -340,15 +309,15 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
         kit = Path(kit_dir)
         if store_types or alias or key_path:
             raise click.UsageError("--types, --alias and --key go with --cert; a kit keeps its own")
-        old_path = kit / "client.pem"
-        if ca_dir is None and not (kit / "ca").is_dir():
+        old_path = kit / layout.CLIENT_CERT
+        if ca_dir is None and not (kit / layout.CA_DIR).is_dir():
             raise click.UsageError(f"{kit} has no ca/ folder (it was made with kit --ca): give --ca CA_DIR, "
                                    "the CA that issued it")
-        ca_dir = ca_dir or str(kit / "ca")
-        default_pw = kit / "ca" / "ca-password.txt"
-        if ca_password is None and default_pw.exists() and Path(ca_dir) == kit / "ca":
+        ca_dir = ca_dir or str(kit / layout.CA_DIR)
+        default_pw = kit / layout.CA_PASSWORD_FILE
+        if ca_password is None and default_pw.exists() and Path(ca_dir) == kit / layout.CA_DIR:
             ca_password = f"file:{default_pw}"
-        key_path = kit / "client.key" if reuse_key else None
+        key_path = kit / layout.CLIENT_KEY if reuse_key else None
     else:
         old_path = Path(cert_path)
         if ca_dir is None:
@@ -360,17 +329,18 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
     key = read_key(key_path, None, refuse_encrypted=f"{key_path} is encrypted; --reuse-key reads an unencrypted "
                                                     "key (as kit writes it)") if key_path else None
     if kit_dir:
-        types, _, _, _ = _kit_shape(Path(kit_dir), None)
-        store_pw = secret(storepass, "--storepass", confirm=True, label="new store password") if types else None
-        types, found_alias, compat, mule_config = _kit_shape(Path(kit_dir), store_pw.value if store_pw else None)
-        alias = found_alias or "mule-client"
+        shape = layout.read_kit_shape(kit_dir, None)
+        store_pw = (secret(storepass, "--storepass", confirm=True, label="new store password")
+                    if shape.store_types else None)
+        shape = layout.read_kit_shape(kit_dir, store_pw.value if store_pw else None)
+        types, compat, mule_config = list(shape.store_types), shape.compat, shape.mule_config
+        alias = shape.alias or layout.DEFAULT_ALIAS
     else:
         types = list(store_types or ())
         compat, mule_config = None, None
-        alias = alias or "mule-client"
+        alias = alias or layout.DEFAULT_ALIAS
         store_pw = secret(storepass, "--storepass", confirm=True, label="new store password") if types else None
-    planned = ["client.key", "client.pem", "client-chain.pem", "salesforce-upload.pem",
-               *(renew.STORE_FILES[t] for t in types), "README.txt"]
+    planned = [*layout.CLIENT_FILES, *(layout.STORE_FILES[t] for t in types), layout.README]
     files.check_writable([files.Output(folder / n, b"") for n in planned], force=force)
     new = renew.renew_certificate(authority, old, key=key, days=days, now=now)
     guard_expiry(new.cert, allow_expired=False, what="the renewed certificate")
@@ -383,5 +353,5 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
     files.write_all(outputs, force=force)
     note(f"Renewed {new.cert.subject.rfc4514_string()}: serial {new.cert.serial_number:X}, valid until "
          f"{new.cert.not_valid_after_utc:%Y-%m-%d} ({'same key' if key else 'new key'}), into {folder}/")
-    note(f"  Upload {folder / 'salesforce-upload.pem'} to Salesforce BEFORE deploying the new keystore; "
-         f"{folder / 'README.txt'} gives the order")
+    note(f"  Upload {folder / layout.UPLOAD_PEM} to Salesforce BEFORE deploying the new keystore; "
+         f"{folder / layout.README} gives the order")

@@ -173,7 +173,7 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
           --storepass env:STOREPASS --types jks --jwt --consumer-key 3MVG9... \\
           --principal integration@acme.com --audience https://login.salesforce.com
     """
-    from .. import files, kit, names, passwords
+    from .. import files, kit, layout, names, passwords
     from ..keys import KeyType
 
     subject_name = names.parse_subject(subject)  # before any prompt: a typo costs nothing
@@ -184,10 +184,10 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
     folder = Path(out_dir)
     generate_ca_password = ca_dir is None and ca_password is None
     planned = ([] if ca_dir else ["ca/ca.pem", "ca/ca.key"]) + (
-        [kit.CA_PASSWORD_FILE] if generate_ca_password else [])
-    planned += ["client.key", "client.pem", "client-chain.pem", "salesforce-upload.pem",
-                *(kit.STORE_FILES[t] for t in store_types),
-                "mule-config.xml", "README.txt", kit.SECURE_FILE] + ([] if secure_key else [kit.SECURE_KEY_FILE])
+        [layout.CA_PASSWORD_FILE] if generate_ca_password else [])
+    planned += [*layout.CLIENT_FILES, *(layout.STORE_FILES[t] for t in store_types),
+                layout.MULE_CONFIG, layout.README, layout.SECURE_FILE]
+    planned += [] if secure_key else [layout.SECURE_KEY_FILE]
     files.check_writable([files.Output(folder / name, b"") for name in planned], force=force)
     issuer = load_ca_dir(ca_dir, ca_password, "--ca-password") if ca_dir else None
     store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
@@ -198,7 +198,7 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
         if generate_ca_password:
             # The CA key gets its own secret: the store password travels with the Mule app (secure
             # properties, CI), and whoever has the CA key can issue certificates the org trusts.
-            ca_pw = passwords.Password(passwords.new_password(), generated_file=folder / kit.CA_PASSWORD_FILE)
+            ca_pw = passwords.Password(passwords.new_password(), generated_file=folder / layout.CA_PASSWORD_FILE)
         else:
             ca_pw = secret(ca_password, "--ca-password", confirm=True, label="new CA key password")
     if not KeyType.parse(key_type).is_rsa and connection is None:
@@ -219,14 +219,15 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
     else:  # the new CA's ledger starts with the kit's client certificate
         from .. import issue, ledger
 
-        outputs.append(files.Output(folder / "ca" / ledger.LEDGER_FILE, ledger.issued_record(
-            made.client.cert, by="kit", now=issue.utcnow()) + b"\n"))
+        book = ledger.LedgerFile.of(folder / layout.CA_DIR)
+        path, first = book.first(made.client.cert, by="kit", now=issue.utcnow())
+        outputs.append(files.Output(path, first))
     files.write_all(outputs + secret_outputs(store_pw, key_pw, ca_pw, secure_pw), force=force)
     _kit_summary(folder, made, store_pw, ca_pw)
 
 
 def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
-    from .. import kit
+    from .. import layout
 
     leaf = made.client.cert
     note(f"Wrote the kit to {folder}/ for {leaf.subject.rfc4514_string()}, "
@@ -239,14 +240,14 @@ def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
         note(f"  issued by                   {made.ca.cert.subject.rfc4514_string()}")
     note("  salesforce-upload.pem       upload in Setup > Certificate and Key Management > "
          "Upload Mutual Authentication Certificate")
-    stores = ", ".join(kit.STORE_FILES[t] for t in made.store_types)
+    stores = ", ".join(layout.STORE_FILES[t] for t in made.store_types)
     note(f"  {stores}  alias {made.alias!r}, chain of {len(made.client.chain)}, mode 0600: "
          "one goes into src/main/resources")
-    note(f"  mule-config.xml             tls:context for {kit.STORE_FILES[made.mule_store]}; "
+    note(f"  mule-config.xml             tls:context for {layout.STORE_FILES[made.mule_store]}; "
          "README.txt says what goes where")
-    key_note = (f"key in {kit.SECURE_KEY_FILE} (mode 0600)" if any(f.name == kit.SECURE_KEY_FILE for f in made.files)
-                else "key as given with --secure-key")
-    note(f"  {kit.SECURE_FILE}                 the passwords encrypted for Mule's secure properties; {key_note}, "
+    key_given = not any(f.name == layout.SECURE_KEY_FILE for f in made.files)
+    key_note = "key as given with --secure-key" if key_given else f"key in {layout.SECURE_KEY_FILE} (mode 0600)"
+    note(f"  {layout.SECURE_FILE}                 the passwords encrypted for Mule's secure properties; {key_note}, "
          f"given to Mule at deploy time as -M-Dsecure.key=...")
     if store_pw.generated_file is not None:
         note(f"  {store_pw.generated_file}  the generated store password, mode 0600")
@@ -327,12 +328,12 @@ def _secure_properties(secure_path, storepass, keypass, secure_key, force, *, so
     the keystore exists, the passwords must open it and its key: never encrypt a wrong password."""
     if not secure_path:
         return [], None
-    from .. import files, keystore, kit, opener
+    from .. import files, keystore, kit, layout, opener
 
     if not secure_path.lower().endswith((".yaml", ".yml")):
         raise click.UsageError("--secure-properties writes YAML: name a .yaml file")
     path = Path(secure_path)
-    key_path = Path(kit.SECURE_KEY_FILE)
+    key_path = Path(layout.SECURE_KEY_FILE)
     planned = [files.Output(path, b"")] + ([] if secure_key else [files.Output(key_path, b"")])
     files.check_writable(planned, force=force)
     key = _secure_key(secure_key)
