@@ -42,11 +42,27 @@ _EKU = {Profile.CLIENT: ExtendedKeyUsageOID.CLIENT_AUTH, Profile.SERVER: Extende
 
 @dataclass(frozen=True)
 class LeafCert:
-    """A key with its certificate and the chain: (cert, issuer, ..., root)."""
+    """A key with its certificate and the chain: (cert, issuer, ..., root). What issue_client,
+    kit and renew return: the key is always there (a certificate signed for someone else's key
+    is a SignedCert)."""
 
-    key: PrivateKey | None
+    key: PrivateKey
     cert: x509.Certificate
     chain: tuple[x509.Certificate, ...]
+
+    @property
+    def issuers(self) -> tuple[x509.Certificate, ...]:
+        return self.chain[1:]
+
+
+@dataclass(frozen=True)
+class SignedCert:
+    """A certificate signed for someone else's key (sign_csr) and its chain: (cert, issuer, ...,
+    root). There is no key: `key` is always None."""
+
+    cert: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    key: None = None
 
     @property
     def issuers(self) -> tuple[x509.Certificate, ...]:

@@ -88,8 +88,6 @@ def package(new: issue.LeafCert, old: x509.Certificate, *, alias: str | None,
     mule-config.xml (the file names stay the same) and README.txt."""
     from . import keystore
 
-    if new.key is None:
-        raise BadInputError("the renewed certificate has no key to package")
     if store_types and (alias is None or storepass is None):
         raise BadInputError("keystores need an alias and a store password")
     out = [

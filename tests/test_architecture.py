@@ -202,3 +202,30 @@ def test_folder_layouts_are_named_once():
                     continue  # Mule's runtime property of the same name, not the file
                 spelled.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}")
     assert spelled == [], f"layout names spelled outside layout.py/ledger.py: {spelled}"
+
+
+def test_setup_cfg_declares_every_package_the_library_imports():
+    """Each third-party module keytool_py/ imports comes from a distribution that setup.cfg's
+    install_requires names (pyasn1 arrived only through pyjks before)."""
+    import configparser
+    import importlib.metadata
+    import re
+    import sys
+
+    config = configparser.ConfigParser()
+    config.read(PACKAGE.parent / "setup.cfg")
+    declared = {re.split(r"[<>=!~ ;\[]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+                for line in config["options"]["install_requires"].splitlines()
+                if line.strip() and not line.strip().startswith("#")}
+    imported = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "keytool_py"}
+    distributions = importlib.metadata.packages_distributions()
+    missing = {m: distributions.get(m) for m in sorted(third_party)
+               if not {d.lower().replace("_", "-") for d in distributions.get(m, [])} & declared}
+    assert missing == {}, f"imported but not in setup.cfg install_requires: {missing}"
