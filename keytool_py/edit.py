@@ -17,7 +17,7 @@ How untouched entries keep their protection is settled here, once:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from cryptography import x509
@@ -81,6 +81,28 @@ def unlocked(store: Keystore, passwords: Sequence[str] = ()) -> Keystore:
     """The store (read sealed) with each key that one of `passwords` opens decrypted (it will
     be protected anew with the store password the plan writes); the others stay sealed."""
     return Keystore(store.type, tuple(_unlocked(e, passwords) for e in store.entries))
+
+
+def for_new_storepass(store: Keystore, old: str, new: str) -> Keystore:
+    """The store (read sealed) ready to be written with the store password `new`: when it
+    changes, the keys the old store password opens are decrypted, so that they get the new one
+    too (PKCS12 and the JWT connection need key and store password equal); keys with their own
+    password stay sealed and keep it."""
+    return unlocked(store, [old]) if new != old else store
+
+
+def merge_source(source: Keystore, dest: Keystore, *, src_storepass: str, dest_storepass: str,
+                 src_keypass: Callable[[], str] | None = None) -> Keystore:
+    """A merge source (read sealed) ready to go into `dest`. A source of dest's type with dest's
+    store password is carried as it is (every key keeps its protection). Otherwise the keys its
+    store password opens are decrypted (they get dest's store password); from a source of
+    another type, whose sealed keys dest cannot hold, also those `src_keypass` opens (asked for
+    only then)."""
+    other_type = source.type is not dest.type
+    unlock = [src_storepass] if other_type or src_storepass != dest_storepass else []
+    if src_keypass is not None and other_type:
+        unlock.append(src_keypass())
+    return unlocked(source, unlock)
 
 
 def _unlocked(entry: Entry, passwords: Sequence[str]) -> Entry:

@@ -25,7 +25,7 @@ import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -88,22 +88,53 @@ def default_ca_subject(client_subject: x509.Name) -> x509.Name:
     return x509.Name([*attributes, x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None = None,
-              ca: CA | None = None, ca_password: str | None = None,
-              ca_subject: str | x509.Name | None = None, alias: str = DEFAULT_ALIAS,
-              store_types: str | Sequence[str | StoreType] = ALL_TYPES,
-              compat: Compat | str | None = None, key_type: KeyType | str = CLIENT_KEY_TYPE,
-              days: int = issue.CLIENT_DAYS, jwt: mule.JwtConnection | None = None,
-              password_hint: str | None = None, ca_password_hint: str | None = None,
-              secure_key: str | None = None, now: dt.datetime | None = None) -> Kit:
-    """A new client key and certificate from `ca` (or from a new root CA, whose key is encrypted
-    with ca_password, or left plain when it is None), packaged every way Mule and Salesforce take.
+@dataclass(frozen=True)
+class KitSpec:
+    """What a kit is made of, as one frozen value (the CLI's kit command fills it from its options).
 
     keypass defaults to storepass (PKCS12 and the Salesforce JWT connection need them equal).
-    password_hint and ca_password_hint say in README.txt where the store password and the new CA's
-    key password are kept ("in storepass.txt"); never the passwords themselves.
+    ca: the CA that issues the client certificate; None makes a new root CA (ca_subject, default
+    from the client's subject), whose key is encrypted with ca_password, or left plain when it is
+    None. password_hint and ca_password_hint say in README.txt where the store password and the
+    new CA's key password are kept ("in storepass.txt"); never the passwords themselves.
     secure_key encrypts the passwords in secure.yaml; without it a new key goes into secure.key.
     """
+
+    subject: str | x509.Name
+    storepass: str = field(repr=False)
+    keypass: str | None = field(default=None, repr=False)
+    ca: CA | None = None
+    ca_password: str | None = field(default=None, repr=False)
+    ca_subject: str | x509.Name | None = None
+    alias: str = DEFAULT_ALIAS
+    store_types: str | Sequence[str | StoreType] = ALL_TYPES
+    compat: Compat | str | None = None
+    key_type: KeyType | str = CLIENT_KEY_TYPE
+    days: int = issue.CLIENT_DAYS
+    jwt: mule.JwtConnection | None = None
+    password_hint: str | None = None
+    ca_password_hint: str | None = None
+    secure_key: str | None = field(default=None, repr=False)
+    now: dt.datetime | None = None
+
+
+def build_kit(spec: KitSpec | str | x509.Name, /, **options: Any) -> Kit:
+    """A new client key and certificate from the spec's CA (or from a new root CA), packaged
+    every way Mule and Salesforce take. `spec` is a KitSpec; a subject with KitSpec's fields as
+    keywords makes one (build_kit("CN=x", storepass=...) is build_kit(KitSpec("CN=x", storepass=...)))."""
+    if not isinstance(spec, KitSpec):
+        spec = KitSpec(spec, **options)
+    elif options:
+        raise TypeError("give a KitSpec or a subject with keywords, not both")
+    return _build_kit(spec)
+
+
+def _build_kit(spec: KitSpec) -> Kit:
+    subject, storepass, keypass, ca, ca_password = spec.subject, spec.storepass, spec.keypass, spec.ca, spec.ca_password
+    ca_subject, alias, store_types, compat, key_type = (spec.ca_subject, spec.alias, spec.store_types, spec.compat,
+                                                         spec.key_type)
+    days, jwt, password_hint, ca_password_hint, secure_key, now = (spec.days, spec.jwt, spec.password_hint,
+                                                                   spec.ca_password_hint, spec.secure_key, spec.now)
     now = now or issue.utcnow()
     name = names.parse_subject(subject) if isinstance(subject, str) else subject
     types = parse_types(store_types)
@@ -141,7 +172,6 @@ def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None =
             assert ca_key is not None and new_ca_name is not None  # both made above when no CA was given
             ca = create_ca(new_ca_name, key=ca_key.result(), now=now)
         client = ca.issue_client(name, key=client_key.result(), days=days, now=now)
-        assert client.key is not None  # the key given to issue_client
         entry = Entry(alias=lowered, chain=client.chain, key=client.key, timestamp=now)
         stores: dict[StoreType, bytes] = {t: _build_store(t, entry, storepass, keypass, compat, now)
                   for t in types if t is not StoreType.JCEKS}

@@ -229,3 +229,16 @@ def test_setup_cfg_declares_every_package_the_library_imports():
     missing = {m: distributions.get(m) for m in sorted(third_party)
                if not {d.lower().replace("_", "-") for d in distributions.get(m, [])} & declared}
     assert missing == {}, f"imported but not in setup.cfg install_requires: {missing}"
+
+
+def test_no_cli_module_imports_another_command_module():
+    """cli/'s command modules share app.py (the group, exit codes, errors), options.py and
+    inputs.py, and nothing of each other: what two commands share belongs in the library or in
+    one of those three."""
+    graph = import_graph()
+    shared = {f"keytool_py.cli.{n}" for n in ("app", "options", "inputs", "_common")}
+    commands = sorted(m for m in graph if m.startswith("keytool_py.cli.") and m not in shared)
+    for name in commands:
+        others = {m for m in graph[name] if m.startswith("keytool_py.cli.") and m not in shared}
+        assert not others, (f"{name} imports {sorted(others)}: move what they share to cli/inputs.py, "
+                            "cli/options.py or the library")

@@ -10,16 +10,8 @@ from conftest import NOW
 
 from keytool_py import KeyType, create_ca
 from keytool_py.ca import CA
-from keytool_py.cli._common import (
-    COMMAND_MODULES,
-    EXIT_CODES,
-    PASSWORD_SOURCE,
-    SECRET_HELP,
-    ExitCode,
-    StoreTypes,
-    cli,
-    exit_codes_help,
-)
+from keytool_py.cli.app import COMMAND_MODULES, EXIT_CODES, ExitCode, cli, exit_codes_help
+from keytool_py.cli.options import PASSWORD_SOURCE, SECRET_HELP, StoreTypes
 from keytool_py.errors import WrongPasswordError
 from keytool_py.keystore import StoreType
 from keytool_py.verify import as_json, text_lines, verify

@@ -9,27 +9,8 @@ from pathlib import Path
 import click
 
 from ..errors import KtpyError
-from ._common import (
-    EXIT_CODES,
-    ExitCode,
-    StoreTypes,
-    ca_dir_option,
-    ca_password_option,
-    cli,
-    days_option,
-    exit_codes_help,
-    force_option,
-    guard_expiry,
-    json_option,
-    load_ca_dir,
-    note,
-    read_certificates,
-    read_key,
-    record_issued,
-    secret,
-    secret_outputs,
-    storepass_option,
-)
+from . import inputs, options
+from .app import EXIT_CODES, ExitCode, cli, exit_codes_help, note
 
 EXPIRY_EXIT_CODES = exit_codes_help({
     ExitCode.OK: "no certificate is expired or expires within the window",
@@ -66,9 +47,9 @@ def _password_map(storepass: str | None, mapfile: str | None):
         resolved: dict[str, str] = {}
         for pattern, spec in pairs:
             if spec not in resolved:
-                resolved[spec] = secret(spec, f"--passwords {mapfile}", label=f"password for {pattern}").value
+                resolved[spec] = inputs.secret(spec, f"--passwords {mapfile}", label=f"password for {pattern}").value
             rules.append((pattern, resolved[spec]))
-    default = secret(storepass, "--storepass", label="store password").value if storepass else None
+    default = inputs.secret(storepass, "--storepass", label="store password").value if storepass else None
     return PasswordMap(rules=tuple(rules), default=default)
 
 
@@ -78,17 +59,17 @@ def _password_map(storepass: str | None, mapfile: str | None):
 # issue, upload and deploy the new one.
 @click.option("--within", default="30d", show_default=True, callback=_window, metavar="WINDOW",
               help="Count certificates expiring within this window as problems: 30d, 12h, 2w.")
-@storepass_option("Password of the PKCS12 files (JKS and JCEKS need none).")
+@options.storepass_option("Password of the PKCS12 files (JKS and JCEKS need none).")
 @click.option("--passwords", "mapfile", type=click.Path(dir_okay=False), metavar="MAPFILE",
               help="Lines 'GLOB SRC': the password of the PKCS12 files the glob matches (first match wins; "
                    "--storepass for the rest).")
-@json_option("Print JSON (format: docs/expiry-json.md).")
+@options.json_option("Print JSON (format: docs/expiry-json.md).")
 @click.option("--prometheus", is_flag=True,
               help="Print metrics for node_exporter's textfile collector (x509-certificate-exporter names).")
 @click.option("--strict", is_flag=True, help="Count files that cannot be read as problems (exit 3).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False),
               help="Write the output to this file (atomically: a textfile collector never reads half).")
-@force_option
+@options.force_option
 def expiry_cmd(paths, within, storepass, mapfile, as_json, prometheus, strict, out, force):
     """Find every certificate in files and folders (recursively) and say when each expires:
     PEM and DER files and bundles, JKS, JCEKS and PKCS12 keystores, the type read from the
@@ -151,12 +132,12 @@ def _reason(ctx, param, value):
 
 @cli.command("revoke", epilog=EXIT_CODES)
 @click.argument("cert_path", metavar="[CERT.pem]", required=False, type=click.Path(dir_okay=False))
-@ca_dir_option()
+@options.ca_dir_option()
 @click.option("--serial", metavar="HEX", help="Serial number of the certificate to revoke (as inspect shows it).")
 @click.option("--reason", default="unspecified", show_default=True, callback=_reason,
               help="key-compromise, ca-compromise, affiliation-changed, superseded, cessation-of-operation, "
                    "certificate-hold, privilege-withdrawn or unspecified.")
-@ca_password_option()
+@options.ca_password_option()
 def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
     """Revoke a certificate the CA issued: recorded in the CA's ledger (CA_DIR/issued.jsonl);
     publish it with `ktpy crl`. The certificate is named by --serial (it must be in the
@@ -174,12 +155,12 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
     if bool(serial) == bool(cert_path):
         raise click.UsageError("name the certificate by --serial HEX or by its file CERT.pem (one of them)")
     reason_value = reason
-    authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
+    authority = inputs.load_ca_dir(ca_dir, ca_password, "--ca-password")
     book_file = ledger.LedgerFile.of(ca_dir)
     book = book_file.read()
     now = issue.utcnow()
     if cert_path:
-        cert = read_certificates(cert_path)[0]
+        cert = inputs.read_certificates(cert_path)[0]
         if not certs.issued_by(cert, authority.cert):
             raise KtpyError(f"{cert_path} ({cert.subject.rfc4514_string()}) was not issued by the CA in {ca_dir}")
         number = cert.serial_number
@@ -196,12 +177,12 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
 
 
 @cli.command("crl", epilog=EXIT_CODES)
-@ca_dir_option()
-@ca_password_option()
-@days_option("Days until the CRL's next update (consumers refuse it after that).", default=7)
+@options.ca_dir_option()
+@options.ca_password_option()
+@options.days_option("Days until the CRL's next update (consumers refuse it after that).", default=7)
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Where to write the CRL.")
 @click.option("--pem", is_flag=True, help="Write PEM (default: DER, as CRL distribution points serve it).")
-@force_option
+@options.force_option
 def crl_cmd(ca_dir, ca_password, days, out, pem, force):
     """Write the CA's certificate revocation list: every revocation in its ledger, signed by the
     CA, numbered one past the last CRL. Servers that check revocation (openssl -crl_check,
@@ -215,7 +196,7 @@ def crl_cmd(ca_dir, ca_password, days, out, pem, force):
     from .. import files, issue, ledger, revocation
 
     files.check_writable([files.Output(Path(out), b"")], force=force)
-    authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
+    authority = inputs.load_ca_dir(ca_dir, ca_password, "--ca-password")
     book_file = ledger.LedgerFile.of(ca_dir)
     book = book_file.read()
     crl, record = revocation.build_crl(authority, book, now=issue.utcnow(), days=days)
@@ -223,46 +204,6 @@ def crl_cmd(ca_dir, ca_password, days, out, pem, force):
     files.write_all([files.Output(Path(out), revocation.crl_bytes(crl, pem=pem))], force=force)
     note(f"Wrote {out} ({'PEM' if pem else 'DER'}): CRL number {book.crl_number + 1}, "
          f"{len(book.revocations)} revoked certificate(s), next update {crl.next_update_utc:%Y-%m-%d %H:%M} UTC")
-
-
-# --- inspect CA_DIR, verify --expires-within / --crl -------------------------------------------
-
-def inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
-    """inspect's view of a CA folder: the CA, and each certificate of its ledger with its state."""
-    from .. import issue, ledger
-    from ..ca import CERT_FILE
-    from ..describe import ca_folder_lines, describe_ca_folder
-
-    folder = Path(ca_dir)
-    if not (folder / CERT_FILE).exists():
-        raise KtpyError(f"{folder} is a folder but not a CA folder (it has no ca.pem)")
-    cert = read_certificates(folder / CERT_FILE, what="CA certificate")[0]
-    book_file = ledger.LedgerFile.of(ca_dir)
-    book, path = book_file.read(), book_file.path
-    info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow())
-    if as_json:
-        click.echo(json.dumps(info, indent=2))
-        return
-    click.echo("\n".join(ca_folder_lines(info, str(folder))))
-    if book.torn:
-        note(f"Warning: the last line of {path} was cut short (a crash while recording); it is ignored")
-
-
-def lifecycle_findings(report, expires_within: int | None, crl_path: str | None):
-    """verify's report with the expires-soon and revoked checks added."""
-    import dataclasses
-
-    from .. import files, issue
-    from ..revocation import load_crl
-    from ..verify import expires_soon, revoked
-
-    now = issue.utcnow()
-    extra = []
-    if expires_within is not None:
-        extra += expires_soon(report.chain, now, expires_within)
-    if crl_path:
-        extra += revoked(report.chain, load_crl(files.read(crl_path, what="CRL"), what=crl_path), now)
-    return dataclasses.replace(report, findings=(*report.findings, *extra))
 
 
 # --- renew -----------------------------------------------------------------------------------
@@ -273,17 +214,17 @@ def lifecycle_findings(report, expires_within: int | None, crl_path: str | None)
               help="Without KIT_DIR: the certificate to renew (PEM or DER).")
 @click.option("--key", "key_path", type=click.Path(dir_okay=False),
               help="With --cert and --reuse-key: the old private key.")
-@ca_dir_option("The CA folder that issued it (default with KIT_DIR: KIT_DIR/ca).", required=False)
+@options.ca_dir_option("The CA folder that issued it (default with KIT_DIR: KIT_DIR/ca).", required=False)
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for the renewed files.")
-@ca_password_option("Password of ca.key (default with KIT_DIR: file:KIT_DIR/ca/ca-password.txt when it "
+@options.ca_password_option("Password of ca.key (default with KIT_DIR: file:KIT_DIR/ca/ca-password.txt when it "
                     "exists).")
-@storepass_option("Password of the new keystores (and of the old PKCS12).")
+@options.storepass_option("Password of the new keystores (and of the old PKCS12).")
 @click.option("--reuse-key", is_flag=True, help="Keep the old key (default: a new key of the same type).")
-@days_option("Validity in days (default: the old certificate's).")
-@click.option("--types", "store_types", metavar="TYPES", type=StoreTypes(),
+@options.days_option("Validity in days (default: the old certificate's).")
+@click.option("--types", "store_types", metavar="TYPES", type=options.StoreTypes(),
               help="With --cert: keystore types to write too, comma-separated (jks, pkcs12, jceks).")
 @click.option("--alias", help="With --cert and --types: the entry name (default: mule-client).")
-@force_option
+@options.force_option
 def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storepass, reuse_key, days,
               store_types, alias, force):
     """Renew a certificate as it was made: same subject, SANs, profile (clientAuth or
@@ -324,13 +265,13 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
             raise click.UsageError("--cert needs --ca CA_DIR, the CA that issued it")
         if reuse_key and not key_path:
             raise click.UsageError("--reuse-key with --cert needs --key OLD.key")
-    old = read_certificates(old_path)[0]
-    authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
-    key = read_key(key_path, None, refuse_encrypted=f"{key_path} is encrypted; --reuse-key reads an unencrypted "
+    old = inputs.read_certificates(old_path)[0]
+    authority = inputs.load_ca_dir(ca_dir, ca_password, "--ca-password")
+    key = inputs.read_key(key_path, None, refuse_encrypted=f"{key_path} is encrypted; --reuse-key reads an unencrypted "
                                                     "key (as kit writes it)") if key_path else None
     if kit_dir:
         shape = layout.read_kit_shape(kit_dir, None)
-        store_pw = (secret(storepass, "--storepass", confirm=True, label="new store password")
+        store_pw = (inputs.secret(storepass, "--storepass", confirm=True, label="new store password")
                     if shape.store_types else None)
         shape = layout.read_kit_shape(kit_dir, store_pw.value if store_pw else None)
         types, compat, mule_config = list(shape.store_types), shape.compat, shape.mule_config
@@ -339,17 +280,17 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
         types = list(store_types or ())
         compat, mule_config = None, None
         alias = alias or layout.DEFAULT_ALIAS
-        store_pw = secret(storepass, "--storepass", confirm=True, label="new store password") if types else None
+        store_pw = inputs.secret(storepass, "--storepass", confirm=True, label="new store password") if types else None
     planned = [*layout.CLIENT_FILES, *(layout.STORE_FILES[t] for t in types), layout.README]
     files.check_writable([files.Output(folder / n, b"") for n in planned], force=force)
     new = renew.renew_certificate(authority, old, key=key, days=days, now=now)
-    guard_expiry(new.cert, allow_expired=False, what="the renewed certificate")
+    inputs.guard_expiry(new.cert, allow_expired=False, what="the renewed certificate")
     out = renew.package(new, old, alias=alias, store_types=types, storepass=store_pw.value if store_pw else None,
                         compat=compat, mule_config=mule_config, reused_key=key is not None,
                         ca_where=str(ca_dir), now=now)
-    outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in out] + secret_outputs(store_pw)
+    outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in out] + inputs.secret_outputs(store_pw)
     files.check_writable(outputs, force=force)  # before the ledger records it
-    record_issued(ca_dir, [new.cert], by="renew", renews=old.serial_number)
+    inputs.record_issued(ca_dir, [new.cert], by="renew", renews=old.serial_number)
     files.write_all(outputs, force=force)
     note(f"Renewed {new.cert.subject.rfc4514_string()}: serial {new.cert.serial_number:X}, valid until "
          f"{new.cert.not_valid_after_utc:%Y-%m-%d} ({'same key' if key else 'new key'}), into {folder}/")
