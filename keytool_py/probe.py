@@ -244,7 +244,7 @@ class _Recorder:
 
 
 def _context(key: PrivateKey, chain: Sequence[x509.Certificate], trust: Sequence[x509.Certificate] | None,
-             recorder: _Recorder) -> SSL.Context:
+             recorder: _Recorder, verify_server: bool = True) -> SSL.Context:
     from OpenSSL import SSL, crypto
 
     ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
@@ -263,7 +263,10 @@ def _context(key: PrivateKey, chain: Sequence[x509.Certificate], trust: Sequence
             store.add_cert(crypto.X509.from_cryptography(cert))
     else:
         ctx.set_default_verify_paths()
-    ctx.set_verify(SSL.VERIFY_PEER, recorder.verify)
+    if verify_server:
+        ctx.set_verify(SSL.VERIFY_PEER, recorder.verify)
+    else:  # the caller judges the server's chain itself (trust.java_trusts for probe --truststore)
+        ctx.set_verify(SSL.VERIFY_NONE)
     ctx.set_info_callback(recorder.info)
     return ctx
 
@@ -284,9 +287,10 @@ def _ssl_reason(exc: Exception) -> str:
 
 def probe(host: str, port: int, *, key: PrivateKey, chain: Sequence[x509.Certificate],
           trust: Sequence[x509.Certificate] | None = None, trust_label: str | None = None,
-          timeout: float = DEFAULT_TIMEOUT) -> ProbeResult:
+          timeout: float = DEFAULT_TIMEOUT, verify_server: bool = True) -> ProbeResult:
     """Connect to host:port presenting `key` and `chain`; verify the server against `trust` (or the
-    system trust store); report whether the server accepted the client certificate.
+    system trust store) unless verify_server is False (the caller then judges
+    ProbeResult.server_chain itself); report whether the server accepted the client certificate.
 
     Raises ProbeError when the test cannot be made (no connection, handshake failure unrelated to
     the client certificate, a server that does not verify)."""
@@ -298,7 +302,7 @@ def probe(host: str, port: int, *, key: PrivateKey, chain: Sequence[x509.Certifi
         raise BadInputError(f"the timeout must be more than 0 seconds, not {timeout:g}")
     trusted_by = trust_label or ("the given CA certificates" if trust else "the system trust store")
     recorder = _Recorder()
-    ctx = _context(key, tuple(chain), trust, recorder)
+    ctx = _context(key, tuple(chain), trust, recorder, verify_server)
     deadline = time.monotonic() + timeout
     sock = _connect(host, port, timeout)
     conn = SSL.Connection(ctx, sock)
@@ -308,14 +312,15 @@ def probe(host: str, port: int, *, key: PrivateKey, chain: Sequence[x509.Certifi
         conn.set_tlsext_host_name(sni.encode("idna"))
     conn.set_connect_state()
     try:
-        return _run(conn, sock, host, port, sni, tuple(chain), recorder, deadline, trusted_by, timeout)
+        return _run(conn, sock, host, port, sni, tuple(chain), recorder, deadline, trusted_by, timeout,
+                    verify_server)
     finally:
         sock.close()
 
 
 def _run(conn: SSL.Connection, sock: socket.socket, host: str, port: int, sni: str | None,
          chain: tuple[x509.Certificate, ...], recorder: _Recorder, deadline: float, trusted_by: str,
-         timeout: float) -> ProbeResult:
+         timeout: float, verify_server: bool = True) -> ProbeResult:
     from OpenSSL import SSL
 
     where = _where(host, port)
@@ -356,7 +361,7 @@ def _run(conn: SSL.Connection, sock: socket.socket, host: str, port: int, sni: s
             return outcome
         raise ProbeError(f"the TLS handshake with {where} failed: {_ssl_reason(exc)}") from None
     leaf = conn.get_peer_certificate(as_cryptography=True)
-    if leaf is None or not hostname_matches(leaf, host):
+    if verify_server and (leaf is None or not hostname_matches(leaf, host)):
         names = leaf.subject.rfc4514_string() if leaf is not None else "no certificate"
         raise ProbeError(f"the server certificate of {where} ({names}) is not valid for {host}")
     if not recorder.saw("certificate request"):

@@ -220,7 +220,32 @@ ROWS = [
                                 "-o", "{d}/out.jks"), 1,
         "the entry 'imported-pass' is a secret key, which a JKS keystore cannot hold; convert to JCEKS or PKCS12 "
         "instead"),
+    # servers on loopback (the `network` fixture): {closed}, {notls}, {stall}, {proxy} are its ports
+    Row("server-unreachable", ("fetch-chain", "127.0.0.1:{closed}"), 1,
+        "could not connect to 127.0.0.1:{closed}: connection refused"),
+    Row("server-speaks-no-tls", ("verify-trust", "127.0.0.1:{notls}", "--truststore", "{d}/ks.jks",
+                                 "--storepass", "env:GOOD"), 1,
+        "127.0.0.1:{notls} does not speak TLS: its answer to the TLS hello is not TLS (wrong version number)"),
+    Row("server-stalls-handshake", ("build-truststore", "--from-server", "127.0.0.1:{stall}", "--type", "jks",
+                                    "-o", "{d}/out.jks", "--storepass", "env:GOOD", "--timeout", "1"), 1,
+        "the TLS handshake with 127.0.0.1:{stall} did not finish within 1 s: the server accepted the connection "
+        "but stalled"),
+    Row("proxy-refuses-connect", ("fetch-chain", "127.0.0.1:{closed}", "--proxy", "127.0.0.1:{proxy}"), 1,
+        "the proxy 127.0.0.1:{proxy} refused to CONNECT to 127.0.0.1:{closed}: it answered 'HTTP/1.1 403 Access "
+        "violation'"),
 ]
+NETWORK_KEYS = ("{closed}", "{notls}", "{stall}", "{proxy}")
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    """A closed loopback port, a port that answers in HTTP, one that stalls mid-handshake, and
+    Debian's tinyproxy allowing CONNECT to the HTTP port only (so it refuses the closed one)."""
+    from tls_servers import StallingServer, closed_port, tinyproxy
+
+    with StallingServer(b"HTTP/1.1 400 Bad Request\r\n\r\n") as notls, StallingServer() as stall, \
+            tinyproxy(tmp_path_factory.mktemp("proxy"), [notls.port]) as proxy:
+        yield {"closed": closed_port(), "notls": notls.port, "stall": stall.port, "proxy": proxy}
 # Rows proven by their own test (a real full stdout cannot go through CliRunner).
 OWN_TESTS = {"stdout-full"}
 
@@ -231,13 +256,15 @@ def snapshot(folder: Path) -> dict:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
-def test_bad_input(row, material, now):
-    args = [a.format(d=material) for a in row.args]
+def test_bad_input(row, material, now, request):
+    uses_network = any(key in text for text in (*row.args, row.message) for key in NETWORK_KEYS)
+    net = request.getfixturevalue("network") if uses_network else {}
+    args = [a.format(d=material, **net) for a in row.args]
     expired = (now - dt.timedelta(days=9)).strftime("%Y-%m-%d")
     future = (now + dt.timedelta(days=10) - dt.timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")
     last_day = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
     limit = (last_day - dt.datetime.now(dt.timezone.utc)).days
-    expected = row.message.format(d=material, expired=expired, future=future, limit=limit)
+    expected = row.message.format(d=material, expired=expired, future=future, limit=limit, **net)
     before = snapshot(material)
     result = CliRunner(env=ENV).invoke(cli, args)
     assert result.exit_code == row.code, result.output

@@ -49,8 +49,9 @@ def test_every_command_has_help_with_examples_and_exit_codes():
     ctx = click.Context(cli)
     names = cli.list_commands(ctx)
     # 14, issue 11: secure-props, issue 13: expiry, renew, revoke, crl,
-    # issue 12: delete, rename, passwd, import, merge, export-key
-    assert len(names) == 14 + 1 + 4 + 6
+    # issue 12: delete, rename, passwd, import, merge, export-key, issue 23: salesforce-app,
+    # issue 24: fetch-chain, verify-trust
+    assert len(names) == 14 + 1 + 4 + 6 + 1 + 2
     for name in names:
         result = run(name, "--help")
         assert "EXAMPLES" in result.output, name

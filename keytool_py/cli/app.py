@@ -67,6 +67,8 @@ COMMAND_MODULES = {
 }
 COMMAND_MODULES.update({"expiry": "lifecycle_cmds", "renew": "lifecycle_cmds", "revoke": "lifecycle_cmds",
                         "crl": "lifecycle_cmds"})
+COMMAND_MODULES.update({"salesforce-app": "salesforce_cmds"})
+COMMAND_MODULES.update({"fetch-chain": "trust_cmds", "verify-trust": "trust_cmds"})  # the server side
 COMMAND_MODULES.update({name: "edit_cmds" for name in  # changing a keystore in place
                         ("delete", "rename", "passwd", "import", "merge", "export-key")})
 

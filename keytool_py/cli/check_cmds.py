@@ -67,8 +67,11 @@ def inspect_cmd(path, storepass, no_storepass, as_json):
               help="FAIL expires-soon when a certificate of the chain expires within DAYS days.")
 @click.option("--crl", "crl_path", type=click.Path(dir_okay=False),
               help="A CRL (PEM or DER) of an issuer in the chain: FAIL revoked when it lists the certificate.")
+@click.option("--app", "app_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="An SFDX project made by salesforce-app (or a kit's salesforce/): FAIL "
+                   "app-certificate-differs unless its app holds this certificate (implies salesforce-jwt).")
 def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, keypass, alias, profile, as_json,
-               expires_within=None, crl_path=None, no_storepass=False):
+               expires_within=None, crl_path=None, no_storepass=False, app_dir=None):
     """Check a certificate (or a keystore's key entry): the chain builds and verifies up to a
     root given with --ca (or to its own root), every certificate is valid now, the key matches,
     and the profile's rules hold.
@@ -83,25 +86,36 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
                        clientAuth fails from a public CA (June 2026 rule), warns from a private
                        one; a PEM is checked as the file to upload: in order, every
                        intermediate, the root left out (a warning)
-      salesforce-jwt   an RSA key (RS256); self-signed is allowed
+      salesforce-jwt   an RSA key (RS256); self-signed is allowed; with --app DIR the app's
+                       certificate must be this one. CERT_OR_STORE may be such a folder too:
+                       its app's certificate is checked
 
     \b
     EXAMPLES
       ktpy verify kit/salesforce-upload.pem --ca kit/ca/ca.pem --profile salesforce-mtls
       ktpy verify keystore.jks --storepass env:STOREPASS --ca ca/ca.pem --profile salesforce-jwt
+      ktpy verify keystore.jks --storepass env:STOREPASS --profile salesforce-jwt --app sfdx
     """
     from .. import certs, opener
     from .. import verify as verify_mod
     from ..upload import find_leaf
     from ..verify import Finding, verify
 
-    read = opener.read_source(path, what="file")
+    if app_dir is not None or Path(path).is_dir():
+        if profile not in (None, "salesforce-jwt"):
+            raise click.UsageError("an SFDX project (--app, or a folder to verify) goes with --profile salesforce-jwt")
+        profile = "salesforce-jwt"
+    read = None if Path(path).is_dir() else opener.read_source(path, what="file")
     roots = [c for p in ca_paths for c in inputs.read_certificates(p, what="CA file")]
     extra = [c for p in chain_paths for c in inputs.read_certificates(p, what="chain file")]
     key = inputs.read_key(key_path, key_password) if key_path else None
     notes: list[Finding] = []
     upload = None  # a PEM file is checked as the file to upload to Salesforce (salesforce-mtls)
-    if read.type is not None:
+    if read is None:  # an SFDX project: its app's certificate
+        from ..salesforce_app import read_project_certificate
+
+        leaf, intermediates = read_project_certificate(path), extra
+    elif read.type is not None:
         store, password = inputs.open_keystore(read, storepass, sealed=True, no_storepass=no_storepass)
         store_pw = None if password is None else password.value
         entry = store.entry(alias)
@@ -117,6 +131,10 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
         # a single certificate verified with --chain is a leaf, not an upload file
         as_upload = len(found) > 1 or not extra
         intermediates, upload = [*(c for c in found if c is not leaf), *extra], (found if as_upload else None)
+    if app_dir is not None:
+        from ..salesforce_app import app_findings, read_project_certificate
+
+        notes += app_findings(read_project_certificate(app_dir), leaf, app_dir)
     report = verify(leaf, intermediates=intermediates, roots=roots, key=key, profile=profile, upload=upload)
     if expires_within is not None or crl_path:
         from .. import files, issue

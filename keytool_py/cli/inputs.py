@@ -11,6 +11,7 @@ import click
 
 from ..errors import KtpyError
 from .app import note
+from .options import SALESFORCE_KIT_FOLDER
 
 
 def secret(spec, option, *, confirm=False, label=None, allow_empty=False):
@@ -181,3 +182,61 @@ def existing_key(key_path, key_password, store, alias, storepass, keypass):
     if opened.key is None:
         raise click.ClickException(f"the entry {entry.alias!r} holds no private key")
     return opened.key, opened.chain[0]
+
+
+# --- inputs commands share with a command of another module ---
+
+def fetch(target: str, servername: str | None, proxy: str | None, no_proxy: bool, timeout: float):
+    """The server's chain as sent (server_chain.fetch_chain), the proxy from --proxy or the environment."""
+    from .. import server_chain
+
+    host, port = server_chain.parse_server(target)
+    if proxy and no_proxy:
+        raise click.UsageError("give --proxy or --no-proxy, not both")
+    via = server_chain.parse_proxy(proxy) if proxy else None if no_proxy else server_chain.proxy_for(host)
+    return server_chain.fetch_chain(host, port, servername=servername, proxy=via, timeout=timeout)
+
+
+def open_truststore(path: str, storepass, store_type: str | None, no_storepass: bool, option: str = "--storepass"):
+    """The anchors Java would take from a truststore file (trust.anchors_of)."""
+    from .. import opener, trust
+    from ..errors import KtpyError
+    from ..keystore import StoreType
+
+    store = opener.open_store(
+        path, lambda: store_password(storepass, no_storepass, label="truststore password", option=option),
+        mode=opener.Mode.SEALED, what="truststore",
+        store_type=StoreType.parse(store_type) if store_type is not None else None).store
+    anchors = trust.anchors_of(store)
+    if not anchors:
+        raise KtpyError(f"the truststore {path} holds no certificate Java would trust")
+    return anchors
+
+
+def salesforce_kit_planned(salesforce_app: bool, app_name: str, contact_email: str | None) -> list[str]:
+    """The kit's salesforce/ files (names relative to the kit), checked before any work is done."""
+    if not salesforce_app:
+        return []
+    from ..salesforce_app import components
+
+    spec = _kit_spec(app_name, contact_email)  # a bad name is refused here, before any key is made
+    names = ["sfdx-project.json", "manifest/package.xml", ".gitignore", ".forceignore", "README.txt",
+             *(c.path for c in components(spec))]
+    return [f"{SALESFORCE_KIT_FOLDER}/{n}" for n in names]
+
+
+def _kit_spec(app_name: str, contact_email: str | None):
+    from ..salesforce_app import AppSpec
+
+    return AppSpec(name=app_name, contact_email=contact_email)
+
+
+def salesforce_kit_outputs(folder: Path, leaf, salesforce_app: bool, app_name: str, contact_email: str | None):
+    """The files.Output list of the kit's salesforce/ folder for the kit's client certificate."""
+    if not salesforce_app:
+        return []
+    from .. import files
+    from ..salesforce_app import build_project
+
+    project = build_project(leaf, _kit_spec(app_name, contact_email))
+    return [files.Output(folder / SALESFORCE_KIT_FOLDER / f.name, f.data) for f in project]

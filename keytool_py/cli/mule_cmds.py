@@ -114,11 +114,12 @@ def _password_hint(password, spec: str | None, option: str) -> str:
 @_secure_key_option
 @_jwt_options
 @_my_domain_option
+@options.salesforce_kit_options
 @options.allow_expired_option
 @options.force_option
 def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypass, alias, store_types,
             compat, key_type, days, secure_key, jwt, consumer_key, principal, audience, my_domain, force,
-            allow_expired=False):
+            allow_expired=False, salesforce_app=False, sf_app_name=options.DEFAULT_APP_NAME, sf_contact_email=None):
     """Make everything Mule and Salesforce need in one folder: a CA (or use --ca), the client key
     and certificate, the PEM to upload to Salesforce, a JKS, PKCS12 and JCEKS keystore, the Mule
     XML and a README.txt saying what goes where and when the certificate expires.
@@ -133,6 +134,8 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
       secure.yaml                                 the passwords, encrypted for Mule's secure properties
       secure.key                                  the key for secure.yaml (0600; not with --secure-key)
       mule-config.xml, README.txt
+      salesforce/                                 with --salesforce-app: the SFDX project of the
+                                                  External Client App (ktpy salesforce-app)
 
     All files are written together or none; existing ones only with --force. A private CA is
     right for development and tests; a production org refuses a chain ending in a private root
@@ -160,6 +163,10 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
     planned += [*layout.CLIENT_FILES, *(layout.STORE_FILES[t] for t in store_types),
                 layout.MULE_CONFIG, layout.README, layout.SECURE_FILE]
     planned += [] if secure_key else [layout.SECURE_KEY_FILE]
+    if salesforce_app and not KeyType.parse(key_type).is_rsa:
+        raise click.UsageError(f"--salesforce-app needs an RSA key (the JWT bearer flow signs with RS256), "
+                               f"not {key_type}")
+    planned += inputs.salesforce_kit_planned(salesforce_app, sf_app_name, sf_contact_email)
     files.check_writable([files.Output(folder / name, b"") for name in planned], force=force)
     issuer = inputs.load_ca_dir(ca_dir, ca_password, "--ca-password") if ca_dir else None
     store_pw = inputs.secret(storepass, "--storepass", confirm=True, label="new store password")
@@ -194,8 +201,12 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
         book = ledger.LedgerFile.of(folder / layout.CA_DIR)
         path, first = book.first(made.client.cert, by="kit", now=issue.utcnow())
         outputs.append(files.Output(path, first))
+    outputs += inputs.salesforce_kit_outputs(folder, made.client.cert, salesforce_app, sf_app_name, sf_contact_email)
     files.write_all(outputs + inputs.secret_outputs(store_pw, key_pw, ca_pw, secure_pw), force=force)
     _kit_summary(folder, made, store_pw, ca_pw)
+    if salesforce_app:
+        note(f"  salesforce/                 SFDX project: sf project deploy start --source-dir "
+             f"{folder / 'salesforce' / 'force-app'} --target-org ORG (salesforce/README.txt)")
 
 
 def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
@@ -401,7 +412,13 @@ def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_secon
 @options.alias_option("Which key entry (default: the only key entry).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
               help="Seconds to wait for the connection and for the server's verdict.")
-def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout, no_storepass=False):
+@click.option("--truststore", "truststore_path", type=click.Path(dir_okay=False),
+              help="Judge the server as Java would with this truststore (Mule's tls:trust-store) instead of --ca.")
+@click.option("--truststore-type", type=click.Choice(["jks", "pkcs12", "jceks"]),
+              help="Refuse a truststore of another type (default: read from the content).")
+@options.password_option("--truststore-pass", "Truststore password.")
+def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout, no_storepass=False,
+              truststore_path=None, truststore_type=None, truststore_pass=None):
     """Test mutual TLS before deploying: connect to HOST:PORT presenting the keystore's key and
     chain (from memory), verify the server, and report the protocol, the cipher, the server's
     chain, the CA names the server asked for, the chain sent, and whether the server accepted
@@ -414,20 +431,46 @@ def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout, n
     the server names CAs and none issued the chain, the report says that Java (and so Mule)
     would send no certificate at all.
 
+    With --truststore, the server is judged as Java's default trust manager would with that
+    truststore (as verify-trust does), and the probe goes on to test the client certificate
+    either way; exit 3 when Java would not trust the server.
+
     \b
     EXAMPLES
       ktpy probe MYDOMAIN.my.salesforce.com:8443 --keystore keystore.jks --storepass env:STOREPASS
       ktpy probe localhost:9443 --keystore kit/keystore.p12 --storepass file:kit/storepass.txt \\
           --ca server-ca.pem --timeout 5
+      ktpy probe MYDOMAIN.my.salesforce.com:8443 --keystore keystore.jks --storepass env:STOREPASS \\
+          --truststore truststore.jks --truststore-pass env:TSPASS
     """
     from .. import probe
 
     host, port = probe.parse_target(target)
+    if truststore_path and ca_path:
+        raise click.UsageError("give --ca or --truststore, not both")
+    if (truststore_type or truststore_pass) and not truststore_path:
+        raise click.UsageError("--truststore-type and --truststore-pass go with --truststore")
     trust = inputs.read_certificates(ca_path, what="CA file") if ca_path else None
     entry = _open_key_entry(store_path, storepass, keypass, alias, no_storepass)
+    anchors = None
+    if truststore_path:
+        anchors = inputs.open_truststore(truststore_path, truststore_pass, truststore_type, False,
+                                  option="--truststore-pass")
     trusted_by = ca_path or "the system trust store"
     result = probe.probe(host, port, key=entry.key, chain=entry.chain, trust=trust,
-                         trust_label=trusted_by, timeout=timeout)
-    echo_lines(probe.report_lines(result, trusted_by=trusted_by))
-    if not result.accepted or not result.asked_for_certificate:
+                         trust_label=trusted_by, timeout=timeout, verify_server=anchors is None)
+    lines = probe.report_lines(result, trusted_by=trusted_by)
+    trusted = True
+    if anchors is not None:
+        import datetime as dt
+
+        from .. import trust as trust_mod
+
+        decision = trust_mod.java_trusts(result.server_chain, anchors, host=host, sni=result.sni,
+                                         now=dt.datetime.now(dt.timezone.utc), bundle=trust_mod.system_bundle())
+        trusted = decision.trusted
+        lines[-1:-1] = ["  " + line for line in trust_mod.decision_lines(
+            decision, truststore=truststore_path, server=probe._where(host, port))]
+    echo_lines(lines)
+    if not result.accepted or not result.asked_for_certificate or not trusted:
         click.get_current_context().exit(ExitCode.PROBLEMS)

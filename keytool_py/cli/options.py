@@ -140,3 +140,41 @@ def no_storepass_option(f):
     return click.option("--no-storepass", is_flag=True,
                         help="The store has no password (a password-less PKCS12 truststore): read it as "
                              "Java does without one, so its integrity is not checked.")(f)
+
+
+# --- options commands share with a command of another module ---
+
+DEFAULT_APP_NAME = "Mule_Integration"  # salesforce_app.DEFAULT_NAME, spelled out to keep --help light
+SALESFORCE_KIT_FOLDER = "salesforce"  # where `kit --salesforce-app` writes the project
+
+
+def server_options(f):
+    """--servername, --proxy, --no-proxy, --timeout and --system-bundle, for every command that
+    fetches a server's chain."""
+    options = [
+        click.option("--servername", metavar="NAME", help="The SNI name to send (default: the host, unless an IP "
+                                                          "address)."),
+        click.option("--proxy", metavar="HOST:PORT", help="HTTP proxy to CONNECT through (default: https_proxy "
+                                                          "from the environment, honouring no_proxy)."),
+        click.option("--no-proxy", is_flag=True, help="Connect directly even when https_proxy is set."),
+        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+                     help="Seconds the connection and the handshake may take in all."),
+        click.option("--system-bundle", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="The trust bundle to take a root from when the server does not send it "
+                          "(default: $SSL_CERT_FILE, else the system's, /etc/ssl/certs/ca-certificates.crt)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def salesforce_kit_options(f):
+    """The options `kit` takes for its salesforce/ folder."""
+    f = click.option("--contact-email", "sf_contact_email", metavar="ADDR",
+                     help="With --salesforce-app: the app's contact email.")(f)
+    f = click.option("--app-name", "sf_app_name", default=DEFAULT_APP_NAME, show_default=True,
+                     help="With --salesforce-app: the app's API name.")(f)
+    f = click.option("--salesforce-app", "salesforce_app", is_flag=True,
+                     help=f"Also write {SALESFORCE_KIT_FOLDER}/: the SFDX project of the External Client App holding "
+                          "the client certificate (see ktpy salesforce-app).")(f)
+    return f

@@ -235,29 +235,58 @@ def _kind_note(entry) -> str:
 # --- build-truststore ------------------------------------------------------------------------
 
 @cli.command("build-truststore", epilog=EXIT_CODES)
-@click.argument("cert_paths", metavar="CERT.pem...", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.argument("cert_paths", metavar="[CERT.pem...]", nargs=-1, type=click.Path(dir_okay=True))
 @click.option("--type", "store_type", required=True, type=click.Choice(options.STORE_TYPES), help="Truststore type.")
 @options.storepass_option()
 @click.option("--alias-prefix", help="Alias entries PREFIX1, PREFIX2... (default: from each CN).")
 @options.compat_option
 @click.option("-o", "--out", required=True, type=click.Path(), help="Truststore file to write.")
 @options.force_option
-def build_truststore_cmd(cert_paths, store_type, storepass, alias_prefix, compat, out, force):
+@click.option("--from-server", "server", metavar="HOST[:PORT]",
+              help="Instead of CERT.pem files: the root of the chain this server presents (port 443 by default).")
+@click.option("--leaf", is_flag=True, help="With --from-server: trust the server's own certificate too (a pin "
+                                           "that breaks when the server renews it).")
+@options.server_options
+def build_truststore_cmd(cert_paths, store_type, storepass, alias_prefix, compat, out, force, server=None,
+                         leaf=False, servername=None, proxy=None, no_proxy=False, timeout=10.0, system_bundle=None):
     """Build a truststore of trusted certificate entries, e.g. the CA that signs a server's
     certificate, for a Mule tls:trust-store. PKCS12 entries carry the attribute Java needs to
     see them as trusted (without it keytool lists 0 entries).
+
+    With --from-server, the root the server's chain ends in: sent by the server, or taken from
+    the system trust bundle when it is not sent (named in the output); never the server's own
+    certificate unless --leaf is given. A chain that does not verify (a missing intermediate,
+    an expired certificate, a root not in the bundle) is refused, saying why.
 
     \b
     EXAMPLES
       ktpy build-truststore --type jks ca/ca.pem --storepass env:STOREPASS -o truststore.jks
       ktpy build-truststore --type pkcs12 root1.pem root2.pem --alias-prefix root \\
           --storepass file:pass.txt -o truststore.p12
+      ktpy build-truststore --from-server mydomain.my.salesforce.com --type jks \\
+          --storepass env:STOREPASS -o truststore.jks
     """
+    import datetime as dt
+
     from .. import files, keystore
 
+    if bool(server) == bool(cert_paths):
+        raise click.UsageError("give CERT.pem files or --from-server HOST[:PORT] (one of them)")
+    if leaf and not server:
+        raise click.UsageError("--leaf goes with --from-server")
     files.check_writable([files.Output(Path(out), b"")], force=force)
-    found = [c for p in cert_paths for c in inputs.read_certificates(p)]
-    unique = list(dict.fromkeys(found))
+    if server:
+        from .. import trust
+        chain = inputs.fetch(server, servername, proxy, no_proxy, timeout)
+        plan = trust.truststore_plan(chain.certificates, bundle=trust.system_bundle(system_bundle),
+                                     now=dt.datetime.now(dt.timezone.utc), host=chain.host, sni=chain.sni, leaf=leaf)
+        unique = list(plan.certificates)
+        for line in plan.notes:
+            warning = line.startswith("warning: ")
+            note(f"Warning: {line[len('warning: '):]}" if warning else f"From {chain.where}: {line}")
+    else:
+        found = [c for p in cert_paths for c in inputs.read_certificates(p)]
+        unique = list(dict.fromkeys(found))
     entries = keystore.trusted_entries(unique, alias_prefix=alias_prefix)
     password = inputs.secret(storepass, "--storepass", confirm=True, label="new store password")
     data = keystore.build_store(store_type, entries, storepass=password.value, compat=compat)
