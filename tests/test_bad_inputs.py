@@ -1,5 +1,5 @@
-"""Every bad input in the README's table: exit code, the exact message, no traceback, and no
-output file created or changed. Each row's id appears in the README table (checked below)."""
+"""Every bad input in the user guide's table (docs/bad-input.md): exit code, the exact message, no
+traceback, and no output file created or changed. Each row's id appears in that table (checked below)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from keytool_py.certs import to_pem
 from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "bad-input.md"  # the table moved from the README
 GOOD, BAD = "good-password", "bad-password"
 ENV = {"GOOD": GOOD, "BAD": BAD, "NONASCII": "pässwörd-1", "HOSTILE": HOSTILE_PASS}
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -73,11 +73,40 @@ COMMAND_MODULES.update({name: "edit_cmds" for name in  # changing a keystore in 
                         ("delete", "rename", "passwd", "import", "merge", "export-key")})
 
 
+# `ktpy --help` lists the commands by what the user is doing (as git help and step group theirs).
+# A command added to COMMAND_MODULES belongs under one of these headings: until it is, --help
+# lists it under "Other" and tests/test_cli_shared.py fails, saying so.
+COMMAND_GROUPS = {
+    "Make": ("kit", "create-ca", "issue-client", "create-csr", "sign-csr"),
+    "Package": ("build-keystore", "build-truststore", "convert", "export-pem", "export-key"),
+    "Change a store": ("delete", "rename", "passwd", "import", "merge"),
+    "Check": ("inspect", "verify", "probe", "fetch-chain", "verify-trust"),
+    "Mule and Salesforce": ("mule-config", "sign-jwt", "secure-props", "salesforce-app"),
+    "Over time": ("expiry", "renew", "revoke", "crl"),
+}
+
+
 class _Group(click.Group):
-    """Loads commands on demand; turns library errors into one line on stderr and an exit code."""
+    """Loads commands on demand; lists them under COMMAND_GROUPS' headings; turns library errors
+    into one line on stderr and an exit code."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMAND_MODULES)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        commands = {name: self.get_command(ctx, name) for name in self.list_commands(ctx)}
+        shown = {name: command for name, command in commands.items() if command is not None and not command.hidden}
+        if not shown:
+            return
+        grouped = {name for names in COMMAND_GROUPS.values() for name in names}
+        sections = [(title, [n for n in names if n in shown]) for title, names in COMMAND_GROUPS.items()]
+        sections.append(("Other", [n for n in shown if n not in grouped]))
+        width = max(len(name) for name in shown)  # one column for every heading
+        limit = formatter.width - 6 - width
+        for title, names in sections:
+            if names:
+                with formatter.section(title):
+                    formatter.write_dl([(n.ljust(width), shown[n].get_short_help_str(limit)) for n in names])
 
     def get_command(self, ctx: click.Context, name: str):
         if name not in self.commands and name in COMMAND_MODULES:
@@ -163,6 +192,8 @@ def cli(debug: bool) -> None:
 
     \b
     EXAMPLES
+      ktpy kit --out-dir kit --subject "CN=mule-client,O=Acme" \\
+          --storepass generate:kit/storepass.txt
       ktpy create-ca --dir ca --subject "CN=Dev Root CA,O=Acme" --password prompt
       ktpy issue-client --ca ca --subject "CN=mule-client,O=Acme" --out-dir client
       ktpy export-pem client/mule-client.pem -o salesforce-upload.pem
