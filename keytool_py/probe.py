@@ -256,17 +256,19 @@ def _context(key: PrivateKey, chain: Sequence[x509.Certificate], trust: Sequence
     for cert in chain[1:]:
         ctx.add_extra_chain_cert(cert)
     ctx.check_privatekey()
-    if trust:
+    if not verify_server:
+        # the caller judges the server's chain itself (trust.java_trusts for probe --truststore):
+        # no trust is loaded, so no OpenSSL verdict shows in the report
+        ctx.set_verify(SSL.VERIFY_NONE)
+    elif trust:
         store = ctx.get_cert_store()
         assert store is not None  # None only when OpenSSL has no store, and a new context has one
         for cert in trust:
             store.add_cert(crypto.X509.from_cryptography(cert))
+        ctx.set_verify(SSL.VERIFY_PEER, recorder.verify)
     else:
         ctx.set_default_verify_paths()
-    if verify_server:
         ctx.set_verify(SSL.VERIFY_PEER, recorder.verify)
-    else:  # the caller judges the server's chain itself (trust.java_trusts for probe --truststore)
-        ctx.set_verify(SSL.VERIFY_NONE)
     ctx.set_info_callback(recorder.info)
     return ctx
 
@@ -331,7 +333,7 @@ def _run(conn: SSL.Connection, sock: socket.socket, host: str, port: int, sni: s
             host=host, port=port, sni=sni, protocol=conn.get_protocol_version_name() or None,
             cipher=conn.get_cipher_name(),
             server_chain=tuple(conn.get_peer_cert_chain(as_cryptography=True) or ()),
-            verified_chain=tuple(conn.get_verified_chain(as_cryptography=True) or ()),
+            verified_chain=tuple(conn.get_verified_chain(as_cryptography=True) or ()) if verify_server else (),
             asked_for_certificate=recorder.saw("certificate request"),
             ca_names=tuple(conn.get_client_ca_list(as_cryptography=True)),
             sent_chain=sent, accepted=accepted, reason=reason, response=response, verdict=verdict,

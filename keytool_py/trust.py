@@ -311,6 +311,22 @@ def decision_lines(decision: Decision, *, truststore: str, server: str) -> list[
     return lines
 
 
+def describe_decision(decision: Decision, *, truststore: str, server: str,
+                      presented: Sequence[x509.Certificate]) -> dict[str, object]:
+    """verify-trust --json: the chain as presented, the decision, why not and what to add."""
+    from .describe import JSON_FORMAT
+
+    def brief(cert: x509.Certificate) -> dict[str, str]:
+        return {"subject": _name(cert), "issuer": cert.issuer.rfc4514_string(), "sha256": certs.fingerprint(cert)}
+
+    return {"format": JSON_FORMAT, "kind": "trust-decision", "server": server, "truststore": truststore,
+            "presented": [brief(c) for c in presented], "trusted": decision.trusted,
+            "path": [brief(c) for c in decision.path],
+            "anchor": decision.anchor.alias if decision.anchor else None,
+            "host_names_checked": list(decision.host_checked), "reasons": list(decision.reasons),
+            "advice": list(decision.advice)}
+
+
 # --- the truststore made from what a server presents ---------------------------------------------
 
 @dataclass(frozen=True)
@@ -375,4 +391,4 @@ def truststore_plan(presented: Sequence[x509.Certificate], *, bundle: Bundle, no
 
 
 __all__ = ["Anchor", "Bundle", "Decision", "TrustPlan", "UntrustedChainError", "anchors_of", "decision_lines",
-           "host_matches", "java_trusts", "system_bundle", "truststore_plan"]
+           "describe_decision", "host_matches", "java_trusts", "system_bundle", "truststore_plan"]

@@ -321,6 +321,12 @@ def test_verify_trust_of_a_chain_file(lab, truststores, pki, tmp_path):
     other = ktpy("verify-trust", "--chain", chain, "--host", "elsewhere.example", "--truststore", path,
                  "--storepass", "env:TS_PASS")
     assert other.exit_code == 3
+    as_json = json.loads(ktpy("verify-trust", "--chain", chain, "--host", "elsewhere.example", "--truststore", path,
+                              "--storepass", "env:TS_PASS", "--json").stdout)
+    assert (as_json["kind"], as_json["trusted"], as_json["anchor"]) == ("trust-decision", False, "trust-test-root")
+    assert [c["sha256"] for c in as_json["path"]] == [fingerprint(c) for c in (*pki["sent"]["good"], pki["root"])]
+    assert as_json["host_names_checked"] == ["elsewhere.example"]
+    assert as_json["reasons"] == ["CN=localhost,O=Test is for dns:localhost, ip:127.0.0.1, not elsewhere.example"]
     both = ktpy("verify-trust", "localhost:1", "--chain", chain, "--truststore", path, "--storepass", "env:TS_PASS")
     assert both.exit_code == 2 and "give HOST[:PORT] or --chain FILE (one of them)" in both.stderr
 
@@ -378,6 +384,7 @@ def test_probe_with_a_truststore(lab, truststores, client, tmp_path, store, trus
     lines = result.stdout.splitlines()
     assert lines[-1] == ("Result: client certificate ACCEPTED: the server answered HTTP/1.1 200 OK after the "
                          "handshake"), result.output
+    assert not any("server verified against" in line for line in lines)  # Java's verdict only
     if trusted:
         assert result.exit_code == 0, result.output
         assert lines[-2].startswith(f"  Java would TRUST localhost:{lab['ports']['mutual']} with {path}: ")

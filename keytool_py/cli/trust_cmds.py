@@ -89,8 +89,9 @@ def fetch_chain_cmd(target, servername, proxy, no_proxy, timeout, system_bundle,
               help="Judge this PEM chain (as fetch-chain -o wrote it) instead of connecting.")
 @click.option("--host", metavar="NAME", help="With --chain: the host name to check (default: none checked).")
 @server_options
+@json_option("Print the decision as JSON (trusted, path, anchor, reasons, advice).")
 def verify_trust_cmd(target, truststore_path, storepass, no_storepass, truststore_type, chain_path, host,
-                     servername, proxy, no_proxy, timeout, system_bundle):
+                     servername, proxy, no_proxy, timeout, system_bundle, as_json=False):
     """Say whether Java's default trust manager, given this truststore, would accept the
     server's chain for that host, as Mule's tls:trust-store and HttpsURLConnection do: a path
     from the server's certificate through what it sent to a certificate in the truststore,
@@ -123,7 +124,12 @@ def verify_trust_cmd(target, truststore_path, storepass, no_storepass, truststor
     lines += [f"  [{n}] {c.subject.rfc4514_string()}" for n, c in enumerate(presented)]
     lines.append(f"Truststore {truststore_path}: {len(anchors)} trusted certificate(s)")
     decision = trust.java_trusts(presented, anchors, host=name, sni=sni, now=_now(), bundle=bundle)
-    lines += trust.decision_lines(decision, truststore=truststore_path, server=server)
-    echo_lines(lines)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(trust.describe_decision(decision, truststore=truststore_path, server=server,
+                                                      presented=presented), indent=2))
+    else:
+        echo_lines(lines + trust.decision_lines(decision, truststore=truststore_path, server=server))
     if not decision.trusted:
         click.get_current_context().exit(ExitCode.PROBLEMS)
