@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 KTPY   := $(BIN)/ktpy
 DEMO   := demo
 
-.PHONY: demo test lint fuzz clean
+.PHONY: demo test lint fuzz clean mutants
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,14 @@ demo: $(VENV)/.installed
 	@echo "Read $(DEMO)/README.txt: what to upload to Salesforce, what goes into the Mule project."
 	@echo "Check a store: keytool -list -v -keystore $(DEMO)/keystore.jks -storepass:file $(DEMO)/storepass.txt"
 
-# KTPY_REQUIRE_INTEROP=1 (set by .ci/run) turns a skipped Java/OpenSSL test into a failure.
+# KTPY_REQUIRE_INTEROP=1 (set by .ci/run) turns any skipped test into a failure; the summary
+# says how many were skipped ("skipped: N").
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -rs
+
+# Planted faults (tests/mutants/catalogue.py): each in a copy of the tree, its tests must fail.
+mutants: $(VENV)/.installed-test
+	$(BIN)/python tests/mutants/run.py
 
 # The fuzzing tests with many more inputs (about 10000 per input kind; several minutes).
 fuzz: $(VENV)/.installed-test

@@ -1,38 +1,17 @@
-"""Shared fixtures: one CA and a client per key type, built once per session with a fixed clock.
-
-The clock is fixed at the session's start (not a constant date) because the interop tests hand
-these certificates to a real JVM, which checks them against the real time.
-"""
+"""Shared fixtures: one CA and a client per key type, built once per session with a fixed clock
+(helpers.NOW, the `now` fixture). Shared code lives in helpers.py and interop.py: test modules
+import from those, never from this file or from one another."""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import shutil
 from pathlib import Path
 
 import pytest
+from helpers import KEYPASS, LEAF_KEY_TYPES, NOW, STOREPASS, require_tool, required  # noqa: F401 - old import path
+from interop import MtlsServer, compile_java_client, make_server_identity
 
 from keytool_py import KeyType, create_ca, generate_key
 from keytool_py.certs import to_pem
-
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-STOREPASS = "changeit"
-KEYPASS = "keypass-1"
-
-# Key types the keystore tests run over: RSA because the JWT flow needs it, EC because
-# Salesforce accepts EC client certificates for mutual TLS.
-LEAF_KEY_TYPES = [KeyType.RSA2048, KeyType.EC_P256]
-
-
-def require_tool(name: str) -> str:
-    """The tool's path, or skip; with KTPY_REQUIRE_INTEROP=1 (CI) a missing tool fails instead."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("KTPY_REQUIRE_INTEROP") == "1":
-            pytest.fail(f"{name} is required for the interop tests (KTPY_REQUIRE_INTEROP=1)")
-        pytest.skip(f"{name} not installed")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -111,12 +90,25 @@ def mtls_server(server_pki, ca, tmp_path_factory):
         yield server
 
 
-from interop import MtlsServer, compile_java_client, make_server_identity  # noqa: E402
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With KTPY_REQUIRE_INTEROP=1 (CI) a skip is a failure, whatever raised it (a skipif mark,
+    importorskip, pytest.skip): every test there must run its judge."""
+    report = yield
+    if report.skipped and required() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped where nothing may be skipped (KTPY_REQUIRE_INTEROP=1): {reason}"
+    return report
 
 
 def pytest_terminal_summary(terminalreporter):
-    from fuzz_support import COUNTS
+    from fuzz_support import COUNTS, OUTCOMES
 
+    skipped = len(terminalreporter.stats.get("skipped", []))
+    terminalreporter.write_line(f"skipped: {skipped}" + (" (CI allows none)" if skipped else ""))
     if COUNTS:
         parts = ", ".join(f"{name} {count}" for name, count in sorted(COUNTS.items()))
-        terminalreporter.write_line(f"fuzz: {sum(COUNTS.values())} mutated inputs tried ({parts})")
+        accepted, refused = OUTCOMES["accepted"], OUTCOMES["refused"]
+        terminalreporter.write_line(f"fuzz: {sum(COUNTS.values())} mutated inputs tried ({parts}); "
+                                    f"readers accepted {accepted}, refused {refused}")

@@ -1,4 +1,4 @@
-"""Small crafted keystores that once made ktpy work for minutes (tracker issue 10), made here so
+"""Small crafted keystores that once made ktpy work for minutes, made here so
 that tests and bench/bench_keystores.py use the same files."""
 
 from __future__ import annotations

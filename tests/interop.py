@@ -1,5 +1,6 @@
-"""Helpers for the interop tests: a loopback mutual-TLS server, and runners for keytool, the
-Java client (tests/java/MtlsClient.java) and the OpenSSL CLI.
+"""The outside judges' harness: the one runner for Java programs and keytool (English forced),
+the one parser of `keytool -list -v`, a loopback mutual-TLS server, the Java client
+(tests/java/MtlsClient.java) and the OpenSSL CLI.
 
 The server behaves as Salesforce's port 8443 does for what matters here: it requires a client
 certificate, sends no list of client CA names, and verifies the client's chain against one root.
@@ -8,6 +9,7 @@ certificate, sends no list of client CA names, and verifies the client's chain a
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
 import ssl
 import subprocess
@@ -26,6 +28,12 @@ JAVA_SOURCE = Path(__file__).parent / "java" / "MtlsClient.java"
 JAVA_MAIN_CLASS = "MtlsClient"
 # Short-lived JVMs start faster with the client compiler only and the serial collector.
 JVM_FAST_START = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto")
+# Long runs (thousands of key derivations) are 2.5x faster with the optimizing compiler.
+JVM_LONG_RUN = ("-XX:+UseSerialGC",)
+# keytool's labels and messages are localized ("Aliasname:" in German), and JAVA_TOOL_OPTIONS may
+# set another language: options on the command line come after JAVA_TOOL_OPTIONS and win.
+# (_JAVA_OPTIONS would win over them; nobody sets it by accident.)
+JVM_ENGLISH = ("-Duser.language=en", "-Duser.country=US")
 TOOL_TIMEOUT = 60.0
 
 # MtlsClient's exit codes
@@ -34,9 +42,12 @@ JAVA_LOAD_FAILED = 2
 JAVA_TLS_FAILED = 3
 
 
-def run(cmd: Sequence[str | Path], *, timeout: float = TOOL_TIMEOUT) -> subprocess.CompletedProcess:
-    """Run a command with stdin closed (no tool may wait for a prompt), text output captured."""
-    return subprocess.run([str(c) for c in cmd], stdin=subprocess.DEVNULL, capture_output=True,
+def run(cmd: Sequence[str | Path], *, timeout: float = TOOL_TIMEOUT,
+        input: str | None = None) -> subprocess.CompletedProcess:
+    """Run a command with stdin closed (no tool may wait for a prompt) or given `input`, text
+    output captured. Java and keytool go through run_java and run_keytool instead."""
+    stdin = subprocess.DEVNULL if input is None else None
+    return subprocess.run([str(c) for c in cmd], stdin=stdin, input=input, capture_output=True,
                           text=True, timeout=timeout, check=False)
 
 
@@ -46,51 +57,139 @@ def describe(proc: subprocess.CompletedProcess) -> str:
     return f"$ {args}\nexit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
 
 
-# --- keytool ---
+# --- Java and keytool: the one runner ---
+
+def java_command(*args: str | Path, jvm: Sequence[str] = JVM_FAST_START) -> list[str]:
+    """`java` with English forced and the given JVM flags, then ARGS (a class or a source file)."""
+    return ["java", *JVM_ENGLISH, *jvm, *(str(a) for a in args)]
+
+
+def keytool_command(*args: str | Path) -> list[str]:
+    """`keytool` with English forced and the fast-start JVM flags, then ARGS."""
+    return ["keytool", *(f"-J{flag}" for flag in (*JVM_ENGLISH, *JVM_FAST_START)), *(str(a) for a in args)]
+
+
+def run_java(*args: str | Path, jvm: Sequence[str] = JVM_FAST_START, input: str | None = None,
+             timeout: float = TOOL_TIMEOUT) -> subprocess.CompletedProcess:
+    """Run a Java program (`java ARGS`, English forced); the exit code is the caller's to judge."""
+    return run(java_command(*args, jvm=jvm), input=input, timeout=timeout)
+
+
+def run_keytool(*args: str | Path, timeout: float = TOOL_TIMEOUT) -> subprocess.CompletedProcess:
+    """Run `keytool ARGS` (English forced); the exit code is the caller's to judge."""
+    return run(keytool_command(*args), timeout=timeout)
+
+
+def compile_java(source: Path, outdir: Path) -> Path:
+    """javac SOURCE into outdir (once per session or module); the class directory."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    proc = run(["javac", "-J-Duser.language=en", "-d", outdir, source], timeout=120)
+    assert proc.returncode == 0, describe(proc)
+    assert (outdir / f"{source.stem}.class").is_file(), describe(proc)
+    return outdir
+
+
+# --- keytool -list -v: the one parser ---
+
+@dataclass(frozen=True)
+class Listed:
+    """One entry of `keytool -list -v`: alias as keytool prints it, entry type
+    (PrivateKeyEntry, trustedCertEntry, SecretKeyEntry) and the SHA-256 fingerprint of each
+    certificate, in chain order."""
+
+    alias: str
+    kind: str
+    sha256: tuple[str, ...]
+
+
+_COUNT = re.compile(r"^Your keystore contains (\d+) entr(?:y|ies)$", re.M)
+
+
+def parse_keytool_list(text: str, *, expect_entries: bool = True) -> list[Listed]:
+    """The entries of an English `keytool -list -v` listing, in keytool's order.
+
+    Raises AssertionError when the text is not such a listing (no "Your keystore contains N
+    entries" line: another language, an error), when the blocks found differ from N, and when
+    no entry was found though entries were expected: an empty parse never passes for an empty
+    store by accident."""
+    found = _COUNT.search(text)
+    if found is None:
+        raise AssertionError(f"not an English keytool -list -v listing:\n{text[:2000]}")
+    entries = []
+    for block in re.split(r"^Alias name: ", text, flags=re.M)[1:]:
+        kind = re.search(r"^Entry type: (\w+)$", block, re.M)
+        if kind is None:
+            raise AssertionError(f"an entry without 'Entry type:' in the listing:\n{block[:2000]}")
+        chain = re.findall(r"^\s+SHA256: ([0-9A-F:]{95})$", block, re.M)
+        entries.append(Listed(block.splitlines()[0], kind.group(1), tuple(chain)))
+    if len(entries) != int(found.group(1)):
+        raise AssertionError(f"keytool says {found.group(1)} entries, {len(entries)} parsed:\n{text[:2000]}")
+    if expect_entries and not entries:
+        raise AssertionError(f"keytool listed no entry where entries were expected:\n{text[:2000]}")
+    return entries
+
+
+def keytool_list_command(path: Path, storetype: str, storepass: str) -> list[str]:
+    """keytool's arguments (without the program) for `-list -v` of a store."""
+    return ["-list", "-v", "-keystore", str(path), "-storetype", storetype.upper(), "-storepass", storepass]
+
 
 def run_keytool_list(path: Path, storetype: str, storepass: str) -> str:
     """`keytool -list -v` of a keystore: its stdout, after asserting that keytool exited 0.
     (keytool -list never decrypts a private key: see keytool_import_to_pkcs12 for that.)"""
-    proc = run(["keytool", *_jvm_flags_for_keytool(), "-list", "-v", "-keystore", path,
-                "-storetype", storetype, "-storepass", storepass])
+    proc = run_keytool(*keytool_list_command(path, storetype, storepass))
     assert proc.returncode == 0, describe(proc)
     return proc.stdout
+
+
+def keytool_entries(path: Path, storetype: str, storepass: str, *,
+                    expect_entries: bool = True) -> list[Listed]:
+    """The entries keytool lists in a store (run_keytool_list, parse_keytool_list)."""
+    return parse_keytool_list(run_keytool_list(path, storetype, storepass), expect_entries=expect_entries)
 
 
 def keytool_import_to_pkcs12(src: Path, storetype: str, storepass: str, dest: Path, *,
                              alias: str, keypass: str | None = None) -> subprocess.CompletedProcess:
     """`keytool -importkeystore` of one entry into a new PKCS12 (password `storepass`). keytool
     must decrypt the private key to copy it, so success proves the key password is right."""
-    cmd = ["keytool", *_jvm_flags_for_keytool(), "-importkeystore", "-noprompt",
+    cmd = ["-importkeystore", "-noprompt",
            "-srckeystore", src, "-srcstoretype", storetype, "-srcstorepass", storepass,
            "-srcalias", alias, "-destalias", alias,
            "-destkeystore", dest, "-deststoretype", "PKCS12", "-deststorepass", storepass]
     if keypass is not None:
         cmd += ["-srckeypass", keypass]
-    return run(cmd)
+    return run_keytool(*cmd)
 
 
-def _jvm_flags_for_keytool() -> list[str]:
-    return [f"-J{flag}" for flag in JVM_FAST_START]
+def keytool_recovers_the_key(src: Path, storetype: str, storepass: str, dest: Path, *, alias: str,
+                             keypass: str | None = None) -> x509.Certificate:
+    """keytool copies the entry into a new PKCS12 (so it decrypted the key), and the copy holds a
+    key matching its certificate: that certificate, for the caller to compare with the leaf."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from keytool_py.keys import same_public_key
+
+    proc = keytool_import_to_pkcs12(src, storetype, storepass, dest, alias=alias, keypass=keypass)
+    assert proc.returncode == 0, describe(proc)
+    copied = pkcs12.load_pkcs12(dest.read_bytes(), storepass.encode())
+    assert copied.key is not None and copied.cert is not None, describe(proc)
+    assert same_public_key(copied.key.public_key(), copied.cert.certificate.public_key())
+    return copied.cert.certificate
 
 
 # --- the Java client ---
 
 def compile_java_client(outdir: Path) -> Path:
     """Compile MtlsClient.java into outdir (once per session) and return the class directory."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    proc = run(["javac", "-d", outdir, JAVA_SOURCE], timeout=120)
-    assert proc.returncode == 0, describe(proc)
-    assert (outdir / f"{JAVA_MAIN_CLASS}.class").is_file()
-    return outdir
+    return compile_java(JAVA_SOURCE, outdir)
 
 
 def run_java_client(classdir: Path, *, store_type: str, store_path: Path, storepass: str,
                     keypass: str, trust_pem: Path, host: str = "127.0.0.1",
                     port: int) -> tuple[int, str]:
     """Run MtlsClient against host:port; (exit code, stdout + stderr)."""
-    proc = run(["java", *JVM_FAST_START, "-cp", classdir, JAVA_MAIN_CLASS, store_type,
-                store_path, storepass, keypass, trust_pem, host, str(port)])
+    proc = run_java("-cp", classdir, JAVA_MAIN_CLASS, store_type, store_path, storepass, keypass,
+                    trust_pem, host, str(port))
     return proc.returncode, proc.stdout + proc.stderr
 
 

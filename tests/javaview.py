@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from interop import JVM_FAST_START, describe
+from interop import JVM_FAST_START, JVM_LONG_RUN, compile_java, describe, run_java
 
 JAVA_SOURCE = Path(__file__).parent / "java" / "JavaView.java"
 
@@ -31,18 +30,17 @@ class Request:
 
 
 def compile_view(outdir: Path) -> Path:
-    outdir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["javac", "-d", str(outdir), str(JAVA_SOURCE)], capture_output=True, text=True,
-                          timeout=120, check=False)
-    assert proc.returncode == 0, describe(proc)
-    return outdir
+    return compile_java(JAVA_SOURCE, outdir)
 
 
-def java_view(classdir: Path, requests: Sequence[Request]) -> list[dict]:
-    """One JVM over every request: one dict per request, in order."""
+def java_view(classdir: Path, requests: Sequence[Request], *, long_run: bool | None = None) -> list[dict]:
+    """One JVM over every request: one dict per request, in order. `long_run`: the JIT's
+    optimizing compiler on, for many stores (their key derivations): 2.5x faster over the 43
+    corpus stores than the start-up flags. Default: on from 10 stores."""
     stdin = "".join(r.line() + "\n" for r in requests)
-    proc = subprocess.run(["java", *JVM_FAST_START, "-cp", str(classdir), "JavaView"], input=stdin,
-                          capture_output=True, text=True, timeout=600, check=False)
+    long_run = len(requests) >= 10 if long_run is None else long_run
+    proc = run_java("-cp", classdir, "JavaView", jvm=JVM_LONG_RUN if long_run else JVM_FAST_START,
+                    input=stdin, timeout=600)
     assert proc.returncode == 0, describe(proc)
     views = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(views) == len(requests), describe(proc)

@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from cryptography import x509
-from helpers import with_key_derivation
+from helpers import ktpy, with_key_derivation
 from hostile import STOREPASS as HOSTILE_PASS
 from hostile import jceks_back_reference_bomb, jceks_keys_at_max_rounds, pkcs12_parts_at_max_rounds
 
 from keytool_py import KeyType, build_keystore, create_ca
 from keytool_py.certs import to_pem
-from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem
 
 README = Path(__file__).resolve().parent.parent / "docs" / "bad-input.md"  # the table moved from the README
@@ -256,17 +254,18 @@ def snapshot(folder: Path) -> dict:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
-def test_bad_input(row, material, now, request):
+def test_bad_input(row, material, now, request, monkeypatch):
     uses_network = any(key in text for text in (*row.args, row.message) for key in NETWORK_KEYS)
     net = request.getfixturevalue("network") if uses_network else {}
     args = [a.format(d=material, **net) for a in row.args]
     expired = (now - dt.timedelta(days=9)).strftime("%Y-%m-%d")
     future = (now + dt.timedelta(days=10) - dt.timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")
     last_day = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
-    limit = (last_day - dt.datetime.now(dt.timezone.utc)).days
+    monkeypatch.setattr("keytool_py.issue.utcnow", lambda: now)  # the command's clock is the test's
+    limit = (last_day - now).days
     expected = row.message.format(d=material, expired=expired, future=future, limit=limit, **net)
     before = snapshot(material)
-    result = CliRunner(env=ENV).invoke(cli, args)
+    result = ktpy(*args, env=ENV, code=None)
     assert result.exit_code == row.code, result.output
     assert result.stderr.strip().splitlines()[-1] == f"Error: {expected}"
     assert "Traceback" not in result.output

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 
 import pytest
-from click.testing import CliRunner
 from cryptography import x509
-from helpers import assert_is_ca, assert_is_client
+from helpers import assert_is_ca, assert_is_client, ktpy
 
 from keytool_py import load_keystore
 from keytool_py.certs import load_certificates
@@ -19,12 +19,7 @@ STORE_PW = "store-password-1"
 ENV = {"KTPY_CA_PW": CA_PW, "KTPY_STORE_PW": STORE_PW, "KTPY_KEY_PW": "key-password-1"}
 
 
-def run(*args, ok=True):
-    result = CliRunner(env=ENV).invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
+run = functools.partial(ktpy, env=ENV)
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +43,9 @@ def test_every_command_has_help_with_examples_and_exit_codes():
 
     ctx = click.Context(cli)
     names = cli.list_commands(ctx)
-    # 14, issue 11: secure-props, issue 13: expiry, renew, revoke, crl,
-    # issue 12: delete, rename, passwd, import, merge, export-key, issue 23: salesforce-app,
-    # issue 24: fetch-chain, verify-trust
+    # the first 14, secure-props, the lifecycle (expiry, renew, revoke, crl),
+    # the edits (delete, rename, passwd, import, merge, export-key), salesforce-app,
+    # the server side (fetch-chain, verify-trust)
     assert len(names) == 14 + 1 + 4 + 6 + 1 + 2
     for name in names:
         result = run(name, "--help")
@@ -114,7 +109,7 @@ def test_export_pem_is_one_certificate_without_key(kit, tmp_path):
 
 
 def test_export_pem_with_chain_to_stdout(kit):
-    # issue 14: --with-chain leaves the root out (the leaf here is signed by the root itself);
+    # --with-chain leaves the root out (the leaf here is signed by the root itself);
     # --with-root adds it
     chain = load_certificates((kit / "client" / "mule-client-chain.pem").read_bytes())
     result = run("export-pem", str(kit / "client" / "mule-client-chain.pem"), "--with-chain")
@@ -173,34 +168,34 @@ def test_existing_output_is_not_replaced(kit, tmp_path):
     args = ["build-keystore", "--type", "jks", "--key", str(kit / "client" / "mule-client.key"),
             "--cert", str(kit / "client" / "mule-client-chain.pem"), "--alias", "m",
             "--storepass", "env:KTPY_STORE_PW", "-o", str(out)]
-    _error(run(*args, ok=False), 1, f"{out} already exists; pass --force to replace it")
+    _error(run(*args, code=None), 1, f"{out} already exists; pass --force to replace it")
     assert out.read_bytes() == b"precious"
     run(*args, "--force")
     assert out.read_bytes()[:4] == b"\xfe\xed\xfe\xed"
 
 
 def test_create_ca_refuses_existing_folder_contents(kit):
-    result = run("create-ca", "--dir", str(kit / "ca"), "--subject", "CN=x", "--no-password", ok=False)
+    result = run("create-ca", "--dir", str(kit / "ca"), "--subject", "CN=x", "--no-password", code=None)
     _error(result, 1, f"{kit / 'ca' / 'ca.pem'} already exists; pass --force to replace it")
 
 
 def test_wrong_ca_password(kit, tmp_path):
     result = run("issue-client", "--ca", str(kit / "ca"), "--ca-password", "pass:wrong-password",
-                 "--subject", "CN=x", "--out-dir", str(tmp_path / "out"), ok=False)
+                 "--subject", "CN=x", "--out-dir", str(tmp_path / "out"), code=None)
     _error(result, 1, f"wrong password for the CA key {kit / 'ca' / 'ca.key'}")
     assert not (tmp_path / "out").exists()
 
 
 def test_missing_ca_folder(tmp_path):
     result = run("issue-client", "--ca", str(tmp_path / "nope"), "--subject", "CN=x",
-                 "--out-dir", str(tmp_path / "out"), ok=False)
+                 "--out-dir", str(tmp_path / "out"), code=None)
     _error(result, 1, f"CA folder {tmp_path / 'nope'} does not exist")
 
 
 def test_no_password_source_and_no_terminal(kit, tmp_path):
     result = run("build-keystore", "--type", "jks", "--key", str(kit / "client" / "mule-client.key"),
                  "--cert", str(kit / "client" / "mule-client.pem"), "--alias", "m",
-                 "-o", str(tmp_path / "ks.jks"), ok=False)
+                 "-o", str(tmp_path / "ks.jks"), code=None)
     _error(result, 2, "no password given and stdin is not a terminal; "
                       "pass --storepass env:VAR, file:PATH or pass:TEXT")
     assert not (tmp_path / "ks.jks").exists()
@@ -211,7 +206,7 @@ def test_mismatched_key_and_cert(kit, tmp_path):
         "--out-dir", str(tmp_path), "--key-type", "ec-p256")
     result = run("build-keystore", "--type", "jks", "--key", str(tmp_path / "other.key"),
                  "--cert", str(kit / "client" / "mule-client.pem"), "--alias", "m",
-                 "--storepass", "env:KTPY_STORE_PW", "-o", str(tmp_path / "ks.jks"), ok=False)
+                 "--storepass", "env:KTPY_STORE_PW", "-o", str(tmp_path / "ks.jks"), code=None)
     _error(result, 1, f"the private key {tmp_path / 'other.key'} does not match the certificate in "
                       f"{kit / 'client' / 'mule-client.pem'}")
     assert not (tmp_path / "ks.jks").exists()
@@ -221,7 +216,7 @@ def test_pkcs12_distinct_keypass_refused(kit, tmp_path):
     result = run("build-keystore", "--type", "pkcs12", "--key", str(kit / "client" / "mule-client.key"),
                  "--cert", str(kit / "client" / "mule-client-chain.pem"), "--alias", "m",
                  "--storepass", "env:KTPY_STORE_PW", "--keypass", "env:KTPY_KEY_PW",
-                 "-o", str(tmp_path / "ks.p12"), ok=False)
+                 "-o", str(tmp_path / "ks.p12"), code=None)
     _error(result, 1, "a PKCS12 keystore cannot have a key password different from its store password "
                       "(Java cannot read it); use the same password, or a JKS or JCEKS keystore")
     assert not (tmp_path / "ks.p12").exists()
@@ -230,7 +225,7 @@ def test_pkcs12_distinct_keypass_refused(kit, tmp_path):
 def test_garbage_certificate(kit, tmp_path):
     bad = tmp_path / "bad.pem"
     bad.write_text("hello\n")
-    result = run("export-pem", str(bad), ok=False)
+    result = run("export-pem", str(bad), code=None)
     _error(result, 1, f"{bad} is neither a PEM nor a DER certificate")
 
 
@@ -239,7 +234,7 @@ def test_wrong_store_password_on_export(kit, tmp_path):
     run("build-keystore", "--type", "jks", "--key", str(kit / "client" / "mule-client.key"),
         "--cert", str(kit / "client" / "mule-client-chain.pem"), "--alias", "m",
         "--storepass", "env:KTPY_STORE_PW", "-o", str(out))
-    result = run("export-pem", str(out), "--storepass", "pass:not-the-password", ok=False)
+    result = run("export-pem", str(out), "--storepass", "pass:not-the-password", code=None)
     _error(result, 1, "wrong store password for the JKS keystore (or the file was altered: "
                       "its integrity hash does not match)")
     assert "not-the-password" not in result.output
@@ -259,15 +254,15 @@ def test_unexpected_errors_show_no_traceback(monkeypatch, tmp_path):
         raise RuntimeError("internal")
 
     monkeypatch.setattr(ca_mod, "create_ca", boom)
-    result = run("create-ca", "--dir", str(tmp_path / "ca"), "--subject", "CN=x", "--no-password", ok=False)
+    result = run("create-ca", "--dir", str(tmp_path / "ca"), "--subject", "CN=x", "--no-password", code=None)
     _error(result, 1, "unexpected failure (RuntimeError); rerun with --debug to see where")
-    debug = CliRunner().invoke(cli, ["--debug", "create-ca", "--dir", str(tmp_path / "ca2"),
-                                     "--subject", "CN=x", "--no-password"])
+    debug = ktpy("--debug", "create-ca", "--dir", str(tmp_path / "ca2"),
+                 "--subject", "CN=x", "--no-password", code=None)
     assert isinstance(debug.exception, RuntimeError)
 
 
 def test_subject_parsed_before_any_work(tmp_path):
-    result = run("create-ca", "--dir", str(tmp_path / "ca"), "--subject", "O=NoCN", "--no-password", ok=False)
+    result = run("create-ca", "--dir", str(tmp_path / "ca"), "--subject", "O=NoCN", "--no-password", code=None)
     _error(result, 1, "subject 'O=NoCN' has no CN; add one, for example CN=mule-client")
     assert not (tmp_path / "ca").exists()
 
@@ -298,7 +293,7 @@ def test_intermediate_ca_and_client_chain(kit, tmp_path):
     ok = run("verify", str(tmp_path / "c" / "deep-chain.pem"), "--ca", str(kit / "ca" / "ca.pem"),
              "--key", str(tmp_path / "c" / "deep.key"), "--profile", "client")
     assert ok.stdout.splitlines()[-1] == "OK: every check holds"
-    missing = run("verify", str(tmp_path / "c" / "deep.pem"), "--ca", str(kit / "ca" / "ca.pem"), ok=False)
+    missing = run("verify", str(tmp_path / "c" / "deep.pem"), "--ca", str(kit / "ca" / "ca.pem"), code=None)
     assert missing.exit_code == 3
     assert ("FAIL missing-intermediate: no certificate for CN=CLI Issuing CA,O=Acme, the issuer of CN=deep; "
             "add it with --chain") in missing.stdout
@@ -319,7 +314,7 @@ def test_csr_and_sign_csr(kit, tmp_path):
 def test_verify_json_and_self_signed(kit):
     import json
 
-    result = run("verify", str(kit / "ca" / "ca.pem"), "--profile", "salesforce-mtls", "--json", ok=False)
+    result = run("verify", str(kit / "ca" / "ca.pem"), "--profile", "salesforce-mtls", "--json", code=None)
     assert result.exit_code == 3
     report = json.loads(result.stdout)
     assert [p["check"] for p in report["problems"]] == ["no-client-auth", "leaf-is-ca", "self-signed"]
@@ -356,8 +351,8 @@ def test_ktpy_debug_env_shows_the_traceback(monkeypatch, tmp_path):
         raise RuntimeError("internal")
 
     monkeypatch.setattr(ca_mod, "create_ca", boom)
-    result = CliRunner(env={"KTPY_DEBUG": "1"}).invoke(
-        cli, ["create-ca", "--dir", str(tmp_path / "ca"), "--subject", "CN=x", "--no-password"])
+    result = ktpy("create-ca", "--dir", str(tmp_path / "ca"), "--subject", "CN=x", "--no-password",
+                  env={"KTPY_DEBUG": "1"}, code=None)
     assert isinstance(result.exception, RuntimeError)
 
 

@@ -1,4 +1,4 @@
-"""What the commands share (tracker issue 15): one parser per kind of input, shared options, one
+"""What the commands share: one parser per kind of input, shared options, one
 exit-code table, the CA folder read and written by ca.py, verify's renderers in verify.py."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 import pytest
 from click.shell_completion import CompletionItem
-from conftest import NOW
+from helpers import NOW
 
 from keytool_py import KeyType, create_ca
 from keytool_py.ca import CA

@@ -1,4 +1,4 @@
-"""Issue 16: shell completion through click for bash, zsh and fish: the scripts, and what the real
+"""Shell completion through click for bash, zsh and fish: the scripts, and what the real
 bash completes with the bash script loaded: command names (loaded lazily, still all listed),
 options, store types and file paths."""
 
@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import require_tool
 
 from keytool_py.cli.app import COMMAND_MODULES
 
@@ -50,9 +50,7 @@ CASES = [
 
 
 def test_bash_completes_commands_options_and_store_types(tmp_path):
-    bash = shutil.which("bash")
-    if bash is None:
-        pytest.skip("bash not installed")
+    bash = require_tool("bash")
     lines = ['eval "$(_KTPY_COMPLETE=bash_source ktpy)"']
     for words, _ in CASES:
         lines += [f"COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); COMPREPLY=()",

@@ -1,9 +1,10 @@
-"""Editing keystores in place (issue 12): the edits as values, the commands, and the failures
+"""Editing keystores in place: the edits as values, the commands, and the failures
 that must leave the file byte for byte as it was. What Java sees after each edit is proven in
 test_edit_interop.py; here the stores come from fixtures/ (made by keytool and OpenSSL)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import shutil
@@ -14,14 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import NOW, require_tool
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from helpers import NOW, ktpy, require_tool
 
 from keytool_py import edit, files, keystore
 from keytool_py.certs import load_certificates, to_pem
-from keytool_py.cli import cli
 from keytool_py.errors import BadInputError, MismatchError, UnsupportedError
 from keytool_py.keys import load_private_key, private_key_to_pem, same_public_key
 from keytool_py.keystore import EntryKind
@@ -33,11 +32,7 @@ ENV = {"SP": PW, "NEWPW": "new-store-pw", "KEYPW": "keypass1", "OUTPW": "export-
 STORES = {"jks": "keytool-rsa.jks", "jceks": "keytool.jceks", "pkcs12": "keytool.p12"}
 
 
-def run(*args, code=0):
-    result = CliRunner(env=ENV).invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exit_code == code, result.output
-    return result
+run = functools.partial(ktpy, env=ENV)
 
 
 def mode(path) -> int:

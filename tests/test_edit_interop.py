@@ -1,4 +1,4 @@
-"""Edits judged by Java (issue 12): the JDK KeyStore API (tests/java/JavaView.java) shows every
+"""Edits judged by Java: the JDK KeyStore API (tests/java/JavaView.java) shows every
 entry an edit does not touch exactly as before, keys and secret keys decrypted; keytool itself
 (tests/java/KeytoolBatch.java, one JVM for every listing) lists exactly the expected aliases,
 kinds and fingerprints after each edit of each store type; and the renewal path ends in a Java
@@ -10,18 +10,25 @@ one JavaView run, one keytool run, one handshake per store type."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import NOW, require_tool
 from cryptography import x509
-from interop import JAVA_OK, JVM_FAST_START, MtlsServer, describe, run_java_client
-from javaview import Request, compile_view
-from test_edit import ENV, run
+from helpers import NOW, ktpy, require_tool
+from interop import (
+    JAVA_OK,
+    MtlsServer,
+    describe,
+    keytool_list_command,
+    parse_keytool_list,
+    run_java,
+    run_java_client,
+)
+from javaview import Request, compile_view, java_view
 
 from keytool_py import keystore
 from keytool_py.certs import fingerprint, to_pem
@@ -33,31 +40,19 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 JAVA_DIR = Path(__file__).parent / "java"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
 PW = "changeit"
+ENV = {"SP": PW, "NEWPW": "new-store-pw"}
 NEW_PW = ENV["NEWPW"]
-KEYTOOL_TYPES = {"jks": "JKS", "jceks": "JCEKS", "pkcs12": "PKCS12"}
+run = functools.partial(ktpy, env=ENV)
 
 
-# --- the oracles: one JVM each ---------------------------------------------------------------
-
-def java_view_c2(classdir: Path, requests: list[Request]) -> list[dict]:
-    """javaview.java_view with the JIT's optimizing compiler on: over this many stores (PBKDF2 and
-    JCEKS key derivations by the hundred thousand) the C1-only start-up flags cost 2.5x."""
-    stdin = "".join(r.line() + "\n" for r in requests)
-    proc = subprocess.run(["java", "-XX:+UseSerialGC", "-cp", str(classdir), "JavaView"], input=stdin,
-                          capture_output=True, text=True, timeout=600, check=False)
-    assert proc.returncode == 0, describe(proc)
-    views = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert len(views) == len(requests), describe(proc)
-    return views
-
+# --- keytool's own code, many command lines in one JVM ---------------------------------------
 
 def keytool_batch(commands: list[list[str]]) -> list[tuple[int, str]]:
     """(exit code, output) of each keytool command line, all run by keytool's own code in one JVM."""
     require_tool("java")
     lines = "".join("\t".join(str(a) for a in cmd) + "\n" for cmd in commands)
-    proc = subprocess.run(["java", *JVM_FAST_START, "--add-opens", "java.base/sun.security.tools.keytool=ALL-UNNAMED",
-                           str(JAVA_DIR / "KeytoolBatch.java")], input=lines, capture_output=True, text=True,
-                          timeout=300, check=False)
+    proc = run_java("--add-opens", "java.base/sun.security.tools.keytool=ALL-UNNAMED",
+                    JAVA_DIR / "KeytoolBatch.java", input=lines, timeout=300)
     assert proc.returncode == 0, describe(proc)
     parts = re.split(r"^@@END (\d)\n", proc.stdout, flags=re.M)
     results = [(int(parts[i + 1]), parts[i]) for i in range(0, len(parts) - 1, 2)]
@@ -67,16 +62,7 @@ def keytool_batch(commands: list[list[str]]) -> list[tuple[int, str]]:
 
 def parse_listing(text: str) -> dict[str, tuple[str, list[str]]]:
     """keytool -list -v output -> {alias: (entry type, [SHA-256 of each certificate])}."""
-    found = {}
-    for block in re.split(r"^Alias name: ", text, flags=re.M)[1:]:
-        alias = block.splitlines()[0]
-        kind = re.search(r"^Entry type: (\S+)", block, re.M).group(1)
-        found[alias] = (kind, re.findall(r"^\s+SHA256: (\S+)$", block, re.M))
-    return found
-
-
-def listing_command(path: Path, store_type: str, storepass: str) -> list[str]:
-    return ["-list", "-v", "-keystore", str(path), "-storetype", KEYTOOL_TYPES[store_type], "-storepass", storepass]
+    return {e.alias: (e.kind, list(e.sha256)) for e in parse_keytool_list(text)}
 
 
 # --- the corpus: every store in fixtures/corpus.json that has a store password ---------------
@@ -138,7 +124,7 @@ def test_every_edit_leaves_untouched_entries_as_java_sees_them(ca, clients, tmp_
         touched_by[name] = (touched.get("delete"), touched.get("rename"))
         originals.append(Request(info["type"], FIXTURES / name, info["storepass"], info["keypass"]))
         edited.append(Request(info["type"], path, NEW_PW, info["keypass"]))
-    views = java_view_c2(compile_view(tmp_path / "javaview"), originals + edited)
+    views = java_view(compile_view(tmp_path / "javaview"), originals + edited, long_run=True)
     checked = secrets = 0
     for name, before, after in zip(EDITABLE, views[:len(originals)], views[len(originals):], strict=True):
         assert before["ok"] and after["ok"], (name, before, after)
@@ -185,7 +171,7 @@ def test_keytool_lists_exactly_what_each_edit_should_leave(ca, clients, tmp_path
             path = tmp_path / f"{edit_name}-{name}"
             shutil.copyfile(FIXTURES / name, path)
             run(*[str(a).format(s=path) for a in args])
-            commands.append(listing_command(path, store_type, storepass))
+            commands.append(keytool_list_command(path, store_type, storepass))
             expectations.append((f"{edit_name} {store_type}", expected))
             return path
 

@@ -18,13 +18,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import NOW, STOREPASS
+from helpers import NOW, STOREPASS, ktpy
 from prometheus_client.parser import text_string_to_metric_families
 
 from keytool_py import KeyType, create_ca, expiry, keystore
 from keytool_py.certs import to_der, to_pem
-from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -171,10 +169,6 @@ def test_password_map_globs():
 
 # --- the command ---
 
-def ktpy(*args, code):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == code, (result.output, result.stderr)
-    return result
 
 
 def rows(stdout: str) -> list[list[str]]:
@@ -264,14 +258,14 @@ def test_a_jceks_with_a_secret_key_entry_still_lists_its_certificates(tmp_path):
     """A secret key entry is a serialized Java object whose length only a parser knows: the
     reader hands such a store to pyjks. The store: fixtures/keytool.jceks plus an AES key that
     keytool -genseckey adds."""
-    from conftest import require_tool
-    from interop import describe, run
+    from helpers import require_tool
+    from interop import describe, run_keytool
 
     require_tool("keytool")
     path = tmp_path / "secret.jceks"
     shutil.copy(FIXTURES / "keytool.jceks", path)
-    proc = run(["keytool", "-genseckey", "-alias", "aes-key", "-keyalg", "AES", "-keysize", "128", "-keystore", path,
-                "-storetype", "JCEKS", "-storepass", STOREPASS, "-keypass", STOREPASS])
+    proc = run_keytool("-genseckey", "-alias", "aes-key", "-keyalg", "AES", "-keysize", "128", "-keystore", path,
+                       "-storetype", "JCEKS", "-storepass", STOREPASS, "-keypass", STOREPASS)
     assert proc.returncode == 0, describe(proc)
     found = expiry.scan_file(str(path))
     expected = json.loads((FIXTURES / "expected.json").read_text())["keytool.jceks"]["entries"]

@@ -1,7 +1,9 @@
+import contextlib
 import os
 import stat
 
 import pytest
+from helpers import chattr, immutable_folder, ktpy
 
 from keytool_py import BadInputError, OutputExistsError
 from keytool_py.files import Output, read, write_all
@@ -125,23 +127,22 @@ def test_force_refuses_a_directory_target_before_writing(tmp_path):
 def test_write_error_names_the_output_not_the_temp_file(tmp_path):
     """A real failure: the output folder is read-only (as root, which ignores permissions: an
     immutable folder), so the temporary file cannot be made there."""
-    import subprocess
-
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o555)
-    immutable = os.access(folder, os.W_OK)  # root
-    if immutable and subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
-        pytest.skip("root without CAP_LINUX_IMMUTABLE: no read-only folder possible")
-    try:
-        why = "Operation not permitted" if immutable else "Permission denied"
-        with pytest.raises(BadInputError, match=rf"^cannot write {folder / 'x.pem'}: {why}$"):
-            write_all([Output(folder / "x.pem", b"x")])
-    finally:
-        if immutable:
-            subprocess.run(["chattr", "-i", str(folder)], check=True)
-        folder.chmod(0o755)
-    assert list(folder.iterdir()) == []
+    with contextlib.ExitStack() as stack:
+        root = os.geteuid() == 0  # root ignores permissions: the folder is made immutable instead
+        folder = (stack.enter_context(immutable_folder(tmp_path)) if root else tmp_path) / "ro"
+        folder.mkdir()
+        folder.chmod(0o555)
+        if root:
+            assert chattr("+i", folder).returncode == 0
+        try:
+            why = "Operation not permitted" if root else "Permission denied"
+            with pytest.raises(BadInputError, match=rf"^cannot write {folder / 'x.pem'}: {why}$"):
+                write_all([Output(folder / "x.pem", b"x")])
+        finally:
+            if root:
+                assert chattr("-i", folder).returncode == 0
+            folder.chmod(0o755)
+        assert list(folder.iterdir()) == []
 
 
 def _kit_args(folder):
@@ -149,42 +150,33 @@ def _kit_args(folder):
             "--types", "jks", "--key-type", "ec-p256"]
 
 
-@pytest.fixture
-def old_kit(tmp_path):
-    from click.testing import CliRunner
-
-    from keytool_py.cli import cli
-
-    folder = tmp_path / "kit"
-    first = CliRunner(env={"SP": "store-pw-1"}).invoke(cli, _kit_args(folder))
-    assert first.exit_code == 0, first.output
+def _make_kit(folder):
+    ktpy(*_kit_args(folder), env={"SP": "store-pw-1"})
     return folder
 
 
+@pytest.fixture
+def old_kit(tmp_path):
+    return _make_kit(tmp_path / "kit")
+
+
 def _kit_force(folder):
-    from click.testing import CliRunner
-
-    from keytool_py.cli import cli
-
-    result = CliRunner(env={"SP": "store-pw-2"}).invoke(cli, [*_kit_args(folder), "--force"])
-    assert result.exit_code == 1, result.output
-    return result.stderr.splitlines()[-1]
+    return ktpy(*_kit_args(folder), "--force", env={"SP": "store-pw-2"}, code=1).stderr.splitlines()[-1]
 
 
-def test_kit_force_failing_on_an_immutable_file_keeps_the_old_kit(old_kit):
+def test_kit_force_failing_on_an_immutable_file_keeps_the_old_kit(tmp_path):
     """A real failing rename: the last file the kit writes is immutable (chattr +i, as root)."""
-    import subprocess
-
-    before = _tree(old_kit)
-    target = old_kit / "README.txt"
-    if subprocess.run(["chattr", "+i", str(target)], capture_output=True).returncode != 0:
-        pytest.skip("chattr +i needs root (CAP_LINUX_IMMUTABLE)")
-    try:
-        message = _kit_force(old_kit)
-    finally:
-        subprocess.run(["chattr", "-i", str(target)], check=True)
-    assert message == f"Error: cannot write {target}: Operation not permitted"
-    assert _tree(old_kit) == before  # ca/ca.key and its password file as they were: nothing stranded
+    with immutable_folder(tmp_path) as where:
+        old_kit = _make_kit(where / "kit")
+        before = _tree(old_kit)
+        target = old_kit / "README.txt"
+        assert chattr("+i", target).returncode == 0
+        try:
+            message = _kit_force(old_kit)
+        finally:
+            assert chattr("-i", target).returncode == 0
+        assert message == f"Error: cannot write {target}: Operation not permitted"
+        assert _tree(old_kit) == before  # ca/ca.key and its password file as they were: nothing stranded
 
 
 def test_kit_force_failing_on_its_11th_file_keeps_the_old_kit(old_kit, monkeypatch):

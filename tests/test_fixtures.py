@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers import ktpy
 
 from keytool_py import load_keystore, load_private_key
 from keytool_py.certs import load_certificates
-from keytool_py.cli import cli
 from keytool_py.csr import load_csr
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -21,8 +20,8 @@ FIXTURE_KEYPASS = "keypass1"
 
 def inspect_json(name: str) -> dict:
     info = EXPECTED[name]
-    result = CliRunner(env={"KTPY_FX_PW": info["storepass"]}).invoke(
-        cli, ["inspect", str(FIXTURES / name), "--storepass", "env:KTPY_FX_PW", "--json"])
+    result = ktpy("inspect", str(FIXTURES / name), "--storepass", "env:KTPY_FX_PW", "--json",
+                  env={"KTPY_FX_PW": info["storepass"]}, code=None)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -50,10 +49,18 @@ def test_keys_decrypt_with_the_right_password(name):
         assert entry.key.public_key().public_numbers() == entry.chain[0].public_key().public_numbers()
 
 
-@pytest.mark.parametrize("name", ["client.pem", "client-chain.pem", "client-crlf.pem", "root.der", "root.pem"])
-def test_certificate_inputs(name):
-    certs = load_certificates((FIXTURES / name).read_bytes())
-    assert certs and certs[0].subject.rfc4514_string()
+def _subjects(name: str) -> list[str]:
+    return [c.subject.rfc4514_string() for c in load_certificates((FIXTURES / name).read_bytes())]
+
+
+@pytest.mark.parametrize("name,count", [("client.pem", 1), ("client-chain.pem", 2), ("client-crlf.pem", 1),
+                                        ("root.der", 1), ("root.pem", 1)])
+def test_certificate_inputs(name, count):
+    """OpenSSL's PEM (LF and CRLF) and DER read as the same certificates, in order."""
+    subjects = _subjects(name)
+    assert len(subjects) == count
+    assert subjects == (_subjects("client-chain.pem")[:count] if name.startswith("client")
+                        else _subjects("client-chain.pem")[-1:])
 
 
 @pytest.mark.parametrize("name,password", [
@@ -61,7 +68,17 @@ def test_certificate_inputs(name):
     ("ec.key.sec1.pem", None),
 ])
 def test_key_inputs(name, password):
-    load_private_key((FIXTURES / name).read_bytes(), password)
+    """Each key format OpenSSL writes loads as the key of its certificate (the EC key: an EC P-256 key)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from keytool_py.keys import same_public_key
+
+    key = load_private_key((FIXTURES / name).read_bytes(), password)
+    if name.startswith("ec."):
+        assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
+    else:
+        cert = load_certificates((FIXTURES / "client.pem").read_bytes())[0]
+        assert same_public_key(key.public_key(), cert.public_key())
 
 
 def test_csr_input():
@@ -69,7 +86,7 @@ def test_csr_input():
 
 
 def test_inspect_key_never_prints_it():
-    result = CliRunner().invoke(cli, ["inspect", str(FIXTURES / "client.key.pkcs8.pem"), "--json"])
+    result = ktpy("inspect", str(FIXTURES / "client.key.pkcs8.pem"), "--json", code=None)
     assert result.exit_code == 0
     assert json.loads(result.stdout)["key"] == {"type": "RSA", "size": 2048}
     assert "PRIVATE KEY" not in result.output and "MII" not in result.output

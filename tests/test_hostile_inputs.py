@@ -7,8 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from click.testing import CliRunner
-from helpers import with_key_derivation
+from helpers import ktpy, with_key_derivation
 
 from keytool_py import BadInputError, KeyType, create_ca
 from keytool_py.certs import pem_blocks, split_chain, to_pem
@@ -39,11 +38,10 @@ def test_split_chain_drops_duplicates_and_keeps_the_order(key_pool, now):
 
 
 def test_a_bundle_of_strangers_is_refused_naming_three(key_pool, now, tmp_path):
-    from keytool_py.cli import cli
 
     cas = [create_ca(f"CN=Stranger {i}", key=key_pool(KeyType.EC_P256, 60 + i), now=now) for i in range(6)]
     (tmp_path / "bundle.pem").write_bytes(to_pem([c.cert for c in cas]))
-    result = CliRunner().invoke(cli, ["export-pem", str(tmp_path / "bundle.pem"), "-o", str(tmp_path / "o.pem")])
+    result = ktpy("export-pem", str(tmp_path / "bundle.pem"), "-o", str(tmp_path / "o.pem"), code=None)
     assert result.stderr == ("Error: certificate(s) not in the chain of CN=Stranger 0: CN=Stranger 1; "
                              "CN=Stranger 2; CN=Stranger 3 and 2 more\n")
 
@@ -81,14 +79,11 @@ def test_escape_makes_every_control_character_visible():
     assert escape_lines(["one\ntwo", "three"]) == "one\\ntwo\nthree"
 
 
-def test_kit_readme_counts_the_days_given(tmp_path):
-    from keytool_py.cli import cli
-
-    result = CliRunner(env={"SP": "store-pw-1"}).invoke(cli, [
-        "kit", "--out-dir", str(tmp_path / "kit"), "--subject", "CN=days", "--storepass", "env:SP", "--types", "jks",
-        "--key-type", "ec-p256", "--days", "365"])
-    assert result.exit_code == 0, result.output
-    expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=365)).strftime("%Y-%m-%d")
+def test_kit_readme_counts_the_days_given(tmp_path, now, monkeypatch):
+    monkeypatch.setattr("keytool_py.issue.utcnow", lambda: now)  # the command's clock is the test's
+    ktpy("kit", "--out-dir", tmp_path / "kit", "--subject", "CN=days", "--storepass", "env:SP", "--types", "jks",
+         "--key-type", "ec-p256", "--days", "365", env={"SP": "store-pw-1"})
+    expires = (now + dt.timedelta(days=365)).strftime("%Y-%m-%d")
     readme = (tmp_path / "kit" / "README.txt").read_text()
     assert f"The client certificate expires on {expires} (365 days from when it was made)." in readme
 
@@ -98,7 +93,7 @@ def test_why_a_bom_is_refused_openssl_keeps_it_in_the_password(tmp_path, key_poo
     cannot strip it without making stores that the same file does not open in OpenSSL."""
     import subprocess
 
-    from conftest import require_tool
+    from helpers import require_tool
 
     from keytool_py.keys import private_key_to_pem
 
@@ -115,10 +110,8 @@ def test_why_a_bom_is_refused_openssl_keeps_it_in_the_password(tmp_path, key_poo
                               cwd=tmp_path, capture_output=True).returncode == 0
 
     assert opens("file:bom.txt") and not opens("pass:good-password")
-    from keytool_py.cli import cli
 
-    result = CliRunner().invoke(cli, [
-        "inspect", str(tmp_path / "s.p12"), "--storepass", f"file:{tmp_path / 'bom.txt'}"])
+    result = ktpy("inspect", str(tmp_path / "s.p12"), "--storepass", f"file:{tmp_path / 'bom.txt'}", code=None)
     assert result.exit_code == 1
     assert "begins with a UTF-8 byte-order mark" in result.stderr
 

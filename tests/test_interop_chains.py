@@ -5,45 +5,38 @@ converted, truststores keytool lists."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import STOREPASS, require_tool
+from helpers import STOREPASS, require_tool
+from helpers import ktpy as run_ktpy
 from interop import (
     JAVA_OK,
     JAVA_TLS_FAILED,
     MtlsServer,
     describe,
     java_handshake,
+    parse_keytool_list,
     run_keytool_list,
     run_openssl,
 )
-from test_fixtures import EXPECTED, FIXTURES
 
 from keytool_py import KeyType, build_keystore, create_ca
 from keytool_py.certs import fingerprint, load_certificates, to_pem
-from keytool_py.cli import cli
 
 pytestmark = pytest.mark.interop
 KEYTOOL_TYPES = {"jks": "JKS", "jceks": "JCEKS", "pkcs12": "PKCS12"}
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
 
 
 def ktpy(*args, env=None):
-    result = CliRunner(env={"KTPY_PW": STOREPASS, **(env or {})}).invoke(cli, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return result
+    return run_ktpy(*args, env={"KTPY_PW": STOREPASS, **(env or {})})
 
 
 def keytool_entries(listing: str) -> list[tuple[str, str, list[str]]]:
-    """(alias, entry type, SHA-256 fingerprints) for each entry of keytool -list -v."""
-    out = []
-    for block in re.split(r"^Alias name: ", listing, flags=re.MULTILINE)[1:]:
-        alias = block.splitlines()[0].strip()
-        kind = re.search(r"Entry type: (\w+)", block).group(1)
-        out.append((alias, kind, re.findall(r"SHA256: ([0-9A-F:]+)", block)))
-    return sorted(out)
+    """(alias, entry type, SHA-256 fingerprints) for each entry of keytool -list -v, sorted."""
+    return sorted((e.alias, e.kind, list(e.sha256)) for e in parse_keytool_list(listing))
 
 
 # --- root -> intermediate -> client in the handshake ---
@@ -62,7 +55,7 @@ def test_intermediate_in_the_store_completes_the_handshake(store_type, intermedi
     path = tmp_path / "chained.store"
     path.write_bytes(build_keystore(store_type, leaf.key, leaf.chain, alias="mule", storepass=STOREPASS))
     listing = run_keytool_list(path, KEYTOOL_TYPES[store_type], STOREPASS)
-    assert "Certificate chain length: 3" in listing
+    assert keytool_entries(listing) == [("mule", "PrivateKeyEntry", [fingerprint(c) for c in leaf.chain])]
     code, output, outcome = java_handshake(java_classes, server_root_pem, mtls_server, KEYTOOL_TYPES[store_type],
                                            path, storepass=STOREPASS, keypass=STOREPASS)
     assert code == JAVA_OK, output
@@ -156,7 +149,3 @@ def test_truststore_entries_are_trusted_cert_entries(store_type, tmp_path, ca, o
     listing = run_keytool_list(out, KEYTOOL_TYPES[store_type], STOREPASS)
     assert keytool_entries(listing) == [("root1", "trustedCertEntry", [fingerprint(ca.cert)]),
                                         ("root2", "trustedCertEntry", [fingerprint(other_ca.cert)])]
-
-
-def test_fixture_paths_exist():
-    assert isinstance(FIXTURES, Path) and (FIXTURES / "make_fixtures.sh").exists()

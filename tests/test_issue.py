@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from helpers import assert_is_ca, assert_is_client, ext
 
@@ -22,8 +23,8 @@ def test_root_ca_profile(fixed_ca):
     assert cert.issuer == cert.subject
     assert cert.not_valid_before_utc == FIXED - BACKDATE
     assert cert.not_valid_after_utc == FIXED + dt.timedelta(days=3650)
-    assert isinstance(cert.signature_hash_algorithm, type(cert.signature_hash_algorithm))
-    assert cert.signature_hash_algorithm.name == "sha256"
+    assert isinstance(cert.signature_hash_algorithm, hashes.SHA256)
+    assert cert.signature_algorithm_oid == x509.SignatureAlgorithmOID.RSA_WITH_SHA256
     assert cert.public_key().key_size == 3072
     cert.verify_directly_issued_by(cert)
 

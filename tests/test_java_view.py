@@ -1,7 +1,8 @@
 """The differential test: over every store in fixtures/ (corpus.json, made by real tools), ktpy
-sees what the JDK's KeyStore API sees (tests/java/JavaView.java is the oracle), and every store
-`ktpy convert` writes from them has the same Java view, or ktpy refused in one sentence naming
-the entry. One JVM run per phase, not one per store."""
+sees what the JDK's KeyStore API sees (tests/java/JavaView.java is the oracle), and `ktpy convert`
+does to each store, for each target type, what fixtures/convert-outcomes.json pins: converted,
+and then the output has the same Java view, or refused for the named reason, in the exact
+sentence naming the entry. One JVM run per phase, not one per store."""
 
 from __future__ import annotations
 
@@ -13,20 +14,27 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import require_tool
+from helpers import ktpy, missing, require_tool
 from javaview import Request, compile_view, java_key_algorithm, java_view, normalized
 
 from keytool_py import keystore
-from keytool_py.cli import cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CORPUS = json.loads((FIXTURES / "corpus.json").read_text(encoding="utf-8"))
 NAMES = sorted(CORPUS)
+OUTCOMES = json.loads((FIXTURES / "convert-outcomes.json").read_text(encoding="utf-8"))["outcomes"]
+# Why convert may refuse a store, each as the exact sentence the user reads ({entry}: the alias,
+# {path}: the source store).
+REFUSALS = {
+    "secret-key-into-jks": "Error: the entry '{entry}' is a secret key, which a JKS keystore cannot hold; "
+                           "convert to JCEKS or PKCS12 instead\n",
+    "unlinked-chain": "Error: the chain of entry '{entry}' is not linked by issuer, and Java rebuilds PKCS12 chains "
+                      "by issuer: it would read 1 of its 2 certificates; keep it in JKS or JCEKS, or fix the chain\n",
+    "aliases-equal-but-for-case": "Error: two entries would have the alias '{entry}' (Java ignores case)\n",
+    "nothing-java-sees": "Error: {path} holds no entry that Java sees (Java ignores unencrypted key bags), "
+                         "so there is nothing to convert\n",
+}
 TYPES = ["jks", "jceks", "pkcs12"]
-DEBIAN_CACERTS = Path("/etc/ssl/certs/java/cacerts")
-# Stores Java reads and ktpy refuses, with the reason (the README lists them): none.
-KNOWN_REFUSALS: dict[str, str] = {}
 KTPY_LINE = re.compile(r"^(Error|Warning|Notice|Wrote)[: ]")
 
 
@@ -61,8 +69,8 @@ def ktpy_view(name: str) -> dict:
     """What ktpy shows: `ktpy inspect --json` for aliases, kinds and chains; the library with
     the key password for each key's algorithm and each secret key's bytes."""
     info = CORPUS[name]
-    result = CliRunner(env=_env(info)).invoke(cli, ["inspect", str(FIXTURES / name), "--json",
-                                                    *_pass_args(info)[:2]])
+    result = ktpy("inspect", str(FIXTURES / name), "--json",
+                  *_pass_args(info)[:2], env=_env(info), code=None)
     assert result.exit_code == 0, (name, result.output)
     assert all(KTPY_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
     described = json.loads(result.stdout)
@@ -96,8 +104,6 @@ def ktpy_view(name: str) -> dict:
 def test_ktpy_sees_what_java_sees(name, corpus_views):
     java = corpus_views[name]
     assert java["ok"], java
-    if name in KNOWN_REFUSALS:
-        pytest.skip(KNOWN_REFUSALS[name])
     assert normalized(ktpy_view(name)) == normalized(java)
 
 
@@ -127,7 +133,7 @@ def conversions(view_classes, tmp_path_factory):
             if dest_pw is None:
                 env["KTPY_DEST"] = "changeit"
                 args += ["--dest-storepass", "env:KTPY_DEST"]
-            result = CliRunner(env=env).invoke(cli, args)
+            result = ktpy(*args, env=env, code=None)
             results[(name, target)] = (out if result.exit_code == 0 else None, result.stderr, result.exit_code)
             if result.exit_code == 0:
                 requests.append(Request(target, out, dest_pw or "changeit", info["keypass"]))
@@ -135,22 +141,30 @@ def conversions(view_classes, tmp_path_factory):
     return results, views
 
 
+def test_every_corpus_store_has_a_pinned_outcome_for_every_type():
+    assert sorted(OUTCOMES) == NAMES
+    for name, outcomes in OUTCOMES.items():
+        assert sorted(outcomes) == sorted(TYPES), name
+        for outcome in outcomes.values():
+            assert outcome == "converted" or outcome["refused"] in REFUSALS, (name, outcome)
+
+
 @pytest.mark.parametrize("target", TYPES)
 @pytest.mark.parametrize("name", NAMES)
-def test_convert_keeps_the_java_view_or_names_the_entry(name, target, conversions, corpus_views):
+def test_convert_does_what_is_pinned(name, target, conversions, corpus_views):
+    """Converted: Java sees in the output what it saw in the source. Refused: exit 1 and exactly
+    the pinned reason's sentence, naming the entry (fixtures/convert-outcomes.json)."""
     results, views = conversions
     out, stderr, code = results[(name, target)]
+    expected = OUTCOMES[name][target]
     assert all(KTPY_LINE.match(line) for line in stderr.splitlines()), stderr
-    if out is None:
-        # one sentence, naming an entry of the source
-        assert code == 1 and stderr.count("\n") == 1 and stderr.startswith("Error: "), stderr
-        aliases = [e["alias"] for e in corpus_views[name]["entries"]]
-        if not aliases:  # a store in which Java sees nothing
-            assert stderr.endswith("holds no entry that Java sees (Java ignores unencrypted key bags), "
-                                   "so there is nothing to convert\n"), stderr
-            return
-        assert any(f"'{a}'" in stderr for a in aliases), stderr
+    if expected != "converted":
+        assert (out, code) == (None, 1), f"pinned refused ({expected}), but: exit {code}\n{stderr}"
+        assert stderr == REFUSALS[expected["refused"]].format(entry=expected.get("entry"), path=FIXTURES / name)
+        if "entry" in expected:  # an entry Java sees in the source
+            assert expected["entry"] in [e["alias"].lower() for e in corpus_views[name]["entries"]]
         return
+    assert out is not None, f"pinned converted, but: exit {code}\n{stderr}"
     assert views[out]["ok"], views[out]
     assert normalized(views[out]) == normalized(_as_java_lists(corpus_views[name], target))
 
@@ -175,15 +189,33 @@ def test_secret_key_into_jks_is_refused_naming_the_entry(conversions):
 NEGATIVE_SERIAL = FIXTURES / "keytool-negative-serial.jks"
 
 
-@pytest.mark.parametrize("store", [
-    NEGATIVE_SERIAL,
-    pytest.param(DEBIAN_CACERTS, marks=pytest.mark.skipif(not DEBIAN_CACERTS.is_file(), reason="no Debian cacerts")),
-], ids=["fixture", "debian-cacerts"])
-def test_negative_serials_quietly(store, tmp_path):
-    """Debian's cacerts (and a fixture) hold certificates with negative serials: cryptography warns
-    about each; the warning must not reach the user, nor a library caller of keystore.load."""
+def system_cacerts() -> Path:
+    """Debian's cacerts, else the JDK's own lib/security/cacerts (the java on PATH)."""
+    import shutil
+
+    debian = Path("/etc/ssl/certs/java/cacerts")
+    if debian.is_file():
+        return debian
+    java = shutil.which("java")
+    jdk = Path(java).resolve().parent.parent / "lib" / "security" / "cacerts" if java else None
+    if jdk is None or not jdk.is_file():
+        missing(f"neither {debian} nor the JDK's lib/security/cacerts is here")
+    assert jdk is not None
+    return jdk
+
+
+@pytest.mark.parametrize("which", ["fixture", "system-cacerts"])
+def test_negative_serials_quietly(which, tmp_path):
+    """The system's cacerts (Debian's or the JDK's) and a fixture hold certificates with serials
+    RFC 5280 forbids (zero or negative): cryptography warns about each; the warning must not
+    reach the user, nor a library caller of keystore.load."""
     import warnings
 
+    store = NEGATIVE_SERIAL if which == "fixture" else system_cacerts()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opened = keystore.load(store.read_bytes(), "changeit")
+        assert any(c.serial_number <= 0 for e in opened.entries for c in e.chain), store  # not vacuous
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         keystore.load(store.read_bytes(), "changeit")
@@ -211,10 +243,9 @@ def test_every_alias_ktpy_writes_opens_in_java(view_classes, client, tmp_path):
     (tmp_path / "c.pem").write_bytes(to_pem(client.chain))
     requests, expected = [], []
     for n, alias in enumerate(WRITTEN_ALIASES):
-        result = CliRunner(env={"PW": "changeit"}).invoke(cli, [
-            "build-keystore", "--type", ",".join(TYPES), "--key", str(tmp_path / "k.pem"),
-            "--cert", str(tmp_path / "c.pem"), "--alias", alias, "--storepass", "env:PW",
-            "-o", str(tmp_path / f"store{n}")])
+        result = ktpy("build-keystore", "--type", ",".join(TYPES), "--key", str(tmp_path / "k.pem"),
+                      "--cert", str(tmp_path / "c.pem"), "--alias", alias, "--storepass", "env:PW",
+                      "-o", str(tmp_path / f"store{n}"), env={"PW": "changeit"}, code=None)
         assert result.exit_code == 0, result.output
         for target, suffix in zip(TYPES, (".jks", ".jceks", ".p12"), strict=True):
             requests.append(Request(target, tmp_path / f"store{n}{suffix}", "changeit", None, (alias.upper(),)))
@@ -237,8 +268,8 @@ def test_same_entry_as_java_for_aliases_equal_but_for_case(view_classes):
                 for n in CASE_STORES]
     for name, view in zip(CASE_STORES, java_view(view_classes, requests), strict=True):
         for lookup in LOOKUPS:
-            result = CliRunner(env={"PW": CORPUS[name]["storepass"]}).invoke(cli, [
-                "export-pem", str(FIXTURES / name), "--storepass", "env:PW", "--alias", lookup])
+            result = ktpy("export-pem", str(FIXTURES / name), "--storepass", "env:PW", "--alias", lookup,
+                          env={"PW": CORPUS[name]["storepass"]}, code=None)
             assert result.exit_code == 0, result.output
             from keytool_py.certs import fingerprint, load_certificates
 
@@ -282,12 +313,12 @@ def test_convert_without_keypass_carries_keys_into_their_own_type(view_classes, 
     """No --keypass: a key the store password does not open is kept under its own password in a
     store of its own type, and refused by name for another type."""
     env = {"KTPY_STOREPASS": "changeit"}
-    same = CliRunner(env=env).invoke(cli, ["convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "jks",
-                                          "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "same.jks")])
+    same = ktpy("convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "jks",
+                "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "same.jks"), env=env, code=None)
     assert same.exit_code == 0, same.output
     assert same.stderr.endswith(": distinct (key, kept under its own password)\n")
-    other = CliRunner(env=env).invoke(cli, ["convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "pkcs12",
-                                           "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "o.p12")])
+    other = ktpy("convert", str(FIXTURES / "keytool-keypass.jks"), "--to", "pkcs12",
+                 "--storepass", "env:KTPY_STOREPASS", "-o", str(tmp_path / "o.p12"), env=env, code=None)
     assert other.exit_code == 1
     assert other.stderr == "Error: the key of entry 'distinct' was not decrypted; give its key password (--keypass)\n"
     (view,) = java_view(view_classes, [Request("jks", tmp_path / "same.jks", "changeit", "keypass1")])

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
+import functools
 import json
 
 import pytest
-from click.testing import CliRunner
-from conftest import STOREPASS
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from helpers import STOREPASS, ktpy, urlsafe_b64decode
 
 from keytool_py import BadInputError, KeyType, UnsupportedError, build_keystore
-from keytool_py.cli import cli
 from keytool_py.jwt_assertion import sign_assertion
 
 ISS = "3MVG9consumer.key"
@@ -25,7 +23,7 @@ ENV = {"KTPY_STORE_PW": STOREPASS}
 
 
 def b64decode(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    return urlsafe_b64decode(part)
 
 
 def split(token: str):
@@ -40,10 +38,7 @@ def assert_signed_by(token: str, cert) -> None:
                              padding.PKCS1v15(), hashes.SHA256())
 
 
-def run(*args):
-    result = CliRunner(env=ENV).invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    return result
+run = functools.partial(ktpy, env=ENV, code=None)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +73,7 @@ def test_assertion_default_exp_is_180_seconds(client):
 
 
 def test_pyjwt_accepts_the_assertion(client, now):
-    jwt = pytest.importorskip("jwt")  # PyJWT, in the test extra: an independent implementation
+    import jwt  # PyJWT, in the test and dev extras: an independent implementation
     token = sign_assertion(client.key, issuer=ISS, subject=SUB, audience=AUD, now=dt.datetime.now(dt.timezone.utc))
     decoded = jwt.decode(token, client.cert.public_key(), algorithms=["RS256"], audience=AUD, issuer=ISS)
     assert decoded["sub"] == SUB
@@ -157,8 +152,8 @@ def test_sign_jwt_picks_its_key_in_a_store_whose_keys_have_different_passwords(c
     data = java_container.encode(jks.MAGIC, entries, STOREPASS,
                          lambda entry: jks.protect_key(private_key_to_der(entry.key), next(passwords)))
     path.write_bytes(data)
-    result = CliRunner(env={**ENV, "KTPY_KEY_PW": "rsa-key-pass"}).invoke(cli, [
-        "sign-jwt", "--keystore", str(path), "--storepass", "env:KTPY_STORE_PW", "--keypass", "env:KTPY_KEY_PW",
-        "--alias", "rsa", "--iss", ISS, "--sub", SUB, "--aud", AUD])
+    result = ktpy("sign-jwt", "--keystore", str(path), "--storepass", "env:KTPY_STORE_PW", "--keypass",
+                  "env:KTPY_KEY_PW", "--alias", "rsa", "--iss", ISS, "--sub", SUB, "--aud", AUD,
+                  env={**ENV, "KTPY_KEY_PW": "rsa-key-pass"}, code=None)
     assert result.exit_code == 0, result.output
     assert_signed_by(result.stdout.strip(), clients[KeyType.RSA2048].cert)

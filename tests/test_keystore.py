@@ -4,7 +4,7 @@ import hashlib
 
 import jks as pyjks
 import pytest
-from conftest import KEYPASS, LEAF_KEY_TYPES, NOW, STOREPASS
+from helpers import KEYPASS, LEAF_KEY_TYPES, NOW, STOREPASS
 
 from keytool_py import (
     BadInputError,

@@ -1,15 +1,14 @@
-"""Crafted keystores cost bounded work (tracker issue 10), Java's alias rules, and the one
+"""Crafted keystores cost bounded work, Java's alias rules, and the one
 sentence for an alias too long for a Java keystore. Timings of the same files: bench/RESULTS.md."""
 
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
+from helpers import ktpy
 from hostile import STOREPASS, jceks_back_reference_bomb, jceks_keys_at_max_rounds, pkcs12_parts_at_max_rounds
 
 from keytool_py import BadInputError, WrongPasswordError
 from keytool_py import keystore as ks
-from keytool_py.cli import cli
 from keytool_py.keystore import javaser, jceks, p12codec
 from keytool_py.pbe import MAX_ROUNDS
 
@@ -22,7 +21,7 @@ def test_jceks_back_reference_bomb_is_refused_as_java_refuses_it(tmp_path):
         ks.load(data, STOREPASS)
     path = tmp_path / "bomb.jceks"
     path.write_bytes(data)
-    result = CliRunner(env={"PW": STOREPASS}).invoke(cli, ["inspect", str(path), "--storepass", "env:PW"])
+    result = ktpy("inspect", str(path), "--storepass", "env:PW", env={"PW": STOREPASS}, code=None)
     assert result.exit_code == 1 and result.stderr.startswith("Error: the secret key entry 'bomb'")
 
 
@@ -54,7 +53,7 @@ def test_wrong_password_never_probes_parts_at_hostile_counts(monkeypatch):
 
 
 def test_wrong_password_never_derives_jceks_keys_at_hostile_counts(monkeypatch, clients):
-    from conftest import KeyType
+    from keytool_py import KeyType
 
     calls = []
     monkeypatch.setattr(jceks, "derive_key_iv", lambda *a, **k: calls.append(a))
@@ -65,7 +64,7 @@ def test_wrong_password_never_derives_jceks_keys_at_hostile_counts(monkeypatch, 
 
 
 def test_jceks_rounds_over_javas_limit_are_refused(clients):
-    from conftest import KeyType
+    from keytool_py import KeyType
 
     data = jceks_keys_at_max_rounds(clients[KeyType.EC_P256].cert, count=1, rounds=MAX_ROUNDS + 1)
     with pytest.raises(BadInputError, match=r"claims 5000001 protection rounds; Java reads at most 5000000$"):
@@ -78,9 +77,9 @@ ALIAS_65535 = "€" * 21845  # 3 bytes each in modified UTF-8: exactly 65535
 
 
 def test_alias_over_65535_bytes_is_one_sentence(client, tmp_path, pem_files):
-    result = CliRunner(env={"PW": STOREPASS}).invoke(cli, [
-        "build-keystore", "--type", "jks", "--key", str(pem_files["key"]), "--cert", str(pem_files["chain"]),
-        "--alias", ALIAS_65535 + "x", "--storepass", "env:PW", "-o", str(tmp_path / "k.jks")])
+    result = ktpy("build-keystore", "--type", "jks", "--key", str(pem_files["key"]), "--cert", str(pem_files["chain"]),
+                  "--alias", ALIAS_65535 + "x", "--storepass", "env:PW", "-o", str(tmp_path / "k.jks"),
+                  env={"PW": STOREPASS}, code=None)
     assert result.exit_code == 1
     assert result.stderr == ("Error: the alias is 65536 bytes in Java's encoding; Java keystores hold aliases "
                              "of at most 65535 bytes\n")

@@ -5,28 +5,24 @@ handshake: test_lifecycle_interop.py.)"""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import multiprocessing
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import NOW
+from helpers import NOW
+from helpers import ktpy as run_ktpy
 
 from keytool_py import KeyType, create_ca, files, ledger
 from keytool_py.certs import load_certificates, to_pem
-from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem
 
 STORE_PW = "store-password-1"
 ENV = {"KTPY_STORE_PW": STORE_PW}
 
 
-def ktpy(*args, code=0):
-    result = CliRunner(env=ENV).invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
+ktpy = functools.partial(run_ktpy, env=ENV)
 
 
 def serial_of(path: Path) -> str:

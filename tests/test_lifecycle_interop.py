@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import subprocess
@@ -19,13 +20,12 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import require_tool
 from cryptography import x509
-from interop import JAVA_OK, JAVA_TLS_FAILED, MtlsServer, describe, run, run_java_client, run_openssl
+from helpers import ktpy as run_ktpy
+from helpers import require_tool
+from interop import JAVA_OK, JAVA_TLS_FAILED, MtlsServer, describe, run_java, run_java_client, run_openssl
 
 from keytool_py.certs import load_certificates, to_pem
-from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem, same_public_key
 
 pytestmark = pytest.mark.interop
@@ -36,11 +36,7 @@ PKIX_SOURCE = Path(__file__).parent / "java" / "PkixCrlCheck.java"
 SAN = "email:integration@example.com"
 
 
-def ktpy(*args, code=0):
-    result = CliRunner(env=ENV).invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
+ktpy = functools.partial(run_ktpy, env=ENV)
 
 
 def cert_of(path: Path) -> x509.Certificate:
@@ -84,9 +80,8 @@ def test_openssl_verify_with_the_crl_rejects_the_revoked_certificate_only(pki):
 
 def test_java_pkix_validation_with_the_crl_rejects_the_revoked_certificate_only(pki):
     require_tool("java")
-    proc = run(["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", PKIX_SOURCE, pki / "kit/ca/ca.pem",
-                pki / "crl.pem", pki / "revoked/revoked.pem", pki / "good/good.pem", pki / "kit/client.pem"],
-               timeout=120)
+    proc = run_java(PKIX_SOURCE, pki / "kit/ca/ca.pem", pki / "crl.pem", pki / "revoked/revoked.pem",
+                    pki / "good/good.pem", pki / "kit/client.pem", timeout=120)
     assert proc.returncode == 0, describe(proc)
     lines = proc.stdout.splitlines()
     assert lines[0].startswith(f"{pki / 'revoked/revoked.pem'} REJECTED REVOKED: Certificate has been revoked, "

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import STOREPASS
+from helpers import STOREPASS, ktpy
+from mule_schema import FIXTURES, names_used, salesforce_names, secure_schema, tls_schema
 
 from keytool_py import build_keystore
-from keytool_py.cli import cli
 from keytool_py.mule import (
     SALESFORCE_NS,
     SECURE_NS,
@@ -23,42 +21,12 @@ from keytool_py.mule import (
     resource_path,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-XSD = "{http://www.w3.org/2001/XMLSchema}"
 CORE = "{http://www.mulesoft.org/schema/mule/core}"
 JWT = JwtConnection(consumer_key="3MVG9key", principal="integration@acme.example",
                     audience="https://test.salesforce.com")
 
 
-def run(*args):
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    return result
-
-
-def tls_schema(name: str = "mule-tls-schema.xsd-excerpt") -> dict[str, set[str]]:
-    """{element name: its attribute names} from the fixture excerpt of mule-tls.xsd (or another
-    schema excerpt)."""
-    root = ET.parse(FIXTURES / name).getroot()
-    types = {}
-    for complex_type in root.findall(f"{XSD}complexType"):
-        types[complex_type.get("name")] = {a.get("name") for a in complex_type.iter(f"{XSD}attribute")}
-    return {e.get("name"): types[e.get("type")] for e in root.findall(f"{XSD}element")}
-
-
-def salesforce_names() -> dict[str, set[str]]:
-    data = json.loads((FIXTURES / "mule-salesforce-jwt-connection.json").read_text())
-    assert data["namespace"] == SALESFORCE_NS
-    return {name: set(attrs) for name, attrs in data["elements"].items()}
-
-
-def names_used(xml: str, namespace: str) -> dict[str, set[str]]:
-    """{element local name: attribute names} for the elements of one namespace in a document."""
-    used: dict[str, set[str]] = {}
-    for element in ET.fromstring(xml).iter():
-        if element.tag.startswith("{" + namespace + "}"):
-            used.setdefault(element.tag.split("}", 1)[1], set()).update(element.attrib)
-    return used
+run = functools.partial(ktpy, code=None)
 
 
 def test_schema_fixture_has_what_domain_md_names():
@@ -190,10 +158,6 @@ def test_mule_config_warns_about_jceks_for_jwt():
 SECURE = SecureConfig(file="/app/src/main/resources/secure.yaml")
 
 
-def secure_schema() -> dict[str, set[str]]:
-    return tls_schema("mule-secure-properties-schema.xsd-excerpt")
-
-
 def test_secure_properties_schema_fixture_is_for_the_module():
     root = ET.parse(FIXTURES / "mule-secure-properties-schema.xsd-excerpt").getroot()
     assert root.get("targetNamespace") == SECURE_NS
@@ -266,9 +230,9 @@ def test_mule_config_writes_secure_properties(tmp_path, monkeypatch):
     from keytool_py import secure_properties as sp
 
     monkeypatch.chdir(tmp_path)
-    result = CliRunner(env={"SP": "store-pw-1"}).invoke(cli, [
-        "mule-config", "--keystore", "keystore.jks", "--type", "jks", "--alias", "mule-client",
-        "--secure-properties", "src/main/resources/secure.yaml", "--storepass", "env:SP", "-o", "tls.xml"])
+    result = ktpy("mule-config", "--keystore", "keystore.jks", "--type", "jks", "--alias", "mule-client",
+                  "--secure-properties", "src/main/resources/secure.yaml", "--storepass", "env:SP", "-o", "tls.xml",
+                  env={"SP": "store-pw-1"}, code=None)
     assert result.exit_code == 0, result.output
     assert result.stderr == ("Wrote tls.xml\nWrote src/main/resources/secure.yaml\nWrote secure.key (mode 0600)\n"
                              "Give Mule the key at deploy time as the runtime property secure.key "
@@ -299,15 +263,14 @@ JWT_KEY_PASSWORD_FAIL = ("FAIL key-password-differs: the key's password differs 
     ("keytool-rsa.jks", "rsa-client", [], False),  # keytool: key password = store password
 ])
 def test_verify_salesforce_jwt_fails_a_key_password_of_its_own(store, alias, extra, failed):
-    result = CliRunner(env={"SP": "changeit", "KP": "keypass1"}).invoke(cli, [
-        "verify", str(FIXTURES / store), "--storepass", "env:SP", "--alias", alias, *extra,
-        "--profile", "salesforce-jwt"])
+    result = ktpy("verify", str(FIXTURES / store), "--storepass", "env:SP", "--alias", alias, *extra,
+                  "--profile", "salesforce-jwt", env={"SP": "changeit", "KP": "keypass1"}, code=None)
     assert "Traceback" not in result.output
     assert (JWT_KEY_PASSWORD_FAIL in result.stdout.splitlines()) == failed, result.output
     assert result.exit_code == (3 if failed else 0), result.output
     # only the JWT profile needs the two passwords equal
-    other = CliRunner(env={"SP": "changeit", "KP": "keypass1"}).invoke(cli, [
-        "verify", str(FIXTURES / store), "--storepass", "env:SP", "--alias", alias, *extra])
+    other = ktpy("verify", str(FIXTURES / store), "--storepass", "env:SP", "--alias", alias, *extra,
+                 env={"SP": "changeit", "KP": "keypass1"}, code=None)
     assert "key-password-differs" not in other.stdout
 
 
@@ -320,9 +283,9 @@ def test_verify_salesforce_jwt_fails_a_key_password_of_its_own(store, alias, ext
 def test_mule_config_never_encrypts_a_password_that_does_not_open_the_store(tmp_path, monkeypatch, store, alias,
                                                                              storepass, extra, message):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner(env={"SP": storepass}).invoke(cli, [
-        "mule-config", "--keystore", str(FIXTURES / store), "--type", "jks", "--alias", alias,
-        "--secure-properties", "secure.yaml", "--storepass", "env:SP", *extra])
+    result = ktpy("mule-config", "--keystore", str(FIXTURES / store), "--type", "jks", "--alias", alias,
+                  "--secure-properties", "secure.yaml", "--storepass", "env:SP", *extra,
+                  env={"SP": storepass}, code=None)
     assert result.exit_code == 1, result.output
     assert result.stderr == message
     assert list(tmp_path.iterdir()) == []  # neither secure.yaml nor secure.key
@@ -332,9 +295,10 @@ def test_mule_config_secure_properties_for_a_keytool_store(tmp_path, monkeypatch
     from keytool_py import secure_properties as sp
 
     monkeypatch.chdir(tmp_path)
-    result = CliRunner(env={"SP": "changeit", "KP": "keypass1", "SK": "sixteen-byte-key"}).invoke(cli, [
-        "mule-config", "--keystore", str(FIXTURES / "keytool-keypass.jks"), "--type", "jks", "--alias", "distinct",
-        "--secure-properties", "secure.yaml", "--storepass", "env:SP", "--keypass", "env:KP", "--secure-key", "env:SK"])
+    result = ktpy("mule-config", "--keystore", str(FIXTURES / "keytool-keypass.jks"), "--type", "jks", "--alias",
+                  "distinct", "--secure-properties", "secure.yaml", "--storepass", "env:SP", "--keypass", "env:KP",
+                  "--secure-key", "env:SK", env={"SP": "changeit", "KP": "keypass1", "SK": "sixteen-byte-key"},
+                  code=None)
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "secure.key").exists()  # the key was given
     plain = sp.decrypt_file((tmp_path / "secure.yaml").read_bytes(), "yaml", "sixteen-byte-key", sp.Settings())[0]

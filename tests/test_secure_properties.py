@@ -6,18 +6,17 @@ every case)."""
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import require_tool
-from interop import JVM_FAST_START, describe, run
+from helpers import ktpy, require_tool
+from interop import describe, run_java
 
 from keytool_py import BadInputError
 from keytool_py import secure_properties as sp
-from keytool_py.cli import cli
 from keytool_py.secure_properties import Settings
 
 JAVA_SOURCE = Path(__file__).parent / "java" / "SecureProps.java"
@@ -55,10 +54,7 @@ PLAIN_YAML = {"password": "changeit: with colon", "keyPassword": "plain-value", 
               "name": "sfdc"}
 
 
-def cli_run(*args, input=None, env=None):
-    result = CliRunner(env=env).invoke(cli, ["secure-props", *map(str, args)], input=input)
-    assert "Traceback" not in result.output
-    return result
+cli_run = functools.partial(ktpy, "secure-props", code=None)
 
 
 # --- published vectors (MuleSoft's docs and Secure Properties Tool examples) ---
@@ -335,7 +331,7 @@ def java_check(tmp_path_factory):
     cases["file-level"] = ["F", *head, str(level)]
     listing = folder / "cases.tsv"
     listing.write_text("".join("\t".join(fields) + "\n" for fields in cases.values()))
-    proc = run(["java", *JVM_FAST_START, JAVA_SOURCE, listing], timeout=120)
+    proc = run_java(JAVA_SOURCE, listing, timeout=120)
     assert proc.returncode == 0, describe(proc)
     outputs = proc.stdout.splitlines()
     assert len(outputs) == len(cases), describe(proc)

@@ -17,17 +17,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import STOREPASS, require_tool
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from interop import JVM_FAST_START, describe
+from helpers import STOREPASS, require_tool
+from helpers import ktpy as run_ktpy
+from interop import describe, run_java
 from tls_servers import nginx_serving, tinyproxy
 
 from keytool_py import KeyType, create_ca
 from keytool_py.certs import fingerprint, to_pem
-from keytool_py.cli import cli
 from keytool_py.keys import private_key_to_pem
 from keytool_py.server_chain import parse_proxy, parse_server, proxy_for
 
@@ -39,9 +38,7 @@ CASES = ["good", "root-sent", "no-intermediate", "expired", "wrong-host", "disor
 
 
 def ktpy(*args, env=None):
-    result = CliRunner(env={**ENV, **(env or {})}).invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output, result.output
-    return result
+    return run_ktpy(*args, env={**ENV, **(env or {})}, code=None)
 
 
 def _server_cert(key, now, *, issuer=None, san=True):
@@ -227,8 +224,7 @@ def java_verdicts(lab, truststores):
             store_type, path = truststores[store]
             jobs.append("\t".join([f"{case}/{store}/{host}", JAVA_TYPES[store_type], str(path), STOREPASS,
                                    f"https://{host}:{lab['ports'][case]}/", proxy]))
-    proc = subprocess.run(["java", *JVM_FAST_START, str(JUDGE)], input="\n".join(jobs) + "\n",
-                          capture_output=True, text=True, timeout=180, check=False)
+    proc = run_java(JUDGE, input="\n".join(jobs) + "\n", timeout=180)
     assert proc.returncode == 0, describe(proc)
     verdicts = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
     assert len(verdicts) == len(jobs), describe(proc)

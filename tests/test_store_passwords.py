@@ -7,16 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import STOREPASS, require_tool
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from interop import run as run_tool
-from test_jwt import b64decode
+from helpers import STOREPASS, ktpy, require_tool, urlsafe_b64decode
+from interop import describe, run_keytool
 
 from keytool_py import build_keystore
-from keytool_py.cli import cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 EMPTY_PASS_STORE = FIXTURES / "openssl-emptypass.p12"  # openssl pkcs12 -export -passout pass:
@@ -32,53 +29,52 @@ def test_empty_store_password_through_every_source(source, tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "newline.txt").write_bytes(b"\n")
     spec = source.format(empty=tmp_path / "empty.txt", newline=tmp_path / "newline.txt")
-    result = CliRunner(env={"EMPTY": ""}).invoke(cli, ["inspect", str(EMPTY_PASS_STORE), "--storepass", spec,
-                                                       "--json"])
+    result = ktpy("inspect", str(EMPTY_PASS_STORE), "--storepass", spec,
+                  "--json", env={"EMPTY": ""}, code=None)
     assert _aliases(result) == ["openssl-client"]
 
 
 def test_a_wrong_password_is_still_wrong():
-    result = CliRunner(env={"PW": "not-empty"}).invoke(cli, ["inspect", str(EMPTY_PASS_STORE), "--storepass",
-                                                             "env:PW"])
+    result = ktpy("inspect", str(EMPTY_PASS_STORE), "--storepass",
+                  "env:PW", env={"PW": "not-empty"}, code=None)
     assert result.exit_code == 1
     assert result.stderr == "Error: wrong store password for the PKCS12 keystore (its MAC does not verify)\n"
 
 
 @pytest.mark.parametrize("name", ["keytool-nopass.p12", "pyca-truststore-nopass.p12"])
 def test_password_less_truststores(name):
-    result = CliRunner().invoke(cli, ["inspect", str(FIXTURES / name), "--no-storepass", "--json"])
+    result = ktpy("inspect", str(FIXTURES / name), "--no-storepass", "--json", code=None)
     assert _aliases(result) == ["fixture-root", "other-root"]
     assert result.stderr == "Notice: without a store password the store's integrity is not checked\n"
 
 
 def test_no_storepass_on_a_jks_reads_it_unchecked_as_java_does():
-    result = CliRunner().invoke(cli, ["inspect", str(FIXTURES / "keytool-rsa.jks"), "--no-storepass", "--json"])
+    result = ktpy("inspect", str(FIXTURES / "keytool-rsa.jks"), "--no-storepass", "--json", code=None)
     assert sorted(_aliases(result)) == ["fixture-root", "rsa-client"]
 
 
 def test_no_storepass_with_storepass_is_a_usage_error():
-    result = CliRunner().invoke(cli, ["inspect", str(FIXTURES / "keytool-nopass.p12"), "--no-storepass",
-                                      "--storepass", "pass:x"])
+    result = ktpy("inspect", str(FIXTURES / "keytool-nopass.p12"), "--no-storepass",
+                  "--storepass", "pass:x", code=None)
     assert result.exit_code == 2 and "give --storepass or --no-storepass, not both" in result.stderr
 
 
 def test_convert_from_password_less_needs_a_new_password(tmp_path):
     out = tmp_path / "t.jks"
-    result = CliRunner().invoke(cli, ["convert", str(FIXTURES / "keytool-nopass.p12"), "--no-storepass",
-                                      "--to", "jks", "-o", str(out)])
+    result = ktpy("convert", str(FIXTURES / "keytool-nopass.p12"), "--no-storepass",
+                  "--to", "jks", "-o", str(out), code=None)
     assert result.exit_code == 2
     assert "with --no-storepass, give the new store's password with --dest-storepass" in result.stderr
     assert not out.exists()
-    result = CliRunner(env={"PW": "changeit"}).invoke(cli, [
-        "convert", str(FIXTURES / "keytool-nopass.p12"), "--no-storepass", "--to", "jks",
-        "--dest-storepass", "env:PW", "-o", str(out)])
+    result = ktpy("convert", str(FIXTURES / "keytool-nopass.p12"), "--no-storepass", "--to", "jks",
+                  "--dest-storepass", "env:PW", "-o", str(out), env={"PW": "changeit"}, code=None)
     assert result.exit_code == 0, result.output
     assert out.is_file()
 
 
 def test_writing_still_needs_six_characters(tmp_path):
-    result = CliRunner(env={"EMPTY": ""}).invoke(cli, [
-        "convert", str(EMPTY_PASS_STORE), "--storepass", "env:EMPTY", "--to", "jks", "-o", str(tmp_path / "o.jks")])
+    result = ktpy("convert", str(EMPTY_PASS_STORE), "--storepass", "env:EMPTY", "--to", "jks", "-o",
+                  str(tmp_path / "o.jks"), env={"EMPTY": ""}, code=None)
     assert result.exit_code == 1
     assert result.stderr == "Error: the store password must be at least 6 characters (keytool refuses shorter ones)\n"
 
@@ -90,9 +86,7 @@ JWT_ARGS = ["--iss", "3MVG9consumer.key", "--sub", "integration@acme.example", "
 
 
 def _run(args, **env):
-    result = CliRunner(env=env).invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    return result
+    return ktpy(*args, env=env, code=None)
 
 
 @pytest.mark.parametrize(("name", "alias", "subject"), [
@@ -172,11 +166,13 @@ def test_sign_jwt_with_no_storepass_and_keypass_signs_with_the_key(tmp_path):
                    "rsa-client", *JWT_ARGS], PW="changeit")
     assert result.exit_code == 0, result.output
     assert result.stderr == NOTICE
-    pem = run_tool([require_tool("keytool"), "-exportcert", "-rfc", "-keystore", str(store), "-storepass",
-                    "changeit", "-alias", "rsa-client"]).stdout
+    require_tool("keytool")
+    exported = run_keytool("-exportcert", "-rfc", "-keystore", store, "-storepass", "changeit", "-alias", "rsa-client")
+    assert exported.returncode == 0, describe(exported)
+    pem = exported.stdout
     cert = x509.load_pem_x509_certificate(pem.encode())
     signing_input, _, signature = result.stdout.strip().rpartition(".")
-    cert.public_key().verify(b64decode(signature), signing_input.encode("ascii"), padding.PKCS1v15(),
+    cert.public_key().verify(urlsafe_b64decode(signature), signing_input.encode("ascii"), padding.PKCS1v15(),
                              hashes.SHA256())
 
 

@@ -1,4 +1,4 @@
-"""Issue 14: the PEM uploaded to Salesforce is the client certificate, then each intermediate in
+"""The PEM uploaded to Salesforce is the client certificate, then each intermediate in
 order, without the root (Salesforce Help, "Configure Your API Client to Use Mutual Authentication");
 export-pem writes it in order from any bundle; verify --profile salesforce-mtls checks it.
 
@@ -8,15 +8,13 @@ Oracle: `openssl verify -partial_chain`, each certificate against the next one a
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
-from conftest import NOW, require_tool
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from helpers import NOW, ktpy, require_tool
 from interop import describe, run_openssl
 
 from keytool_py import CA, KeyType, create_ca, generate_key, issue
 from keytool_py.certs import is_self_issued, load_certificates, to_pem
-from keytool_py.cli import cli
 from keytool_py.kit import build_kit
 from keytool_py.upload import upload_chain
 from keytool_py.verify import verify
@@ -25,11 +23,7 @@ EC = KeyType.EC_P256
 PRIVATE_ROOT_WARNING = "WARN private-root: the root CN=Up Root is not in the public trust bundle"
 
 
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exit_code == code, result.output
-    return result
+run = ktpy
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from helpers import ktpy
 
 from keytool_py import KeyType, create_ca
 from keytool_py.verify import verify
@@ -159,12 +160,10 @@ def verify_files(tmp_path_factory, pki, key_pool):
     (["good.pem", "--ca", "root.pem", "--key", "other.key"], 3, "key-mismatch"),
 ])
 def test_verify_cli(verify_files, args, code, check):
-    from click.testing import CliRunner
 
-    from keytool_py.cli import cli
 
-    result = CliRunner().invoke(cli, ["verify", *[str(verify_files / a) if a.endswith((".pem", ".key")) else a
-                                                  for a in args]])
+    result = ktpy("verify", *[str(verify_files / a) if a.endswith((".pem", ".key")) else a
+                  for a in args], code=None)
     assert result.exit_code == code, result.output
     if check is None:
         assert result.stdout.splitlines()[-1] == "OK: every check holds"
@@ -198,13 +197,11 @@ def forged(tmp_path_factory, key_pool, now):
 
 @pytest.mark.parametrize("command", ["verify", "inspect", "export-pem"])
 def test_control_characters_in_names_cannot_forge_lines(forged, command):
-    from click.testing import CliRunner
 
-    from keytool_py.cli import cli
 
     args = [command, str(forged)] + (["-o", str(forged.parent / f"out-{command}.pem")] if command == "export-pem"
                                      else [])
-    result = CliRunner().invoke(cli, args)
+    result = ktpy(*args, code=None)
     for stream in (result.stdout, result.stderr):
         assert "OK: every check holds" not in stream.splitlines()
         assert "\x1b" not in stream and "\r" not in stream

@@ -8,10 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import require_tool
-
-from keytool_py.cli import cli
+from helpers import ktpy, require_tool
 
 EXT = """[req]
 distinguished_name=dn
@@ -127,8 +124,8 @@ def _openssl_verify(d: Path, leaf, inter, root):
 
 def test_openssl_accepts_the_good_chain_and_so_does_ktpy(made):
     assert _openssl_verify(made, "leaf", "inter", "root").returncode == 0
-    result = CliRunner().invoke(cli, ["verify", str(made / "leaf.pem"), "--chain", str(made / "inter.pem"),
-                                      "--ca", str(made / "root.pem"), "--profile", "salesforce-mtls"])
+    result = ktpy("verify", str(made / "leaf.pem"), "--chain", str(made / "inter.pem"),
+                  "--ca", str(made / "root.pem"), "--profile", "salesforce-mtls", code=None)
     assert result.exit_code == 0, result.output
     assert "OK: every check holds" in result.stdout
 
@@ -138,8 +135,8 @@ def test_ktpy_names_what_openssl_refuses(made, case):
     _, leaf, inter, root, check, openssl_says = case
     oracle = _openssl_verify(made, leaf, inter, root)
     assert oracle.returncode != 0 and openssl_says in oracle.stdout + oracle.stderr
-    result = CliRunner().invoke(cli, ["verify", str(made / f"{leaf}.pem"), "--chain", str(made / f"{inter}.pem"),
-                                      "--ca", str(made / f"{root}.pem"), "--profile", "salesforce-mtls"])
+    result = ktpy("verify", str(made / f"{leaf}.pem"), "--chain", str(made / f"{inter}.pem"),
+                  "--ca", str(made / f"{root}.pem"), "--profile", "salesforce-mtls", code=None)
     assert result.exit_code == 3, result.output
     failed = [line.split(":")[0] for line in result.stdout.splitlines() if line.startswith("FAIL ")]
     assert f"FAIL {check}" in failed
@@ -148,8 +145,8 @@ def test_ktpy_names_what_openssl_refuses(made, case):
 
 def test_messages(made):
     def problems(leaf, inter, root):
-        result = CliRunner().invoke(cli, ["verify", str(made / f"{leaf}.pem"), "--chain", str(made / f"{inter}.pem"),
-                                          "--ca", str(made / f"{root}.pem")])
+        result = ktpy("verify", str(made / f"{leaf}.pem"), "--chain", str(made / f"{inter}.pem"),
+                      "--ca", str(made / f"{root}.pem"), code=None)
         return [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]
 
     assert problems("leaf", "inter-under-root0", "root0") == [

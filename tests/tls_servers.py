@@ -1,20 +1,66 @@
 """Loopback servers for the server-trust tests: Debian's nginx serving one chain per port, Debian's
 tinyproxy as the HTTP CONNECT proxy (allowing CONNECT to listed ports only, so a CONNECT to any
 other port is refused), a server that stalls mid-handshake, and a closed port. Everything listens
-on 127.0.0.1 only. nginx and the port helpers are test_probe's."""
+on 127.0.0.1 only. Also the helpers the probe tests share: finding nginx, free ports, waiting for
+a server to listen, stopping it."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from conftest import require_tool
-from test_probe import find_nginx, free_ports, stop, wait_for_ports
+import pytest
+from helpers import require_tool
+
+
+def find_nginx() -> str:
+    """nginx lives in /usr/sbin, which a non-root PATH may leave out."""
+    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+    return found or require_tool("nginx")
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def wait_for_ports(proc: subprocess.Popen, ports: list[int], log: Path, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(ports)
+    while pending:
+        if proc.poll() is not None:
+            pytest.fail(f"the server exited with {proc.returncode}: "
+                        f"{log.read_text() if log.exists() else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", pending[0]), timeout=0.5).close()
+            pending.pop(0)
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not listen on {pending} within {timeout:g} s")
+            time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
 
 NGINX_CONF = """\
 daemon off;
