@@ -149,9 +149,7 @@ def test_an_edit_takes_the_lock_where_it_opens_the_store(monkeypatch, tmp_path, 
     done (the hook where a real lock lives), and lets go when the edit fails."""
     import contextlib
 
-    from conftest import KeyType
-
-    from keytool_py import files, keystore, opener
+    from keytool_py import KeyType, files, keystore, opener
 
     events = []
 

@@ -153,7 +153,7 @@ def test_ktpy_completes_password_sources(tmp_path):
 def test_help_lists_every_command_under_a_heading():
     """`ktpy --help` groups the commands by task (app.COMMAND_GROUPS); a command in no group is
     still listed, under "Other", and this test says where to add it."""
-    from click.testing import CliRunner
+    from helpers import ktpy
 
     from keytool_py.cli.app import COMMAND_GROUPS
 
@@ -164,7 +164,7 @@ def test_help_lists_every_command_under_a_heading():
                            "the heading of what the user is doing (Make, Package, Change a store, Check, "
                            "Mule and Salesforce, Over time)")
     assert set(grouped) <= set(COMMAND_MODULES), "COMMAND_GROUPS names a command that does not exist"
-    out = CliRunner().invoke(cli, ["--help"]).output
+    out = ktpy("--help").output
     headings = [line[:-1] for line in out.splitlines() if line and not line.startswith(" ") and line.endswith(":")]
     assert headings == ["Options", *COMMAND_GROUPS]
     listed = [line.split()[0] for line in out.split("Make:", 1)[1].splitlines()
@@ -173,11 +173,11 @@ def test_help_lists_every_command_under_a_heading():
 
 
 def test_a_command_in_no_group_is_listed_under_other(monkeypatch):
-    from click.testing import CliRunner
+    from helpers import ktpy
 
     from keytool_py.cli import app
 
     monkeypatch.setattr(app, "COMMAND_GROUPS", {k: tuple(n for n in v if n != "crl")
                                                 for k, v in app.COMMAND_GROUPS.items()})
-    out = CliRunner().invoke(cli, ["--help"]).output
+    out = ktpy("--help").output
     assert out.split("Other:", 1)[1].split()[0] == "crl"
