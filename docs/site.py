@@ -26,10 +26,10 @@ from pdoc.render_helpers import to_html
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 # The user guide, one page per task, in reading order.
-GUIDE = ["keystores.md", "chains-and-cas.md", "mule.md", "salesforce-upload.md", "salesforce.md",
+GUIDE = ["keystores.md", "chains-and-cas.md", "hsm.md", "mule.md", "salesforce-upload.md", "salesforce.md",
          "server-trust.md", "over-time.md", "bad-input.md", "library.md"]
-# The formats ktpy writes for other programs.
-FORMATS = ["inspect-json.md", "expiry-json.md", "ledger.md"]
+# The formats ktpy reads and writes (keystores, and what it writes for other programs).
+FORMATS = ["formats.md", "inspect-json.md", "expiry-json.md", "ledger.md"]
 
 _LINK = re.compile(r"\]\(([^)#\s]+\.md)(#[^)\s]*)?\)")
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:62rem;margin:0 auto;padding:0 1rem;line-height:1.5}

@@ -45,6 +45,7 @@ from .names import display
 
 if TYPE_CHECKING:  # imported where used: workers start light
     from .ca import CA
+    from .keys import PrivateKey
     from .keystore import StoreType
 
 HEADER = ("subject", "name", "sans", "alias")
@@ -280,13 +281,14 @@ class Issued:
 
 @dataclass(frozen=True)
 class _Settings:
-    ca_key_der: bytes = field(repr=False)
+    ca_key_der: bytes = field(repr=False)  # empty for a key in a PKCS#11 token, which is token_key
     chain_der: tuple[bytes, ...]
     store_types: tuple[StoreType, ...]
     key_type: str
     days: int
     compat: str | None
     now: dt.datetime
+    token_key: PrivateKey | None = field(default=None, repr=False)
 
 
 _WORKER: tuple[CA, _Settings] | None = None  # in each worker process
@@ -331,7 +333,8 @@ def _init_worker(settings: _Settings, parent: int | None = None) -> None:
 
     from .ca import CA
 
-    key = serialization.load_der_private_key(settings.ca_key_der, None)
+    # A token key connects on first use in each process: every worker opens its own session.
+    key = settings.token_key or serialization.load_der_private_key(settings.ca_key_der, None)
     assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)  # issue_all wrote a CA's key
     chain = tuple(x509.load_der_x509_certificate(der) for der in settings.chain_der)
     _WORKER = (CA(key=key, cert=chain[0], chain=chain), settings)
@@ -374,9 +377,13 @@ def issue_all(ca: CA, jobs: Sequence[Job], *, store_types: Sequence[StoreType], 
 
     if not jobs:
         return
-    settings = _Settings(ca_key_der=private_key_to_der(ca.key), chain_der=tuple(certs.to_der(c) for c in ca.chain),
+    from .hsm import is_token_key
+
+    in_token = is_token_key(ca.key)
+    settings = _Settings(ca_key_der=b"" if in_token else private_key_to_der(ca.key),
+                         chain_der=tuple(certs.to_der(c) for c in ca.chain),
                          store_types=tuple(store_types), key_type=key_type, days=days, compat=compat,
-                         now=now or issue.utcnow())
+                         now=now or issue.utcnow(), token_key=ca.key if in_token else None)
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     if workers == 1:
         _init_worker(settings)

@@ -21,6 +21,7 @@ from .keys import (
     private_key_to_pem,
     same_public_key,
 )
+from .p11uri import Pkcs11Uri
 
 # A root CA key outlives many client keys: 3072-bit RSA is NIST's recommendation past 2030.
 CA_KEY_TYPE = KeyType.RSA3072
@@ -29,10 +30,12 @@ CA_KEY_TYPE = KeyType.RSA3072
 CLIENT_KEY_TYPE = KeyType.RSA2048
 
 # The CA folder (CA.files writes it, CA.from_files reads it): the certificate, its private key
-# (PKCS#8, encrypted unless made with --no-password) and, for an intermediate, its chain.
+# (PKCS#8, encrypted unless made with --no-password) and, for an intermediate, its chain. A CA
+# whose key is in a PKCS#11 token has ca.pkcs11 (the key's URI, hsm.py) instead of ca.key.
 CERT_FILE = "ca.pem"
 KEY_FILE = "ca.key"
 CHAIN_FILE = "ca-chain.pem"
+TOKEN_FILE = "ca.pkcs11"
 
 
 @dataclass(frozen=True)
@@ -100,23 +103,38 @@ class CA:
     def files(self, password: str | None) -> dict[str, bytes]:
         """The CA folder's contents: ca.pem, ca.key (encrypted unless password is None) and, for an
         intermediate, ca-chain.pem (this CA, then its issuers). CA.from_files reads them back."""
-        out = {CERT_FILE: certs.to_pem([self.cert]), KEY_FILE: private_key_to_pem(self.key, password)}
+        from . import hsm
+
+        out = {CERT_FILE: certs.to_pem([self.cert])}
+        if isinstance(self.key, hsm.TokenRSAKey | hsm.TokenECKey):  # the key stays in its token
+            out[TOKEN_FILE] = hsm.token_file(self.key)
+        else:
+            out[KEY_FILE] = private_key_to_pem(self.key, password)
         if not self.is_root:
             out[CHAIN_FILE] = certs.to_pem(self.chain)
         return out
 
     @classmethod
     def from_files(cls, read: Callable[[str, str], bytes | None], password: Callable[[], str], *,
-                   folder: str | PurePath = ".", now: dt.datetime | None = None) -> CA:
+                   folder: str | PurePath = ".", now: dt.datetime | None = None,
+                   pin: Callable[[Pkcs11Uri], str] | None = None) -> CA:
         """The CA whose folder CA.files() wrote. `read(name, what)` gives a file's bytes (None for
-        an absent ca-chain.pem); `password()` is asked only when ca.key is encrypted. `folder`
-        names the files in messages."""
+        an absent ca-chain.pem or ca.pkcs11); `password()` is asked only when ca.key is encrypted,
+        `pin(uri)` only when the key is in a token (ca.pkcs11). `folder` names the files in messages."""
         folder = PurePath(folder)
         cert_data = read(CERT_FILE, "CA certificate")
         cert = certs.load_certificates(cert_data or b"", what=str(folder / CERT_FILE))[0]
-        key_data = read(KEY_FILE, "CA key") or b""
-        key = load_private_key(key_data, password() if is_encrypted(key_data) else None,
-                               what=f"the CA key {folder / KEY_FILE}")
+        token_data = read(TOKEN_FILE, "token reference")
+        key: PrivateKey
+        if token_data is not None:
+            from . import hsm
+
+            uri = hsm.read_token_file(token_data, what=str(folder / TOKEN_FILE))
+            key = hsm.open_key(uri, pin or (lambda _: password()))
+        else:
+            key_data = read(KEY_FILE, "CA key") or b""
+            key = load_private_key(key_data, password() if is_encrypted(key_data) else None,
+                                   what=f"the CA key {folder / KEY_FILE}")
         chain_data = read(CHAIN_FILE, "file")
         issuers = certs.load_certificates(chain_data, what=str(folder / CHAIN_FILE))[1:] if chain_data else []
         return load_ca(cert, key, issuers, what=f"the CA in {folder}", now=now)

@@ -121,15 +121,18 @@ def _describe_store(store: keystore.Keystore) -> Info:
     return {"format": JSON_FORMAT, "kind": "keystore", "type": store.type.value, "entries": entries}
 
 
-def describe_data(data: bytes, *, source: str, storepass: Callable[[], str]) -> Info:
-    """Whatever `data` is: keystore, certificate(s), CSR or private key. `storepass` is called
-    only for a keystore, so a PEM never prompts for a password."""
+def describe_data(data: bytes, *, source: str, storepass: Callable[[], str | None],
+                  store_type: str | None = None) -> Info:
+    """Whatever `data` is: keystore, certificate(s), CSR or private key (`store_type`: read it
+    as that keystore type, whatever its content). `storepass` is called only for a keystore, so
+    a PEM never prompts for a password."""
     from . import opener
 
     read = opener.Source.of(data, source)
-    if read.type is not None:
-        return describe_store(opener.open_store(read, storepass, mode=opener.Mode.SEALED,
-                                                decrypt_secrets=True).store)
+    if store_type is not None or read.type is not None:
+        return describe_store(opener.open_store(
+            read, storepass, mode=opener.Mode.SEALED, decrypt_secrets=True,
+            store_type=keystore.StoreType.parse(store_type) if store_type is not None else None).store)
     if b"CERTIFICATE REQUEST-----" in data:
         from .csr import load_csr
 
@@ -257,9 +260,11 @@ def text_lines(info: Info) -> list[str]:
 
 # --- a CA folder: the CA and what its ledger says it issued (inspect CA_DIR) ----------------------
 
-def describe_ca_folder(cert: x509.Certificate, book: Ledger, *, ledger_path: str, now: dt.datetime) -> Info:
+def describe_ca_folder(cert: x509.Certificate, book: Ledger, *, ledger_path: str, now: dt.datetime,
+                       key: Info | None = None) -> Info:
     """The CA and each certificate of its ledger (ledger.Ledger) with its state at `now`
-    (valid, expired, revoked), as inspect CA_DIR --json prints it."""
+    (valid, expired, revoked), as inspect CA_DIR --json prints it. `key` says where the CA's
+    key is (ca_key_info)."""
     from .ledger import serial_hex
 
     rows = []
@@ -273,16 +278,40 @@ def describe_ca_folder(cert: x509.Certificate, book: Ledger, *, ledger_path: str
                      "revoked_at": _time(revoked.at) if revoked else None,
                      "reason": revoked.reason.value if revoked else None})
     return {"format": JSON_FORMAT, "kind": "ca-folder", "ca": describe_certificate(cert),
-            "ledger": ledger_path, "crl_number": book.crl_number, "issued": rows}
+            "key": key, "ledger": ledger_path, "crl_number": book.crl_number, "issued": rows}
+
+
+def ca_key_info(key_file: bytes | None, token_file: bytes | None, *, folder: str) -> Info | None:
+    """Where a CA folder's key is, from its files alone (no PIN, no token): {"kind": "pkcs11",
+    "uri", "token", "object"} for ca.pkcs11, {"kind": "file", "encrypted"} for ca.key, None for neither."""
+    if token_file is not None:
+        from .hsm import read_token_file
+
+        uri = read_token_file(token_file, what=f"{folder}/ca.pkcs11")
+        return {"kind": "pkcs11", "uri": str(uri), "token": uri.token, "object": uri.object}
+    if key_file is not None:
+        from .keys import is_encrypted
+
+        return {"kind": "file", "encrypted": is_encrypted(key_file)}
+    return None
 
 
 def ca_folder_lines(info: Info, folder: str) -> list[str]:
     """describe_ca_folder's data as inspect CA_DIR prints it: the CA, then one line per certificate."""
     lines = [f"CA folder {folder}: {info['ca']['subject']}, valid until {info['ca']['not_after'][:10]}",
              f"Issued: {len(info['issued'])} certificate(s) in {info['ledger']}"
-             + (f"; last CRL number {info['crl_number']}" if info["crl_number"] else "")]
+             + (f"; last CRL number {info['crl_number']}" if info["crl_number"] else ""),
+             _key_line(info.get("key"))]
     for row in info["issued"]:
         extra = f" on {row['revoked_at'][:10]} ({row['reason']})" if row["revoked_at"] else ""
         lines.append(f"  {row['serial']}  {row['state'].upper()}{extra}  until {row['not_after'][:10]}  "
                      f"{row['subject']}  ({row['profile']}, {row['issued_by']})")
     return lines
+
+
+def _key_line(key: Info | None) -> str:
+    if key is None:
+        return "Key: none in the folder (no ca.key, no ca.pkcs11): it cannot issue"
+    if key["kind"] == "pkcs11":
+        return f"Key: in PKCS#11 token {key['token']!r}, object {key['object']!r} (ca.pkcs11: {key['uri']})"
+    return f"Key: ca.key, {'encrypted' if key['encrypted'] else 'NOT encrypted'}"

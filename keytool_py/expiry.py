@@ -187,13 +187,15 @@ def read_certificates(data: bytes, password: str | None = None,
     if store_type is keystore.StoreType.PKCS12:
         return "pkcs12", _pkcs12(data, password)
     if store_type is not None:
-        # JKS and JCEKS read as Java's load(stream, null): no password, no integrity check (as
+        # JKS, JCEKS and BKS read as Java's load(stream, null): no password, no integrity check (as
         # `keytool -list` without -storepass); certificates are not encrypted there. Aliases
-        # lowercased, as Java lists them.
-        store = opener.open_store(opener.Source("the file", data, store_type), lambda: None,
+        # lowercased, as Java lists them (Bouncy Castle keeps them as stored). UBER is encrypted
+        # as a whole: it needs its password.
+        uber = store_type is keystore.StoreType.UBER
+        store = opener.open_store(opener.Source("the file", data, store_type), lambda: password if uber else None,
                                   mode=opener.Mode.SEALED, store_type=store_type).store
-        return store_type.value, [(entry.alias.lower(), n, cert) for entry in store.entries
-                                  for n, cert in enumerate(entry.chain)]
+        return store_type.value, [(entry.alias if store_type.bouncy_castle else entry.alias.lower(), n, cert)
+                                  for entry in store.entries for n, cert in enumerate(entry.chain)]
     if b"CERTIFICATE-----" in data:
         return "pem", [(None, n, c) for n, c in enumerate(certs.load_certificates(data, what="the file"))]
     if data[:1] == b"\x30":

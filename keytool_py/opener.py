@@ -31,7 +31,7 @@ from .keystore import Keystore, StoreType
 # A password asked for only when it is needed: None reads as Java's load(stream, null).
 PasswordSource = Callable[[], "str | None"]
 
-NOT_A_KEYSTORE = "{name} is not a JKS, JCEKS or PKCS12 keystore"
+NOT_A_KEYSTORE = "{name} is not a JKS, JCEKS, PKCS12, BKS or UBER keystore"
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,10 @@ def open_store(where: str | Path | Source, storepass: PasswordSource, *, mode: M
                what: str = "keystore", decrypt_secrets: bool = False,
                store_type: StoreType | None = None) -> OpenStore:
     """The keystore at `where` (a path, or a Source already read), loaded in `mode`. A file that
-    is not a keystore is refused before any password is asked for."""
+    is not a keystore is refused before any password is asked for (unless `store_type` says what
+    it is: BKS and UBER have no magic number, and a damaged one may not look like one)."""
     source = where if isinstance(where, Source) else read_source(where, what=what, edit=mode is Mode.EDIT)
-    if source.type is None:
+    if source.type is None and store_type is None:
         raise BadInputError(NOT_A_KEYSTORE.format(name=source.name))
     store_pw = storepass()
     key_pw = keypass() if keypass is not None and mode is Mode.READ else None
@@ -98,6 +99,11 @@ def open_store(where: str | Path | Source, storepass: PasswordSource, *, mode: M
 @contextlib.contextmanager
 def editing(path: str | Path, storepass: PasswordSource, *, what: str = "keystore") -> Iterator[OpenStore]:
     """The keystore at `path` opened for an edit (Mode.EDIT), under the file's lock until the
-    block ends: write the edit (files.replace_in_place(opened.source.snapshot, ...)) inside it."""
+    block ends: write the edit (files.replace_in_place(opened.source.snapshot, ...)) inside it.
+    A type ktpy reads but does not write (BKS, UBER) is refused before any password is asked."""
     with files.locked(path):
-        yield open_store(path, storepass, mode=Mode.EDIT, what=what)
+        source = read_source(path, what=what, edit=True)
+        if source.type is not None and not source.type.writable:
+            raise BadInputError(f"{source.name} is a {source.type.value.upper()} keystore, which ktpy reads but "
+                                "does not write; convert it to JKS, JCEKS or PKCS12 first (ktpy convert)")
+        yield open_store(source, storepass, mode=Mode.EDIT, what=what)

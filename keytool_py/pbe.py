@@ -225,7 +225,9 @@ def pkcs12_kdf(hash_new: HashNew, password: str, salt: bytes, iterations: int, p
 
     diversifier = bytes([purpose]) * v
     # a NUL-terminated BMPString; Java (PKCS12PBECipherCore.derive) takes the password "\0" as
-    # no bytes at all, and so does OpenSSL for a missing one
+    # no bytes at all, and so does OpenSSL for a missing one. The empty password is therefore
+    # written as Java's writer writes it (the two-byte terminator), which every reader tries
+    # first; p12codec reads it both ways, as Java does (RetryWithZero).
     secret = b"" if password == "\0" else (password + "\0").encode("utf-16-be", "surrogatepass")
     block = bytearray(stretch(salt) + stretch(secret))
     out = b""

@@ -4,6 +4,7 @@ import from those, never from this file or from one another."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,22 @@ def clients(ca, key_pool):
 @pytest.fixture(scope="session")
 def client(clients):
     return clients[KeyType.RSA2048]
+
+
+# --- PKCS#11: SoftHSM2 tokens for the whole session (tests/softhsm.py) ---
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory):
+    """Three SoftHSM tokens in a temporary folder, SOFTHSM2_CONF set for the session."""
+    import softhsm as softhsm_mod
+
+    util = require_tool("softhsm2-util")
+    before = os.environ.get("SOFTHSM2_CONF")
+    yield softhsm_mod.start(util, tmp_path_factory.mktemp("softhsm"))
+    if before is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = before
 
 
 # --- interop fixtures: the Java client and the loopback mTLS server ---

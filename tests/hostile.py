@@ -83,3 +83,29 @@ def pkcs12_parts_at_max_rounds(parts: int = 30, rounds: int = 5_000_000) -> byte
     pfx["macData"]["mac"]["digest"] = pbe.mac(hashlib.sha256, data, STOREPASS, salt, 1)
     pfx["macData"]["iterations"] = 1
     return encoder.encode(pfx)
+
+
+def bks_with_rounds(bks: bytes, rounds: int, *, in_entries: bool = False, password: str = STOREPASS) -> bytes:
+    """A Bouncy Castle BKS (version 2) with its store iteration count set to `rounds`, or (in_entries)
+    every sealed key's count set to `rounds` and the store's HMAC recomputed, so that only the
+    per-key bound stands in the way. Bouncy Castle itself reads any count here."""
+    import hmac
+
+    from jks import rfc7292 as pkcs12_kdf
+    from jks.bks import BksKeyStore
+
+    salt_len = struct.unpack_from(">I", bks, 4)[0]
+    pos = 12 + salt_len
+    if not in_entries:
+        return bks[:pos - 4] + struct.pack(">I", rounds) + bks[pos:]
+    salt, store_rounds = bks[8:8 + salt_len], struct.unpack_from(">I", bks, pos - 4)[0]
+    table, size = BksKeyStore._load_bks_entries(bks[pos:], "bks", None)
+    body = bytearray(bks[pos:pos + size])
+    for entry in table.values():
+        blob = entry.__dict__.get("_encrypted")
+        if blob:
+            at = body.find(blob)
+            key_salt_len = struct.unpack_from(">I", blob)[0]
+            struct.pack_into(">I", body, at + 4 + key_salt_len, rounds)
+    mac_key = pkcs12_kdf.derive_key(hashlib.sha1, pkcs12_kdf.PURPOSE_MAC_MATERIAL, password, salt, store_rounds, 20)
+    return bks[:pos] + bytes(body) + hmac.new(mac_key, bytes(body), hashlib.sha1).digest()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 from interop import JVM_FAST_START, JVM_LONG_RUN, compile_java, describe, run_java
 
 JAVA_SOURCE = Path(__file__).parent / "java" / "JavaView.java"
+# Bouncy Castle's provider (Debian libbcprov-java; .ci/run installs it): Java's view of BKS and UBER
+BCPROV = Path("/usr/share/java/bcprov.jar")
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ def java_view(classdir: Path, requests: Sequence[Request], *, long_run: bool | N
     corpus stores than the start-up flags. Default: on from 10 stores."""
     stdin = "".join(r.line() + "\n" for r in requests)
     long_run = len(requests) >= 10 if long_run is None else long_run
-    proc = run_java("-cp", classdir, "JavaView", jvm=JVM_LONG_RUN if long_run else JVM_FAST_START,
+    classpath = os.pathsep.join([str(classdir), *([str(BCPROV)] if BCPROV.is_file() else [])])
+    proc = run_java("-cp", classpath, "JavaView", jvm=JVM_LONG_RUN if long_run else JVM_FAST_START,
                     input=stdin, timeout=600)
     assert proc.returncode == 0, describe(proc)
     views = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -136,7 +136,7 @@ def test_one_call_loads_a_keystore_from_a_path():
     through opener.open_store: the one call of the loader, with one message for a file that is
     not a keystore and the one place where an edit's lock is taken (opener.editing)."""
     assert _calls(_loads_a_keystore) == ["keytool_py.opener:open_store", "keytool_py.opener:read_source"]
-    message = "is not a JKS, JCEKS or PKCS12 keystore"
+    message = "is not a JKS, JCEKS, PKCS12, BKS or UBER keystore"
     spelled = [str(p.relative_to(PACKAGE)) for p in sorted(PACKAGE.rglob("*.py"))
                if message in p.read_text(encoding="utf-8")]
     # (keystore.load says it of bytes, for library callers: "the file is not ...")
@@ -179,7 +179,7 @@ def test_an_edit_takes_the_lock_where_it_opens_the_store(monkeypatch, tmp_path, 
     except keytool_py.KtpyError as exc:
         events.append(("refused", str(exc)))
     assert events == [("lock", str(store)), ("read", ""), ("unlock", str(store)),
-                      ("refused", f"{store} is not a JKS, JCEKS or PKCS12 keystore")]
+                      ("refused", f"{store} is not a JKS, JCEKS, PKCS12, BKS or UBER keystore")]
 
 
 def test_folder_layouts_are_named_once():
@@ -205,7 +205,8 @@ def test_folder_layouts_are_named_once():
 
 def test_setup_cfg_declares_every_package_the_library_imports():
     """Each third-party module keytool_py/ imports comes from a distribution that setup.cfg's
-    install_requires names (pyasn1 arrived only through pyjks before)."""
+    install_requires names (pyasn1 arrived only through pyjks before), or, for an optional
+    feature imported only when used (python-pkcs11 for create-ca --pkcs11), one of its extras."""
     import configparser
     import importlib.metadata
     import re
@@ -213,8 +214,9 @@ def test_setup_cfg_declares_every_package_the_library_imports():
 
     config = configparser.ConfigParser()
     config.read(PACKAGE.parent / "setup.cfg")
+    requirements = [config["options"]["install_requires"], *config["options.extras_require"].values()]
     declared = {re.split(r"[<>=!~ ;\[]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
-                for line in config["options"]["install_requires"].splitlines()
+                for block in requirements for line in block.splitlines()
                 if line.strip() and not line.strip().startswith("#")}
     imported = set()
     for path in PACKAGE.rglob("*.py"):
@@ -231,13 +233,14 @@ def test_setup_cfg_declares_every_package_the_library_imports():
 
 
 def test_no_cli_module_imports_another_command_module():
-    """cli/'s command modules share app.py (the group, exit codes, errors), options.py and
-    inputs.py, and nothing of each other: what two commands share belongs in the library or in
-    one of those three."""
+    """A module that defines commands (cli.app.COMMAND_MODULES) imports no other such module:
+    what two commands share lives in the library, in app.py, options.py or inputs.py, or in a
+    helper module of cli/ that defines no command."""
+    from keytool_py.cli.app import COMMAND_MODULES
+
     graph = import_graph()
-    shared = {f"keytool_py.cli.{n}" for n in ("app", "options", "inputs", "_common")}
-    commands = sorted(m for m in graph if m.startswith("keytool_py.cli.") and m not in shared)
-    for name in commands:
-        others = {m for m in graph[name] if m.startswith("keytool_py.cli.") and m not in shared}
-        assert not others, (f"{name} imports {sorted(others)}: move what they share to cli/inputs.py, "
+    commands = {f"keytool_py.cli.{m}" for m in COMMAND_MODULES.values()}
+    for name in sorted(commands):
+        others = sorted(graph[name] & commands)
+        assert not others, (f"{name} imports {others}: move what they share to cli/inputs.py, "
                             "cli/options.py or the library")

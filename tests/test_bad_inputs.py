@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from helpers import ktpy, with_key_derivation
 from hostile import STOREPASS as HOSTILE_PASS
-from hostile import jceks_back_reference_bomb, jceks_keys_at_max_rounds, pkcs12_parts_at_max_rounds
+from hostile import bks_with_rounds, jceks_back_reference_bomb, jceks_keys_at_max_rounds, pkcs12_parts_at_max_rounds
 
 from keytool_py import KeyType, build_keystore, create_ca
 from keytool_py.certs import to_pem
@@ -68,6 +68,11 @@ def material(tmp_path_factory, key_pool, now):
     (root / "rounds.p12").write_bytes(pkcs12_parts_at_max_rounds())
     (root / "rounds.jceks").write_bytes(jceks_keys_at_max_rounds(leaf.cert))
     (root / "secret.jceks").write_bytes((FIXTURES / "keytool-secret.jceks").read_bytes())
+    # Bouncy Castle's BKS (password "changeit"): as written, cut in half, and with a hostile count
+    bks = (FIXTURES / "bc-v2.bks").read_bytes()
+    (root / "ks.bks").write_bytes(bks)
+    (root / "truncated.bks").write_bytes(bks[: len(bks) // 2])
+    (root / "rounds.bks").write_bytes(bks_with_rounds(bks, 2**31 - 1))
     return root
 
 
@@ -218,6 +223,13 @@ ROWS = [
                                 "-o", "{d}/out.jks"), 1,
         "the entry 'imported-pass' is a secret key, which a JKS keystore cannot hold; convert to JCEKS or PKCS12 "
         "instead"),
+    Row("wrong-storepass-bks", _export("ks.bks"), 1,
+        "wrong store password for the BKS keystore (its HMAC does not verify)"),
+    Row("truncated-bks", _export("truncated.bks", "env:HOSTILE"), 1, "the BKS keystore is corrupted or truncated"),
+    Row("bks-hostile-rounds", ("convert", "{d}/rounds.bks", "--to", "pkcs12", "--storepass", "env:HOSTILE",
+                               "-o", "{d}/out.p12"), 1,
+        "the BKS keystore claims 2,147,483,647 key derivation rounds; ktpy reads at most 5,000,000 (Bouncy Castle "
+        "writes 1024 to 2047)"),
     # servers on loopback (the `network` fixture): {closed}, {notls}, {stall}, {proxy} are its ports
     Row("server-unreachable", ("fetch-chain", "127.0.0.1:{closed}"), 1,
         "could not connect to 127.0.0.1:{closed}: connection refused"),
@@ -289,3 +301,79 @@ def test_stdout_full(material):
                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr == "Error: cannot write to standard output: No space left on device\n"
+
+
+# --- a CA key in a PKCS#11 token (SoftHSM2, tests/softhsm.py): each failure as one sentence ------
+# The ids are in docs/hsm.md's table (checked below); the token removed during a batch is its own
+# test (tests/test_hsm.py), since it needs the token pulled between two signatures.
+
+def _create(uri: str, *extra: str, module: str = "{m}") -> tuple[str, ...]:
+    return ("create-ca", "--dir", "{d}/new-ca", "--subject", "CN=x", "--key-type", "ec-p256", "--pkcs11", uri,
+            "--pkcs11-module", module, "--pin", "env:PIN", *extra)
+
+
+HSM_ROWS = [
+    Row("pkcs11-module-not-found", _create("pkcs11:token=ktpy-ca;object=x", module="{d}/nope.so"), 1,
+        "PKCS#11 module {d}/nope.so not found (no such file)"),
+    Row("pkcs11-not-a-module", _create("pkcs11:token=ktpy-ca;object=x", module="{d}/not-a-module.so"), 1,
+        "{d}/not-a-module.so cannot be loaded as a PKCS#11 module (invalid ELF header)"),
+    Row("pkcs11-token-not-found", _create("pkcs11:token=nope;object=x"), 1,
+        "no token 'nope' in PKCS#11 module {m} (its tokens: 'ktpy-ca', 'ktpy-gone', 'ktpy-locked')"),
+    Row("pkcs11-wrong-pin", ("issue-client", "--ca", "{d}/hsm-ca", "--pin", "env:BAD", "--subject", "CN=x",
+                             "--out-dir", "{d}/out"), 1, "wrong PIN for token 'ktpy-ca'"),
+    Row("pkcs11-pin-locked", ("issue-client", "--ca", "{d}/locked-ca", "--pin", "env:PIN", "--subject", "CN=x",
+                              "--out-dir", "{d}/out"), 1,
+        "the user PIN of token 'ktpy-locked' is locked (too many wrong PINs); its security officer must unlock "
+        "it with the token's own tool"),
+    Row("pkcs11-object-not-found", _create("pkcs11:token=ktpy-ca;object=nope", "--existing-key"), 1,
+        "token 'ktpy-ca' holds no private key 'nope'"),
+    Row("pkcs11-key-cannot-sign", _create("pkcs11:token=ktpy-ca;object=dsa", "--existing-key"), 1,
+        "the key 'dsa' in token 'ktpy-ca' is a DSA key; ktpy signs with RSA or EC keys"),
+    Row("pkcs11-key-exists", _create("pkcs11:token=ktpy-ca;object=bad-inputs-ca"), 1,
+        "token 'ktpy-ca' already holds a key 'bad-inputs-ca'; pass --existing-key to make the CA with it, or "
+        "name another object"),
+    Row("pkcs11-pin-in-uri", _create("pkcs11:token=ktpy-ca;object=x?pin-value=1234"), 1,
+        "--pkcs11: a PIN in the URI (pin-value) would show in the process list and be recorded; give it with "
+        "--pin env:VAR or file:PATH, or pin-source=FILE"),
+    Row("pkcs11-no-module", ("issue-client", "--ca", "{d}/no-module-ca", "--pin", "env:PIN", "--subject", "CN=x",
+                             "--out-dir", "{d}/out"), 1,
+        "no PKCS#11 module named: give --pkcs11-module PATH, module-path=PATH in the URI, or set KTPY_PKCS11_MODULE"),
+]
+HSM_OWN_TESTS = {"pkcs11-token-removed"}  # tests/test_hsm.py::test_the_token_removed_during_a_batch_...
+
+
+@pytest.fixture(scope="module")
+def hsm_material(softhsm, tmp_path_factory):
+    """A CA folder whose key is in token ktpy-ca, one naming the locked token, one naming no module."""
+    import softhsm as softhsm_mod
+
+    root = tmp_path_factory.mktemp("bad-hsm")
+    ktpy("create-ca", "--dir", root / "hsm-ca", "--subject", "CN=Bad Inputs HSM CA", "--key-type", "ec-p256",
+         "--pkcs11", "pkcs11:token=ktpy-ca;object=bad-inputs-ca", "--pkcs11-module", softhsm.module,
+         "--pin", "env:PIN", env={"PIN": softhsm_mod.PIN})
+    for name, uri in (("locked-ca", f"pkcs11:token=ktpy-locked;object=ca?module-path={softhsm.module}"),
+                      ("no-module-ca", "pkcs11:token=ktpy-ca;object=bad-inputs-ca")):
+        (root / name).mkdir()
+        (root / name / "ca.pem").write_bytes((root / "hsm-ca/ca.pem").read_bytes())
+        (root / name / "ca.pkcs11").write_text(uri + "\n")
+    (root / "not-a-module.so").write_bytes(b"not a shared library\n" * 200)
+    return root
+
+
+@pytest.mark.parametrize("row", HSM_ROWS, ids=[r.id for r in HSM_ROWS])
+def test_bad_pkcs11_input(row, hsm_material, softhsm, monkeypatch):
+    import softhsm as softhsm_mod
+
+    monkeypatch.delenv("KTPY_PKCS11_MODULE", raising=False)
+    args = [a.format(d=hsm_material, m=softhsm.module) for a in row.args]
+    before = snapshot(hsm_material)
+    result = ktpy(*args, env={**ENV, "PIN": softhsm_mod.PIN}, code=row.code)
+    assert result.stderr.strip().splitlines()[-1] == f"Error: {row.message.format(d=hsm_material, m=softhsm.module)}"
+    assert "Traceback" not in result.output and softhsm_mod.PIN not in result.output and BAD not in result.output
+    assert snapshot(hsm_material) == before
+
+
+def test_every_pkcs11_row_is_in_the_hsm_page_table():
+    page = (README.parent / "hsm.md").read_text()  # README is docs/bad-input.md
+    table_ids = set(re.findall(r"^\| `(pkcs11-[a-z0-9-]+)` \|", page, flags=re.MULTILINE))
+    assert table_ids == {r.id for r in HSM_ROWS} | HSM_OWN_TESTS

@@ -104,8 +104,8 @@ def test_parse_csv_bad_rows_carry_their_error(row, error):
 
 def test_parse_types():
     assert [t.value for t in parse_types("jks, pkcs12,jks,jceks")] == ["jks", "pkcs12", "jceks"]
-    with pytest.raises(BadInputError, match="^unknown keystore type 'bks'; choose "):
-        parse_types("jks,bks")
+    with pytest.raises(BadInputError, match="^unknown keystore type 'bcfks'; choose "):
+        parse_types("jks,bcfks")
 
 
 # --- issue-client --batch -----------------------------------------------------------------------
@@ -224,7 +224,7 @@ def test_batch_progress_bar_on_a_terminal(ca_dir, tmp_path, monkeypatch):
     (("--subject", "CN=x"), "--batch takes the subjects, names and SANs from the file; leave out --subject, "
                             "--name and --san"),
     (("--generate-passwords",), "give --storepass or --generate-passwords, not both"),
-    (("--types", "jks,bks"), "Invalid value for '--types': unknown keystore type 'bks'; choose "),
+    (("--types", "jks,bcfks"), "Invalid value for '--types': unknown keystore type 'bcfks'; choose "),
 ])
 def test_batch_usage_errors(ca_dir, tmp_path, extra, message):
     result = batch(ca_dir, write_csv(tmp_path), tmp_path / "out", *extra, code=None)
@@ -328,7 +328,7 @@ def test_build_keystore_several_types_all_or_nothing(client, tmp_path):
 @pytest.mark.parametrize("type_, out, message", [
     ("jks,pkcs12", "ks.p12", "with several --type values, -o is a stem or a folder, not a file name: -o ks "
                              "writes ks.jks, ks.p12"),
-    ("jks,bks", "ks", "Invalid value for '--type': 'bks' is not one of 'jks', 'pkcs12', 'jceks' (several may "
+    ("jks,bcfks", "ks", "Invalid value for '--type': 'bcfks' is not one of 'jks', 'pkcs12', 'jceks' (several may "
                       "be given separated by commas)"),
 ])
 def test_build_keystore_several_types_usage_errors(client, tmp_path, monkeypatch, type_, out, message):

@@ -51,13 +51,13 @@ def test_store_types_parse_in_order_without_duplicates_and_complete():
     param_type = StoreTypes()
     assert param_type.convert("jks, P12,jks,jceks", None, None) == (StoreType.JKS, StoreType.PKCS12,
                                                                     StoreType.JCEKS)
-    with pytest.raises(click.BadParameter, match="^unknown keystore type 'bks'; choose one of jks, pkcs12, jceks$"):
-        param_type.convert("jks,bks", None, None)
+    with pytest.raises(click.BadParameter, match="^unknown keystore type 'bcfks'; choose one of jks, pkcs12, jceks$"):
+        param_type.convert("jks,bcfks", None, None)
     with pytest.raises(click.BadParameter, match="^give at least one keystore type: jks, pkcs12 or jceks$"):
         param_type.convert(" , ", None, None)
     worded = StoreTypes("{item!r} is not one I know")
-    with pytest.raises(click.BadParameter, match="^'bks' is not one I know$"):
-        worded.convert("jks,bks", None, None)
+    with pytest.raises(click.BadParameter, match="^'bcfks' is not one I know$"):
+        worded.convert("jks,bcfks", None, None)
     assert [i.value for i in param_type.shell_complete(None, None, "pkcs12,j")] == ["pkcs12,jks", "pkcs12,jceks"]
 
 

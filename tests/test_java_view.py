@@ -33,6 +33,8 @@ REFUSALS = {
     "aliases-equal-but-for-case": "Error: two entries would have the alias '{entry}' (Java ignores case)\n",
     "nothing-java-sees": "Error: {path} holds no entry that Java sees (Java ignores unencrypted key bags), "
                          "so there is nothing to convert\n",
+    "key-without-certificate": "Error: the key entry '{entry}' has no certificate, and a {type} keystore needs one "
+                               "with every key (Java refuses it); keep it in PKCS12, or add its certificate\n",
 }
 TYPES = ["jks", "jceks", "pkcs12"]
 KTPY_LINE = re.compile(r"^(Error|Warning|Notice|Wrote)[: ]")
@@ -160,7 +162,8 @@ def test_convert_does_what_is_pinned(name, target, conversions, corpus_views):
     assert all(KTPY_LINE.match(line) for line in stderr.splitlines()), stderr
     if expected != "converted":
         assert (out, code) == (None, 1), f"pinned refused ({expected}), but: exit {code}\n{stderr}"
-        assert stderr == REFUSALS[expected["refused"]].format(entry=expected.get("entry"), path=FIXTURES / name)
+        assert stderr == REFUSALS[expected["refused"]].format(entry=expected.get("entry"), path=FIXTURES / name,
+                                                              type=target.upper())
         if "entry" in expected:  # an entry Java sees in the source
             assert expected["entry"] in [e["alias"].lower() for e in corpus_views[name]["entries"]]
         return

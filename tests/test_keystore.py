@@ -112,7 +112,9 @@ def test_empty_alias_refused(client):
 
 
 def test_unknown_type_lists_choices(client):
-    with pytest.raises(BadInputError, match="unknown keystore type .bks.; choose one of jks, pkcs12, jceks"):
+    with pytest.raises(BadInputError, match="^unknown keystore type .pem.; choose one of jks, pkcs12, jceks$"):
+        build_keystore("pem", client.key, client.chain, alias="a", storepass=STOREPASS)
+    with pytest.raises(UnsupportedError, match="^ktpy reads BKS and UBER keystores but does not write them; "):
         build_keystore("bks", client.key, client.chain, alias="a", storepass=STOREPASS)
 
 
@@ -180,7 +182,7 @@ def test_detect_type():
 
 
 def test_load_refuses_non_keystores():
-    with pytest.raises(BadInputError, match="not a JKS, JCEKS or PKCS12 keystore"):
+    with pytest.raises(BadInputError, match="not a JKS, JCEKS, PKCS12, BKS or UBER keystore"):
         load_keystore(b"hello", STOREPASS)
 
 

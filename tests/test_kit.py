@@ -223,8 +223,8 @@ def test_kit_refuses_a_key_password_with_pkcs12(tmp_path):
 
 def test_kit_refuses_unknown_types(tmp_path):
     result = run("kit", "--out-dir", tmp_path / "kit", "--subject", "CN=mule-client", "--storepass",
-                 "env:KTPY_STORE_PW", "--types", "jks,bks", code=2)
-    assert result.stderr.endswith("Error: Invalid value for '--types': unknown keystore type 'bks'; "
+                 "env:KTPY_STORE_PW", "--types", "jks,bcfks", code=2)
+    assert result.stderr.endswith("Error: Invalid value for '--types': unknown keystore type 'bcfks'; "
                                   "choose one of jks, pkcs12, jceks\n")
 
 

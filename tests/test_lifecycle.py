@@ -150,6 +150,7 @@ def test_revoke_crl_inspect_and_verify(issued, tmp_path):
     view = ktpy("inspect", ca_dir).stdout.splitlines()
     assert view[0].startswith(f"CA folder {ca_dir}: CN=Ledger Root,O=Acme, valid until ")
     assert view[1] == f"Issued: 7 certificate(s) in {ca_dir / 'issued.jsonl'}; last CRL number 2"
+    assert view[2] == "Key: ca.key, NOT encrypted"
     line = next(v for v in view if v.startswith(f"  {one}  "))
     assert line.startswith(f"  {one}  REVOKED on {NOW:%Y-%m-%d}"[:len(f"  {one}  REVOKED on 2026-")])
     assert line.endswith("  CN=one,O=Acme  (client, issue-client)")

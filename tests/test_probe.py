@@ -102,7 +102,7 @@ def test_probe_refuses_a_file_that_is_not_a_keystore():
     result = probe("127.0.0.1:1", "--keystore", __file__, "--storepass", "env:KTPY_STORE_PW")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == f"Error: {__file__} is not a JKS, JCEKS or PKCS12 keystore\n"
+    assert result.stderr == f"Error: {__file__} is not a JKS, JCEKS, PKCS12, BKS or UBER keystore\n"
 
 
 def test_probe_cannot_connect(store):

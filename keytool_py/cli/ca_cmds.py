@@ -24,9 +24,17 @@ from .app import EXIT_CODES, cli, note
 @click.option("--parent", type=click.Path(file_okay=False),
               help="Folder of a parent CA: make an intermediate CA signed by it.")
 @options.password_option("--parent-password", "Password of the parent's ca.key.")
+@click.option("--pkcs11", "pkcs11_uri", metavar="URI",
+              help='Make the key inside a PKCS#11 token instead of ca.key, e.g. "pkcs11:token=ca;object=root" '
+                   "(RFC 7512; see docs/hsm.md).")
+@click.option("--pkcs11-module", metavar="PATH", type=click.Path(dir_okay=False),
+              help="With --pkcs11: the token's PKCS#11 library (default: module-path in the URI, "
+                   "else $KTPY_PKCS11_MODULE).")
+@options.pin_option("With --pkcs11 (or a --parent in a token): the token's PIN.")
+@click.option("--existing-key", is_flag=True, help="With --pkcs11: use the key the URI names, already in the token.")
 @options.force_option
 def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, parent,
-                  parent_password, force):
+                  parent_password, pkcs11_uri, pkcs11_module, existing_key, force):
     """Create a private CA (root, or intermediate with --parent): DIR/ca.pem and DIR/ca.key.
 
     The key is PKCS#8, encrypted with the password unless --no-password. A private CA is right
@@ -34,20 +42,38 @@ def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, p
     chain ending in a private root unless Salesforce support has added it (use a CSR and a
     public CA there).
 
+    With --pkcs11 URI the key is made in a PKCS#11 token (an HSM; never extractable, never on
+    disk) and DIR/ca.pkcs11 names it instead of ca.key; every command that takes --ca then signs
+    through the token, with the PIN from --pin.
+
     \b
     EXAMPLES
       ktpy create-ca --dir ca --subject "CN=Dev Root CA,O=Acme" --password prompt
       ktpy create-ca --dir ca --subject "CN=Dev Root CA,O=Acme" --password generate:ca/pass.txt
+      ktpy create-ca --dir ca --subject "CN=Root CA,O=Acme" --pkcs11 "pkcs11:token=ca;object=root" \\
+          --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin env:PIN
     """
     from .. import ca as ca_mod
     from .. import files, names
 
     if no_password and password_spec:
         raise click.UsageError("give --password or --no-password, not both")
+    if pkcs11_uri is None and (pkcs11_module or existing_key):
+        raise click.UsageError("--pkcs11-module and --existing-key go with --pkcs11 URI")
+    if pkcs11_uri is not None and (no_password or password_spec):
+        raise click.UsageError("--password and --no-password are for ca.key; with --pkcs11 the token's PIN "
+                               "protects the key (--pin)")
     subject_name = names.parse_subject(subject)  # before any prompt: a typo costs nothing
     folder = Path(ca_dir)
-    outputs = [files.Output(folder / "ca.pem", b""), files.Output(folder / "ca.key", b"", secret=True)]
+    key_name = ca_mod.KEY_FILE if pkcs11_uri is None else ca_mod.TOKEN_FILE
+    outputs = [files.Output(folder / "ca.pem", b""), files.Output(folder / key_name, b"", secret=True)]
     files.check_writable(outputs, force=force)
+    if pkcs11_uri is not None:
+        from .hsm_cmds import create_ca_in_token
+
+        create_ca_in_token(folder, subject_name, pkcs11_uri, pkcs11_module, existing_key, key_type, days,
+                           parent, parent_password, force)
+        return
     parent_ca = inputs.load_ca_dir(parent, parent_password, "--parent-password") if parent else None
     password = None if no_password else inputs.secret(password_spec, "--password", confirm=True,
                                                 label="new CA key password")

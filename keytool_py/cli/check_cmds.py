@@ -20,9 +20,10 @@ VERIFY_EXIT_CODES = exit_codes_help({ExitCode.PROBLEMS: "the checks ran and foun
 @options.storepass_option("Store password, when FILE is a keystore.")
 @options.no_storepass_option
 @options.json_option("Print JSON (format: docs/inspect-json.md).")
-def inspect_cmd(path, storepass, no_storepass, as_json):
-    """Describe a certificate, chain, CSR, private key (never printed) or a JKS, JCEKS or
-    PKCS12 keystore: for every certificate its subject, issuer, serial, validity, key, key
+@options.source_type_option
+def inspect_cmd(path, storepass, no_storepass, as_json, source_type):
+    """Describe a certificate, chain, CSR, private key (never printed) or a JKS, JCEKS,
+    PKCS12, BKS or UBER keystore: for every certificate its subject, issuer, serial, validity, key, key
     usages, extended key usages, SANs and SHA-256 fingerprint (as keytool prints it).
     For a CA folder: every certificate its ledger says the CA issued, with its state
     (valid, expired, revoked).
@@ -40,7 +41,7 @@ def inspect_cmd(path, storepass, no_storepass, as_json):
     if Path(path).is_dir():  # a CA folder: what its ledger says it issued
         return _inspect_ca_dir(path, as_json)
     data = files.read(path, what="file")
-    info = describe_data(data, source=path,
+    info = describe_data(data, source=path, store_type=source_type,
                          storepass=lambda: inputs.store_password(storepass, no_storepass))
     if as_json:
         click.echo(to_json(info))
@@ -119,7 +120,8 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
         store, password = inputs.open_keystore(read, storepass, sealed=True, no_storepass=no_storepass)
         store_pw = None if password is None else password.value
         entry = store.entry(alias)
-        leaf, intermediates = entry.chain[0], [*entry.chain[1:], *extra]
+        chain = entry.chain_for("so there is no certificate to check")
+        leaf, intermediates = chain[0], [*chain[1:], *extra]
         if entry.is_key_entry and key is None:
             key_pw = inputs.secret(keypass, "--keypass", label="key password").value if keypass else None
             key, key_notes = verify_mod.stored_key(entry, store_pw, key_pw, profile=profile)
@@ -156,9 +158,9 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
 
 def _inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     """inspect's view of a CA folder: the CA, and each certificate of its ledger with its state."""
-    from .. import issue, ledger
-    from ..ca import CERT_FILE
-    from ..describe import ca_folder_lines, describe_ca_folder
+    from .. import files, issue, ledger
+    from ..ca import CERT_FILE, KEY_FILE, TOKEN_FILE
+    from ..describe import ca_folder_lines, ca_key_info, describe_ca_folder
 
     folder = Path(ca_dir)
     if not (folder / CERT_FILE).exists():
@@ -166,7 +168,10 @@ def _inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     cert = inputs.read_certificates(folder / CERT_FILE, what="CA certificate")[0]
     book_file = ledger.LedgerFile.of(ca_dir)
     book, path = book_file.read(), book_file.path
-    info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow())
+    found = {name: files.read(folder / name, what="file") if (folder / name).is_file() else None
+             for name in (KEY_FILE, TOKEN_FILE)}
+    key = ca_key_info(found[KEY_FILE], found[TOKEN_FILE], folder=str(folder))
+    info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow(), key=key)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return

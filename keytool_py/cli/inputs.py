@@ -81,7 +81,7 @@ def read_key_and_chain(key_path: str, key_password: str | None, cert_path: str, 
 
 def open_keystore(where, storepass_spec: str | None, keypass_spec: str | None = None, *,
                   label: str = "store password", alias: str | None = None, no_storepass: bool = False,
-                  carry: bool = False, sealed: bool = False, what: str = "keystore"):
+                  carry: bool = False, sealed: bool = False, what: str = "keystore", store_type: str | None = None):
     """(keystore, store password) for a keystore file (a path, or an opener.Source already read),
     through the one opener: the store password from storepass_spec (store_password), asked for
     only once the file is known to be a keystore; keys decrypted with the --keypass password when
@@ -90,13 +90,15 @@ def open_keystore(where, storepass_spec: str | None, keypass_spec: str | None = 
     key the store password does not open stays sealed instead of failing (a rewrite in the same
     type carries it; another type refuses it, naming it)."""
     from .. import opener
+    from ..keystore import StoreType
     from ..passwords import Password
 
     opened = opener.open_store(
         where, lambda: store_password(storepass_spec, no_storepass, label=label),
         keypass=(lambda: secret(keypass_spec, "--keypass", label="key password", allow_empty=True).value)
         if keypass_spec else None,
-        mode=opener.Mode.SEALED if sealed else opener.Mode.READ, alias=alias, carry=carry, what=what)
+        mode=opener.Mode.SEALED if sealed else opener.Mode.READ, alias=alias, carry=carry, what=what,
+        store_type=StoreType.parse(store_type) if store_type is not None else None)
     return opened.store, None if opened.storepass is None else Password(opened.storepass)
 
 
@@ -129,10 +131,21 @@ def load_ca_dir(ca_dir: str, password_spec: str | None, option: str):
 
     def read(name: str, what: str) -> bytes | None:
         path = folder / name
-        return files.read(path, what=what) if name != ca.CHAIN_FILE or path.exists() else None
+        optional = name in (ca.CHAIN_FILE, ca.TOKEN_FILE)
+        return files.read(path, what=what) if not optional or path.exists() else None
 
     return ca.CA.from_files(read, lambda: secret(password_spec, option, label="CA key password").value,
-                            folder=folder)
+                            folder=folder, pin=token_pin)
+
+
+def token_pin(uri) -> str:
+    """The PIN of the token `uri` names: from --pin, else the URI's pin-source, else a prompt."""
+    from .. import hsm
+    from .options import PIN_KEY
+
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get(PIN_KEY) if ctx else None
+    return secret(hsm.pin_spec(given, uri), "--pin", label=f"PIN of token {uri.token or uri.serial}").value
 
 
 def record_issued(ca_dir, certificates, *, by: str, renews: int | None = None) -> None:
@@ -181,7 +194,7 @@ def existing_key(key_path, key_password, store, alias, storepass, keypass):
     opened = open_stored_entry(stored, pw, entry, keypass)
     if opened.key is None:
         raise click.ClickException(f"the entry {entry.alias!r} holds no private key")
-    return opened.key, opened.chain[0]
+    return opened.key, opened.chain_for("so there is no certificate to renew from")[0]
 
 
 # --- inputs commands share with a command of another module ---

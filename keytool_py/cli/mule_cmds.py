@@ -354,6 +354,7 @@ def _open_key_entry(store_path, storepass, keypass, alias, no_storepass=False):
                         "with --no-storepass, give it with --keypass")
     if not entry.is_key_entry or entry.key is None:
         raise KtpyError(f"entry {entry.alias!r} in {store_path} is a trusted certificate, not a key entry")
+    entry.chain_for("which Salesforce needs beside the key (for the JWT bearer flow and for mutual TLS)")
     return entry
 
 

@@ -14,6 +14,8 @@ SECRET_HELP = "SRC is pass:TEXT, env:VAR, file:PATH, prompt or generate:PATH."
 # (tests/test_cli.py checks they agree).
 KEY_TYPES = ["rsa2048", "rsa3072", "rsa4096", "ec-p256", "ec-p384"]
 STORE_TYPES = ["jks", "pkcs12", "jceks"]
+# ... and the ones ktpy reads too: Bouncy Castle's BKS and UBER (docs/formats.md)
+READ_STORE_TYPES = [*STORE_TYPES, "bks", "uber"]
 
 
 # An option whose help says what it is for in each command is a factory (@storepass_option("...")),
@@ -32,11 +34,11 @@ class StoreTypes(click.ParamType):
     def convert(self, value, param, ctx):
         if not isinstance(value, str):
             return value
-        from ..keystore import StoreType, parse_types
+        from ..keystore import parse_types, writable_type
 
         for item in filter(None, (item.strip() for item in value.split(","))):
             try:
-                StoreType.parse(item)
+                writable_type(item)  # BKS and UBER are read, never written
             except KtpyError as exc:
                 self.fail(self.unknown.format(item=item) if self.unknown else str(exc), param, ctx)
         try:
@@ -101,7 +103,27 @@ def alias_option(help: str = "Which keystore entry (default: the only key entry)
 
 
 def ca_dir_option(help: str = "The CA folder.", required: bool = True):
-    return click.option("--ca", "ca_dir", required=required, type=click.Path(file_okay=False), help=help)
+    """--ca CA_DIR, and --pin SRC for a CA whose key is in a PKCS#11 token (load_ca_dir reads it)."""
+    def decorate(f):
+        f = pin_option("PIN of the token that holds the CA key (a CA folder with ca.pkcs11).")(f)
+        return click.option("--ca", "ca_dir", required=required, type=click.Path(file_okay=False), help=help)(f)
+
+    return decorate
+
+
+PIN_KEY = "ktpy.pin"
+
+
+def pin_option(help: str):
+    """--pin SRC, kept in the context for load_ca_dir (so the commands that take --ca need no
+    parameter for it)."""
+    def remember(ctx: click.Context, param: click.Parameter, value):
+        if value is not None:
+            ctx.meta[PIN_KEY] = value
+        return value
+
+    return click.option("--pin", metavar="SRC", type=PASSWORD_SOURCE, expose_value=False, callback=remember,
+                        help=f"{help} {SECRET_HELP}")
 
 
 def compat_option(f):
@@ -134,6 +156,12 @@ def force_option(f):
 def allow_expired_option(f):
     return click.option("--allow-expired", is_flag=True,
                         help="Package an expired certificate anyway (refused by default).")(f)
+
+
+def source_type_option(f):
+    return click.option("--type", "source_type", type=click.Choice(READ_STORE_TYPES),
+                        help="Read the keystore as this type (default: from its content; BKS and UBER, which "
+                             "have no magic number, are recognised too).")(f)
 
 
 def no_storepass_option(f):

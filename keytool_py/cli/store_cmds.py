@@ -47,7 +47,7 @@ def export_pem_cmd(source, out, with_chain, with_root, storepass, no_storepass, 
     read = opener.read_source(source, what="source")
     if read.type is not None:
         store, _ = inputs.open_keystore(read, storepass, sealed=True, no_storepass=no_storepass)
-        found = store.entry(alias).chain
+        found = store.entry(alias).chain_for("so there is no certificate to export")
     else:
         found = certs.load_certificates(read.data, what=source)
         if alias:
@@ -191,17 +191,20 @@ def build_keystore_cmd(store_types, key_paths, key_password, cert_paths, chain_p
 @options.password_option("--dest-keypass", "Key password in the new JKS/JCEKS store (default: its store password).")
 @options.compat_option
 @click.option("-o", "--out", required=True, type=click.Path(), help="Keystore file to write.")
+@options.source_type_option
 @options.force_option
 def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keypass, dest_keypass, compat, out,
-                force):
-    """Convert a JKS, JCEKS or PKCS12 keystore into another type. Every private key entry (with
-    its chain) and every trusted certificate entry carries over with its alias.
+                source_type, force):
+    """Convert a JKS, JCEKS, PKCS12, BKS or UBER keystore into JKS, JCEKS or PKCS12. Every
+    private key entry (with its chain), secret key and trusted certificate entry carries over
+    with its alias; an entry the target type cannot hold is refused, by name.
 
     \b
     EXAMPLES
       ktpy convert keystore.jks --to pkcs12 --storepass env:STOREPASS -o keystore.p12
       ktpy convert old.jceks --to jks --storepass file:old.txt --keypass file:oldkey.txt \\
           --dest-storepass generate:new-pass.txt -o new.jks
+      ktpy convert android.bks --to pkcs12 --storepass env:STOREPASS -o android.p12
     """
     from .. import files, keystore
     from ..errors import KtpyError
@@ -210,7 +213,7 @@ def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keyp
     if no_storepass and not dest_storepass:
         raise click.UsageError("with --no-storepass, give the new store's password with --dest-storepass")
     store, src_pw = inputs.open_keystore(source, storepass, keypass, label="source store password",
-                                  no_storepass=no_storepass, carry=True)
+                                         no_storepass=no_storepass, carry=True, store_type=source_type)
     if not store.entries:
         raise KtpyError(f"{source} holds no entry that Java sees (Java ignores unencrypted key bags), "
                         "so there is nothing to convert")

@@ -42,18 +42,19 @@ from .model import (
     normalize_alias,
     parse_types,
     pkcs8_of,
+    writable_type,
 )
 
 __all__ = [
     "MIN_PASSWORD_LENGTH", "Compat", "Entry", "EntryKind", "Format", "Keystore", "Sealed", "SecretKey",
     "StoreType", "build", "build_store", "check_alias", "check_password", "detect_type", "format_of",
     "java_millis", "load", "load_key", "normalize_alias", "open_entry", "parse_types", "pkcs8_of", "seal",
-    "trusted_entries", "unlock", "without_gc",
+    "trusted_entries", "unlock", "without_gc", "writable_type",
 ]
 
 
 class Format(Protocol):
-    """What each format module (jks, jceks, pkcs12) gives the package."""
+    """What each format module (jks, jceks, pkcs12; bks and uber, read only) gives the package."""
 
     def read(self, data: bytes, storepass: str | None, keypass: str | None, *, only: str | None = None,
              secret_pass: str | None = None) -> Keystore: ...
@@ -68,7 +69,8 @@ class Format(Protocol):
 
 
 # The one table: a format added touches this line and its module.
-_FORMATS = {StoreType.JKS: "jks", StoreType.JCEKS: "jceks", StoreType.PKCS12: "pkcs12"}
+_FORMATS = {StoreType.JKS: "jks", StoreType.JCEKS: "jceks", StoreType.PKCS12: "pkcs12", StoreType.BKS: "bks",
+            StoreType.UBER: "uber"}
 
 
 def format_of(store_type: StoreType) -> Format:
@@ -117,7 +119,7 @@ def build_store(store_type: StoreType | str, entries: Sequence[Entry], *, storep
     keypass (default: storepass); a key that is not decrypted is carried in its sealed form,
     which only a store of the type it came from can hold. Aliases are written as given (lowercase
     them with normalize_alias first); two that Java would take for one are refused."""
-    store_type = StoreType.parse(store_type)
+    store_type = writable_type(store_type)
     compat = Compat.parse(compat)
     now = now or dt.datetime.now(dt.timezone.utc)
     keypass = storepass if keypass is None else keypass
@@ -161,20 +163,21 @@ def _check_entry(entry: Entry, store_type: StoreType) -> None:
             raise BadInputError(f"the secret key of entry {name} was not decrypted, so it can only be "
                                 f"carried into a {source} of its own type; give its key password (--keypass)")
         return
-    if not entry.chain:
-        raise BadInputError(f"the key entry {name} needs at least its certificate")
+    if not entry.chain and store_type is not StoreType.PKCS12:
+        raise BadInputError(f"the key entry {name} has no certificate, and a {store_type.value.upper()} keystore "
+                            "needs one with every key (Java refuses it); keep it in PKCS12, or add its certificate")
     if entry.key is None:
         if not carried:
             raise BadInputError(f"the key of entry {name} was not decrypted; give its key password (--keypass)")
         return
-    if not same_public_key(entry.key.public_key(), entry.chain[0].public_key()):
+    if entry.chain and not same_public_key(entry.key.public_key(), entry.chain[0].public_key()):
         raise MismatchError("the private key does not match the certificate")
 
 
 def seal(entry: Entry, store_type: StoreType | str, keypass: str) -> Entry:
     """`entry` with its key protected for `store_type` with `keypass` and the decrypted key
     dropped: how a store gets keys under different passwords (build_store then carries it)."""
-    store_type = StoreType.parse(store_type)
+    store_type = writable_type(store_type)
     if entry.kind is EntryKind.TRUSTED_CERT:
         return entry
     _check_entry(entry, store_type)
@@ -213,7 +216,8 @@ def unlock(store: Keystore, keypass: str) -> Keystore:
 def detect_type(data: bytes) -> StoreType | None:
     """The keystore type from the content, or None when it does not look like a keystore.
 
-    JKS and JCEKS have magic numbers; PKCS12 is a DER SEQUENCE whose first field is version 3.
+    JKS and JCEKS have magic numbers; PKCS12 is a DER SEQUENCE whose first field is version 3;
+    BKS and UBER start with a version, 1 or 2, and a salt (bks.looks_like).
     """
     if data[:4] == b"\xfe\xed\xfe\xed":
         return StoreType.JKS
@@ -221,6 +225,10 @@ def detect_type(data: bytes) -> StoreType | None:
         return StoreType.JCEKS
     if data[:1] == b"\x30" and _looks_like_pfx(data):
         return StoreType.PKCS12
+    if data[:3] == b"\x00\x00\x00":
+        from . import bks
+
+        return bks.looks_like(data)
     return None
 
 
@@ -238,7 +246,8 @@ def _looks_like_pfx(data: bytes) -> bool:
 def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
          decrypt_keys: bool = True, store_type: StoreType | str | None = None,
          alias: str | None = None, decrypt_secrets: bool = False) -> Keystore:
-    """Read a JKS, JCEKS or PKCS12 keystore as Java's KeyStore API sees it. Private and secret
+    """Read a JKS, JCEKS, PKCS12, BKS or UBER keystore as Java's KeyStore API sees it (BKS and
+    UBER: with the Bouncy Castle provider). Private and secret
     keys are decrypted with keypass (default: the store password) unless decrypt_keys is False;
     with `alias`, only that entry's key (other keys may have other passwords; a secret key the
     password does not open is otherwise left sealed). decrypt_secrets opens secret keys even
@@ -250,13 +259,16 @@ def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
     detected = detect_type(data)
     if store_type is not None:
         store_type = StoreType.parse(store_type)
-        if detected is not None and detected is not store_type:
+        # BKS and UBER have no magic number: a damaged one may look like the other
+        if detected is not None and detected is not store_type and not (detected.bouncy_castle
+                                                                         and store_type.bouncy_castle):
             raise BadInputError(
                 f"the file is a {detected.value.upper()} keystore, not {store_type.value.upper()}"
             )
-    store_type = detected or store_type
+        detected = store_type
+    store_type = detected
     if store_type is None:
-        raise BadInputError("the file is not a JKS, JCEKS or PKCS12 keystore")
+        raise BadInputError("the file is not a JKS, JCEKS, PKCS12, BKS or UBER keystore")
     keypass = storepass if keypass is None else keypass
     secret_pass = keypass if decrypt_keys or decrypt_secrets else None
     if not decrypt_keys:
@@ -264,7 +276,11 @@ def load(data: bytes, storepass: str | None, *, keypass: str | None = None,
     with without_gc(), warnings.catch_warnings():
         # Real stores hold old certificates cryptography warns about (negative serials): read them quietly.
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return format_of(store_type).read(data, storepass, keypass, only=alias, secret_pass=secret_pass)
+        store = format_of(store_type).read(data, storepass, keypass, only=alias, secret_pass=secret_pass)
+    from . import certificate
+
+    certificate.inherit_dsa_parameters(c for e in store.entries for c in e.chain)
+    return store
 
 
 @contextlib.contextmanager

@@ -25,22 +25,51 @@ MIN_PASSWORD_LENGTH = 6
 
 
 class StoreType(Choice, label="keystore type", aliases={"p12": "pkcs12", "pfx": "pkcs12"}):
-    """The keystore formats ktpy writes and reads: JKS, PKCS12 and JCEKS (Mule's three)."""
+    """The keystore formats ktpy reads: JKS, PKCS12 and JCEKS (Mule's three, which it also
+    writes), and Bouncy Castle's BKS and UBER (read only, through pyjks: see bks.py)."""
 
     JKS = "jks"
     PKCS12 = "pkcs12"
     JCEKS = "jceks"
+    BKS = "bks"
+    UBER = "uber"
 
     @property
     def suffix(self) -> str:
-        return {"jks": ".jks", "pkcs12": ".p12", "jceks": ".jceks"}[self.value]
+        return {"jks": ".jks", "pkcs12": ".p12", "jceks": ".jceks", "bks": ".bks", "uber": ".uber"}[self.value]
+
+    @property
+    def writable(self) -> bool:
+        """ktpy writes JKS, PKCS12 and JCEKS; BKS and UBER it only reads."""
+        return self in WRITABLE
+
+    @property
+    def bouncy_castle(self) -> bool:
+        """BKS and UBER: Bouncy Castle's formats, whose aliases are looked up exactly as stored."""
+        return self in (StoreType.BKS, StoreType.UBER)
+
+
+WRITABLE = (StoreType.JKS, StoreType.PKCS12, StoreType.JCEKS)
+READ_ONLY = "ktpy reads BKS and UBER keystores but does not write them; choose jks, pkcs12 or jceks"
+
+
+def writable_type(store_type: StoreType | str) -> StoreType:
+    """A store type ktpy can write, parsed; BKS and UBER are refused in one sentence."""
+    try:
+        parsed = StoreType.parse(store_type)
+    except BadInputError:
+        raise BadInputError(f"unknown keystore type {store_type!r}; choose one of "
+                            + ", ".join(t.value for t in WRITABLE)) from None
+    if not parsed.writable:
+        raise UnsupportedError(READ_ONLY)
+    return parsed
 
 
 def parse_types(types: str | Sequence[str | StoreType]) -> tuple[StoreType, ...]:
     """'jks,pkcs12' or a sequence -> store types in the order given, duplicates dropped: the one
     parser of a list of store types (kit, issue-client --batch, build-keystore, renew)."""
     items = [t.strip() for t in types.split(",")] if isinstance(types, str) else list(types)
-    parsed = tuple(dict.fromkeys(StoreType.parse(t) for t in items if t))
+    parsed = tuple(dict.fromkeys(writable_type(t) for t in items if t))
     if not parsed:
         raise BadInputError("give at least one keystore type: jks, pkcs12 or jceks")
     return parsed
@@ -113,6 +142,13 @@ class Entry:
     def decrypted(self) -> bool:
         return self.kind is EntryKind.TRUSTED_CERT or (self.key or self.secret) is not None
 
+    def chain_for(self, need: str) -> tuple[x509.Certificate, ...]:
+        """The chain, where a command needs one: a PKCS12 key entry may hold no certificate (Java
+        lists it with an empty chain), and is then refused, by name. `need` ends the sentence."""
+        if not self.chain:
+            raise BadInputError(f"the entry {self.alias!r} holds a key without a certificate, {need}")
+        return self.chain
+
 
 @dataclass(frozen=True)
 class Keystore:
@@ -128,7 +164,10 @@ class Keystore:
     def find(self, alias: str) -> Entry | None:
         """The entry Java's KeyStore returns for `alias`: Java lowercases the name it looks
         up (JKS and JCEKS keep stored aliases as written, so a mixed-case one is unreachable;
-        PKCS12 lowercases them when it reads)."""
+        PKCS12 lowercases them when it reads). Bouncy Castle's BKS and UBER look aliases up as
+        given."""
+        if self.type.bouncy_castle:
+            return self._by_alias.get(alias)
         return self._by_alias.get(alias.lower())
 
     @functools.cached_property

@@ -218,10 +218,16 @@ def _verify_mac(mac_data: Asn1Value, content: bytes, password: str) -> None:
     stored = bytes(mac_data["mac"]["digest"])
     if len(stored) != hash_new().digest_size:
         raise BadInputError(CORRUPTED)
-    expected = pbe.mac(hash_new, content, password, bytes(mac_data["macSalt"]),
-                    pbe.checked_rounds(mac_data["iterations"]))
-    if not hmac.compare_digest(stored, expected):
-        raise WrongPasswordError(MAC_FAILED)
+    salt, rounds = bytes(mac_data["macSalt"]), pbe.checked_rounds(mac_data["iterations"])
+    # The empty password: the PKCS#12 KDF takes it as the two-byte BMP terminator (Java's and
+    # OpenSSL's writers) or as no bytes at all (OpenSSL's C API with a NULL password).
+    # Java's PKCS12KeyStore tries the first and, when that fails, the second (RetryWithZero: the
+    # password "\0", which PKCS12PBECipherCore.derive takes as no bytes) for the MAC, each
+    # encrypted part and each key; so does ktpy (pbe.pkcs12_kdf knows "\0").
+    for attempt in ([password, "\0"] if password == "" else [password]):
+        if hmac.compare_digest(stored, pbe.mac(hash_new, content, attempt, salt, rounds)):
+            return
+    raise WrongPasswordError(MAC_FAILED)
 
 
 def _safe_contents(info: Asn1Value, password: str | None) -> bytes:
@@ -388,7 +394,17 @@ def _attributes(safe_bag: Asn1Value) -> dict[str, Any]:
 
 
 def _decrypt(algorithm: Asn1Value, ciphertext: bytes, password: str, spec: base.Asn1Type) -> bytes:
-    """Decrypt with a PBES2 or PKCS#12 PBE AlgorithmIdentifier; the plaintext must decode as `spec`."""
+    """Decrypt with a PBES2 or PKCS#12 PBE AlgorithmIdentifier; the plaintext must decode as `spec`.
+    The empty password is tried both ways, as Java does (see _verify_mac)."""
+    try:
+        return _decrypt_once(algorithm, ciphertext, password, spec)
+    except _Undecryptable:
+        if password != "":
+            raise
+        return _decrypt_once(algorithm, ciphertext, "\0", spec)
+
+
+def _decrypt_once(algorithm: Asn1Value, ciphertext: bytes, password: str, spec: base.Asn1Type) -> bytes:
     cipher, key, iv = pbe.cipher_key(algorithm, password)
     try:
         plain = pbe.unpad(pbe.cbc(cipher, key, iv, ciphertext, encrypt=False), len(iv))

@@ -82,7 +82,7 @@ def build(entries: Sequence[Entry], password: str, keypass: str | None = None,
     _check_chains(keyed, trusted)
     compat = Compat.parse(compat)
     encryption = _encryption(password, compat)
-    simple = not secret and all(e.key is not None and e.key_pkcs8 is None for e in keyed) and \
+    simple = not secret and all(e.key is not None and e.key_pkcs8 is None and e.chain for e in keyed) and \
         all(isinstance(c, x509.Certificate) for e in entries for c in e.chain)
     if simple and len(keyed) == 1 and not trusted:
         entry = keyed[0]
@@ -108,6 +108,8 @@ def _check_chains(keyed: Sequence[Entry], trusted: Sequence[Entry]) -> None:
         for cert in entry.chain:
             by_subject.setdefault(cert.subject, cert)
     for entry in keyed:
+        if not entry.chain:  # a key without a certificate: nothing to rebuild
+            continue
         rebuilt = _chain(entry.chain[0], by_subject)
         if rebuilt != tuple(entry.chain):
             raise UnsupportedError(
@@ -125,6 +127,8 @@ def _bags(keyed: Sequence[Entry], trusted: Sequence[Entry], secret: Sequence[Ent
         key_id = f"ktpy-key-{number}".encode()
         bags.append(p12codec.Bag(kind="key", der=pkcs8_of(entry) if entry.key else None,
                                  friendly_name=entry.alias, local_key_id=key_id, sealed=_sealed(entry)))
+        if not entry.chain:  # a key without a certificate, as Java lists it
+            continue
         bags.append(p12codec.Bag(kind="cert", der=certs.to_der(entry.chain[0]), friendly_name=entry.alias,
                                  local_key_id=key_id))
         for issuer in entry.chain[1:]:
@@ -228,8 +232,8 @@ def read(data: bytes, password: str | None, keypass: str | None, *, only: str | 
         if kind == "trusted":
             entries.append(Entry(alias=folded, chain=(extra,), kind=EntryKind.TRUSTED_CERT))
         elif kind == "key":
-            if not extra:
-                raise BadInputError(f"the PKCS12 keystore holds the key {folded!r} without its certificate")
+            # a key without a certificate: Java lists it as a key entry with no chain
+            # (getCertificateChain null), and so does ktpy; where a chain is needed, that entry is refused
             key, pkcs8 = (_open_key(sealed, keypass, folded) if sealed is not None and keypass is not None and chosen
                           else (None, None))
             entries.append(Entry(alias=folded, chain=extra, key=key, sealed=sealed, key_pkcs8=pkcs8))

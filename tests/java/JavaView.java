@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.Key;
 import java.security.KeyStore;
 import java.security.MessageDigest;
+import java.security.Provider;
 import java.security.cert.Certificate;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -20,7 +21,8 @@ import java.util.List;
  * "chain": [SHA-256...], "key_algorithm", "secret_sha256", "key_error"}], "lookups": {NAME: alias
  * found or null}}, entries in the order KeyStore.aliases() gives. Each LOOKUP is resolved as Mule
  * and the key manager do: getCertificate/isKeyEntry with that name, and reported by the SHA-256 of
- * the certificate (or secret) found. One JVM serves many stores.
+ * the certificate (or secret) found. One JVM serves many stores. TYPE BKS or UBER is read by Bouncy
+ * Castle's provider (bcprov.jar on the class path), as an Android app or a BC-based project reads it.
  */
 public final class JavaView {
     private JavaView() {
@@ -57,7 +59,7 @@ public final class JavaView {
         char[] storePass = password(f[2]);
         char[] keyPass = f[3].equals("-") ? storePass : password(f[3]);
         try (InputStream stream = new FileInputStream(f[1])) {
-            ks = KeyStore.getInstance(f[0]);
+            ks = keyStore(f[0]);
             ks.load(stream, storePass);
         } catch (Throwable e) {
             return sb.append(",\"ok\":false,\"error\":").append(quote(e.toString())).append("}").toString();
@@ -80,6 +82,24 @@ public final class JavaView {
         }
         return sb.append("}").toString();
     }
+
+    /**
+     * The JDK's KeyStore for JKS, JCEKS and PKCS12; Bouncy Castle's for BKS and UBER (bcprov.jar on
+     * the class path: Debian's libbcprov-java). The provider is not registered, so the JDK's own
+     * types stay the JDK's.
+     */
+    private static KeyStore keyStore(String type) throws Exception {
+        if (!type.equals("BKS") && !type.equals("UBER")) {
+            return KeyStore.getInstance(type);
+        }
+        if (bouncyCastle == null) {
+            bouncyCastle = (Provider) Class.forName("org.bouncycastle.jce.provider.BouncyCastleProvider")
+                .getDeclaredConstructor().newInstance();
+        }
+        return KeyStore.getInstance(type, bouncyCastle);
+    }
+
+    private static Provider bouncyCastle;
 
     private static String entry(KeyStore ks, String alias, char[] keyPass, char[] storePass) throws Exception {
         StringBuilder sb = new StringBuilder("{\"alias\":").append(quote(alias));

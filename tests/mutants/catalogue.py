@@ -32,7 +32,7 @@ MUTANTS = [
     # --- the readers ---
     Mutant("keystore-reader-refuses-everything", "every keystore reader refuses every input",
            "keytool_py/keystore/__init__.py",
-           "    store_type = detected or store_type\n",
+           "    store_type = detected\n",
            "    store_type = None\n",
            ("tests/test_fuzz.py::test_mutated_inputs_raise_only_ktpy_errors",)),
     Mutant("certificate-reader-refuses-everything", "the certificate reader refuses every input",
@@ -125,4 +125,15 @@ MUTANTS = [
            "\"it did not say whether it accepts the client certificate\", verdict=NO_VERDICT)\n",
            "\"it did not say whether it accepts the client certificate\", verdict=ACCEPTED)\n",
            ("tests/test_probe.py::test_probe_no_verdict_from_a_server_that_stays_silent",)),
+    Mutant("pkcs12-empty-password-one-way", "the empty PKCS12 password is tried only as the BMP terminator "
+           "(Java also tries it as no bytes: RetryWithZero)",
+           "keytool_py/keystore/p12codec.py",
+           "    for attempt in ([password, \"\\0\"] if password == \"\" else [password]):\n",
+           "    for attempt in [password]:\n",
+           ("tests/test_java_view_round_two.py::test_the_corpus_holds_both_conventions_and_ktpy_reads_each",)),
+    Mutant("bks-uber-taken-for-bks", "a UBER keystore is read as BKS",
+           "keytool_py/keystore/uber.py",
+           "    return bks.load(data, StoreType.UBER, storepass, keypass, only=only, secret_pass=secret_pass)\n",
+           "    return bks.load(data, StoreType.BKS, storepass, keypass, only=only, secret_pass=secret_pass)\n",
+           ("tests/test_bks.py::test_keys_and_secrets_open_with_the_store_password",)),
 ]
