@@ -92,14 +92,15 @@ def bks_with_rounds(bks: bytes, rounds: int, *, in_entries: bool = False, passwo
     import hmac
 
     from jks import rfc7292 as pkcs12_kdf
-    from jks.bks import BksKeyStore
+
+    from keytool_py.keystore.bks import _walk_entries  # pyjks's walk, with Java's writeUTF for aliases
 
     salt_len = struct.unpack_from(">I", bks, 4)[0]
     pos = 12 + salt_len
     if not in_entries:
         return bks[:pos - 4] + struct.pack(">I", rounds) + bks[pos:]
     salt, store_rounds = bks[8:8 + salt_len], struct.unpack_from(">I", bks, pos - 4)[0]
-    table, size = BksKeyStore._load_bks_entries(bks[pos:], "bks", None)
+    table, size = _walk_entries(bks[pos:])
     body = bytearray(bks[pos:pos + size])
     for entry in table.values():
         blob = entry.__dict__.get("_encrypted")

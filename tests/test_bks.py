@@ -21,6 +21,8 @@ from keytool_py.keystore import StoreType
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 STORES = {"bc-v2.bks": StoreType.BKS, "bc-v1.bks": StoreType.BKS, "bc.uber": StoreType.UBER}
 PASSWORD = "changeit"
+# Bouncy Castle writes aliases with writeUTF, as given: this one in modified UTF-8 (pyjks alone refuses it)
+MIXED = "Client-\U0001F600-Trusted"
 
 
 def _data(name: str) -> bytes:
@@ -46,7 +48,7 @@ def test_keys_and_secrets_open_with_the_store_password(name):
     store = keystore.load(_data(name), PASSWORD, decrypt_secrets=True)
     kinds = {e.alias: e.kind for e in store.entries}
     assert kinds == {"bc-client": keystore.EntryKind.PRIVATE_KEY, "bc-root": keystore.EntryKind.TRUSTED_CERT,
-                     "bc-aes": keystore.EntryKind.SECRET_KEY}
+                     "bc-aes": keystore.EntryKind.SECRET_KEY, MIXED: keystore.EntryKind.TRUSTED_CERT}
     client, aes = store.entry("bc-client"), store.entry("bc-aes")
     assert client.key is not None and len(client.chain) == 2
     assert aes.secret is not None and aes.secret.algorithm == "AES" and len(aes.secret.value) == 32
@@ -55,7 +57,7 @@ def test_keys_and_secrets_open_with_the_store_password(name):
 def test_bks_without_a_password_lists_as_bouncy_castle_does():
     """BcKeyStoreSpi.engineLoad checks the HMAC only with a password; UBER cannot be read without one."""
     store = keystore.load(_data("bc-v2.bks"), None, decrypt_keys=False)
-    assert sorted(e.alias for e in store.entries) == ["bc-aes", "bc-client", "bc-root"]
+    assert sorted(e.alias for e in store.entries) == sorted(["bc-aes", "bc-client", "bc-root", MIXED])
     with pytest.raises(BadInputError, match="^a UBER keystore is encrypted as a whole: give its store password$"):
         keystore.load(_data("bc.uber"), None, decrypt_keys=False)
 
@@ -63,8 +65,8 @@ def test_bks_without_a_password_lists_as_bouncy_castle_does():
 def test_aliases_are_looked_up_as_given():
     """Bouncy Castle keys its table by the exact alias: no lowercasing, unlike JKS/JCEKS/PKCS12."""
     store = keystore.load(_data("bc-v2.bks"), PASSWORD, decrypt_keys=False)
-    assert store.find("bc-root") is not None
-    assert store.find("BC-ROOT") is None
+    assert store.find("bc-root") is not None and store.find(MIXED) is not None
+    assert store.find("BC-ROOT") is None and store.find(MIXED.lower()) is None
 
 
 @pytest.mark.parametrize("name", sorted(STORES))
@@ -135,3 +137,27 @@ def test_edits_refuse_a_store_ktpy_does_not_write(command, tmp_path):
     assert result.stderr == (f"Error: {store} is a BKS keystore, which ktpy reads but does not write; convert it "
                              "to JKS, JCEKS or PKCS12 first (ktpy convert)\n")
     assert store.read_bytes() == _data("bc-v2.bks")
+
+
+def test_the_cli_reads_them_by_content_or_by_type(tmp_path):
+    """inspect and convert find the type in the content, or take --type; expiry reads BKS without a
+    password (as keytool -list would with the provider) and UBER with one."""
+    env = {"PW": PASSWORD}
+    listed = ktpy("inspect", FIXTURES / "bc.uber", "--storepass", "env:PW", "--type", "uber", env=env)
+    assert listed.stdout.startswith("Keystore type: UBER, 4 entries\n")
+    mislabelled = ktpy("inspect", FIXTURES / "bc.uber", "--storepass", "env:PW", "--type", "jks", env=env, code=1)
+    assert mislabelled.stderr == "Error: the file is a UBER keystore, not JKS\n"
+    out = tmp_path / "android.p12"
+    converted = ktpy("convert", FIXTURES / "bc-v1.bks", "--to", "pkcs12", "--storepass", "env:PW", "-o", out,
+                     env=env)
+    lowered = MIXED.lower()
+    assert converted.stderr.endswith(
+        f"from BKS {FIXTURES / 'bc-v1.bks'}: bc-client (key), bc-aes (secret key), {lowered} (trusted), bc-root "
+        f"(trusted)\nNotice: alias {MIXED!r} is written as {lowered!r} (Java lowercases aliases and Mule matches "
+        "them exactly; use the lowercase form in Mule)\n")
+    assert keystore.load(out.read_bytes(), PASSWORD).find(lowered) is not None
+    scanned = ktpy("expiry", FIXTURES / "bc-v2.bks", "--within", "1d", "--json")
+    assert {(c["alias"], c["type"]) for c in json.loads(scanned.stdout)["certificates"]} == \
+        {("bc-client", "bks"), ("bc-root", "bks"), (MIXED, "bks")}
+    refused = ktpy("expiry", FIXTURES / "bc.uber", "--within", "1d", code=1)
+    assert "a UBER keystore is encrypted as a whole: give its store password" in refused.stdout

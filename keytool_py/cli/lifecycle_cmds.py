@@ -59,7 +59,7 @@ def _password_map(storepass: str | None, mapfile: str | None):
 # issue, upload and deploy the new one.
 @click.option("--within", default="30d", show_default=True, callback=_window, metavar="WINDOW",
               help="Count certificates expiring within this window as problems: 30d, 12h, 2w.")
-@options.storepass_option("Password of the PKCS12 files (JKS and JCEKS need none).")
+@options.storepass_option("Password of the PKCS12 and UBER files (JKS, JCEKS and BKS need none).")
 @click.option("--passwords", "mapfile", type=click.Path(dir_okay=False), metavar="MAPFILE",
               help="Lines 'GLOB SRC': the password of the PKCS12 files the glob matches (first match wins; "
                    "--storepass for the rest).")
@@ -72,13 +72,13 @@ def _password_map(storepass: str | None, mapfile: str | None):
 @options.force_option
 def expiry_cmd(paths, within, storepass, mapfile, as_json, prometheus, strict, out, force):
     """Find every certificate in files and folders (recursively) and say when each expires:
-    PEM and DER files and bundles, JKS, JCEKS and PKCS12 keystores, the type read from the
-    content. One line per certificate, soonest first: state, days left, not-after (UTC), file,
+    PEM and DER files and bundles, JKS, JCEKS, PKCS12 and Bouncy Castle BKS and UBER keystores,
+    the type read from the content. One line per certificate, soonest first: state, days left, not-after (UTC), file,
     alias, subject, issuer; then each file that could not be read, with the reason.
 
-    JKS and JCEKS certificates are read without a password (only keys are encrypted there; the
-    integrity hash is not checked, as keytool -list without -storepass). PKCS12 needs its
-    password: --storepass for all, or a MAPFILE of 'GLOB SRC' lines, e.g.
+    JKS, JCEKS and BKS certificates are read without a password (only keys are encrypted there;
+    the integrity hash is not checked, as keytool -list without -storepass). PKCS12 and UBER need
+    their password: --storepass for all, or a MAPFILE of 'GLOB SRC' lines, e.g.
 
     \b
       # globs with a '/' match the path, others the file name; first match wins

@@ -217,6 +217,9 @@ def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keyp
     if not store.entries:
         raise KtpyError(f"{source} holds no entry that Java sees (Java ignores unencrypted key bags), "
                         "so there is nothing to convert")
+    lowered: list[tuple[str, str]] = []
+    if store.type.bouncy_castle:  # Bouncy Castle keeps aliases as written; the target's Java lowercases
+        store, lowered = keystore.with_java_aliases(store)
     dest_pw = inputs.secret(dest_storepass, "--dest-storepass", confirm=True) if dest_storepass else src_pw
     dest_key_pw = inputs.secret(dest_keypass, "--dest-keypass", confirm=True) if dest_keypass else None
     result = keystore.build_store(dest_type, store.entries, storepass=dest_pw.value,
@@ -225,6 +228,8 @@ def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keyp
                     + inputs.secret_outputs(dest_pw if dest_storepass else None, dest_key_pw), force=force)
     kinds = ", ".join(f"{e.alias} ({_kind_note(e)})" for e in store.entries)
     note(f"Wrote {out} ({dest_type.upper()}, mode 0600) from {store.type.value.upper()} {source}: {kinds}")
+    for given, stored in lowered:
+        inputs.alias_notice(given, stored, "written")
 
 
 def _kind_note(entry) -> str:

@@ -49,7 +49,7 @@ __all__ = [
     "MIN_PASSWORD_LENGTH", "Compat", "Entry", "EntryKind", "Format", "Keystore", "Sealed", "SecretKey",
     "StoreType", "build", "build_store", "check_alias", "check_password", "detect_type", "format_of",
     "java_millis", "load", "load_key", "normalize_alias", "open_entry", "parse_types", "pkcs8_of", "seal",
-    "trusted_entries", "unlock", "without_gc", "writable_type",
+    "trusted_entries", "unlock", "with_java_aliases", "without_gc", "writable_type",
 ]
 
 
@@ -211,6 +211,18 @@ def unlock(store: Keystore, keypass: str) -> Keystore:
         except WrongPasswordError:
             opened.append(entry)
     return replace(store, entries=tuple(opened))
+
+
+def with_java_aliases(store: Keystore) -> tuple[Keystore, list[tuple[str, str]]]:
+    """The store with its aliases as JKS, JCEKS and PKCS12 hold them for Java (lowercase), and the
+    (alias, lowercased) pairs that changed. Bouncy Castle's BKS and UBER keep aliases as written
+    and find them exactly; written into a Java type as they are, a mixed-case one would be
+    unreachable there (Java lowercases the name it looks up). Two aliases equal but for case are
+    then refused by build_store, by name."""
+    changed = [(e.alias, e.alias.lower()) for e in store.entries if e.alias != e.alias.lower()]
+    if not changed:
+        return store, []
+    return replace(store, entries=tuple(replace(e, alias=e.alias.lower()) for e in store.entries)), changed
 
 
 def detect_type(data: bytes) -> StoreType | None:

@@ -27,6 +27,7 @@ some damaged files: every one becomes one sentence here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import struct
 import warnings
 from collections.abc import Sequence
@@ -94,11 +95,41 @@ def _entries_parse(body: bytes) -> bool:
 def _walk_entries(body: bytes) -> tuple[dict[str, Any], int]:
     """pyjks's walk over BKS entries (keys left sealed): ({alias: entry}, bytes used). pyjks has
     no public call for entries without an HMAC check, which Bouncy Castle skips without a password."""
-    from jks.bks import BksKeyStore
-
-    walker: Any = BksKeyStore
+    walker: Any = _readers()[0]
     table, size = walker._load_bks_entries(body, "bks", None, try_decrypt_keys=False)
     return table, int(size)
+
+
+@functools.cache
+def _readers() -> tuple[Any, Any]:
+    """pyjks's BKS and UBER readers, with one change: strings (aliases, certificate types) are
+    read as Bouncy Castle writes them, with DataOutputStream.writeUTF (Java's modified UTF-8: a
+    character beyond the BMP is two 3-byte surrogates), where pyjks decodes standard UTF-8 and
+    refuses them."""
+    import jks
+    from jks.bks import BksKeyStore, UberKeyStore
+
+    from .javaser import decode_modified_utf8
+
+    class _JavaUtf:
+        @classmethod
+        def _read_utf(cls, data: bytes, pos: int, kind: str | None = None) -> tuple[str, int]:
+            (size,) = struct.unpack_from(">H", data, pos)
+            raw = data[pos + 2:pos + 2 + size]
+            if len(raw) != size:
+                raise jks.BadKeystoreFormatException(f"truncated {kind or 'string'}")
+            try:
+                return decode_modified_utf8(raw), pos + 2 + size
+            except UnicodeDecodeError:
+                raise jks.BadKeystoreFormatException(f"bad {kind or 'string'}") from None
+
+    class Bks(_JavaUtf, BksKeyStore):
+        pass
+
+    class Uber(_JavaUtf, UberKeyStore):
+        pass
+
+    return Bks, Uber
 
 
 def read(data: bytes, storepass: str | None, keypass: str | None, *, only: str | None = None,
@@ -155,8 +186,8 @@ def load(data: bytes, store_type: StoreType, storepass: str | None, keypass: str
 def _pyjks_load(data: bytes, store_type: StoreType, storepass: str | None, pos: int, corrupted: str) -> Any:
     """The entries pyjks reads ({alias: pyjks entry}), keys left sealed; pyjks's exceptions as sentences."""
     import jks
-    from jks.bks import BksKeyStore, UberKeyStore
 
+    bks_reader, uber_reader = _readers()
     name = _NAMES[store_type]
     try:
         if store_type is StoreType.UBER:
@@ -170,14 +201,14 @@ def _pyjks_load(data: bytes, store_type: StoreType, storepass: str | None, pos: 
                 except ImportError:
                     raise UnsupportedError("reading a UBER keystore needs the twofish package (pyjks uses it), "
                                            "which does not load on this Python") from None
-                return UberKeyStore.loads(data, storepass, try_decrypt_keys=False).entries
+                return uber_reader.loads(data, storepass, try_decrypt_keys=False).entries
         if storepass is None or storepass == "":
             # Bouncy Castle checks no HMAC without a password (the 20 bytes are read, not checked)
             table, size = _walk_entries(data[pos:])
             if size + 20 > len(data) - pos:
                 raise BadInputError(corrupted)
             return table
-        return BksKeyStore.loads(data, storepass, try_decrypt_keys=False).entries
+        return bks_reader.loads(data, storepass, try_decrypt_keys=False).entries
     except KtpyError:
         raise
     except (jks.KeystoreSignatureException, jks.DecryptionFailureException):

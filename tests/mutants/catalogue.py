@@ -136,4 +136,10 @@ MUTANTS = [
            "    return bks.load(data, StoreType.UBER, storepass, keypass, only=only, secret_pass=secret_pass)\n",
            "    return bks.load(data, StoreType.BKS, storepass, keypass, only=only, secret_pass=secret_pass)\n",
            ("tests/test_bks.py::test_keys_and_secrets_open_with_the_store_password",)),
+    Mutant("bks-aliases-as-standard-utf8", "BKS/UBER aliases decoded as standard UTF-8 (Bouncy Castle writes "
+           "Java's modified UTF-8)",
+           "keytool_py/keystore/bks.py",
+           "                return decode_modified_utf8(raw), pos + 2 + size\n",
+           "                return raw.decode(\"utf-8\"), pos + 2 + size\n",
+           ("tests/test_bks.py::test_keys_and_secrets_open_with_the_store_password",)),
 ]
