@@ -97,11 +97,15 @@ def open_store(where: str | Path | Source, storepass: PasswordSource, *, mode: M
 
 
 @contextlib.contextmanager
-def editing(path: str | Path, storepass: PasswordSource, *, what: str = "keystore") -> Iterator[OpenStore]:
-    """The keystore at `path` opened for an edit (Mode.EDIT), under the file's lock until the
-    block ends: write the edit (files.replace_in_place(opened.source.snapshot, ...)) inside it.
-    A type ktpy reads but does not write (BKS, UBER) is refused before any password is asked."""
-    with files.locked(path):
+def editing(path: str | Path, storepass: PasswordSource, *, what: str = "keystore",
+            wait: float | None = None) -> Iterator[OpenStore]:
+    """The keystore at `path` opened for an edit (Mode.EDIT), under the file's lock
+    (files.locked, waiting up to `wait` seconds for another ktpy) until the block ends: write the
+    edit (files.replace_in_place(opened.source.snapshot, ...)) inside it. A missing file is
+    reported by the read, with no lock file left; a type ktpy reads but does not write (BKS,
+    UBER) is refused before any password is asked."""
+    lock = files.locked(path, wait=wait) if Path(path).is_file() else contextlib.nullcontext()
+    with lock:
         source = read_source(path, what=what, edit=True)
         if source.type is not None and not source.type.writable:
             raise BadInputError(f"{source.name} is a {source.type.value.upper()} keystore, which ktpy reads but "

@@ -148,7 +148,9 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
     report = dataclasses.replace(report, findings=(*report.findings, *notes))
     problems = report.problems
     if as_json:
-        click.echo(json.dumps(verify_mod.as_json(report), indent=2))
+        from ..escaping import escape_data
+
+        click.echo(json.dumps(escape_data(verify_mod.as_json(report)), indent=2))
     else:
         echo_lines(verify_mod.text_lines(report))
     if problems:
@@ -173,8 +175,10 @@ def _inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     key = ca_key_info(found[KEY_FILE], found[TOKEN_FILE], folder=str(folder))
     info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow(), key=key)
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        from ..escaping import escape_data
+
+        click.echo(json.dumps(escape_data(info), indent=2))
         return
-    click.echo("\n".join(ca_folder_lines(info, str(folder))))
+    echo_lines(ca_folder_lines(info, str(folder)))  # ledger subjects escaped: they came from CSRs
     if book.torn:
         note(f"Warning: the last line of {path} was cut short (a crash while recording); it is ignored")

@@ -8,6 +8,7 @@ import click
 
 from ..errors import KtpyError
 from . import inputs, options
+from ._wait import hold_lock, wait_option
 from .app import EXIT_CODES, ExitCode, cli, echo_lines, exit_codes_help, note
 
 PROBE_EXIT_CODES = exit_codes_help({
@@ -117,6 +118,7 @@ def _password_hint(password, spec: str | None, option: str) -> str:
 @options.salesforce_kit_options
 @options.allow_expired_option
 @options.force_option
+@wait_option
 def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypass, alias, store_types,
             compat, key_type, days, secure_key, jwt, consumer_key, principal, audience, my_domain, force,
             allow_expired=False, salesforce_app=False, sf_app_name=options.DEFAULT_APP_NAME, sf_contact_email=None):
@@ -157,6 +159,8 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
     connection = _jwt_connection(jwt, consumer_key, principal, audience, my_domain=my_domain)
     lowered = inputs.store_alias(alias, "written")
     folder = Path(out_dir)
+    if folder.is_dir():  # one kit at a time into an existing folder (files.locked)
+        hold_lock(folder)
     generate_ca_password = ca_dir is None and ca_password is None
     planned = ([] if ca_dir else ["ca/ca.pem", "ca/ca.key"]) + (
         [layout.CA_PASSWORD_FILE] if generate_ca_password else [])
