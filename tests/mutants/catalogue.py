@@ -156,8 +156,8 @@ MUTANTS = [
     Mutant("passwordless-truststore-gains-a-mac", "an edit protects a password-less PKCS12 truststore, so "
            "keytool lists nothing without a password",
            "keytool_py/cli/edit_cmds.py",
-           "    return edit.pkcs12_compat(snapshot.data), edit.pkcs12_protected(snapshot.data)\n",
-           "    return edit.pkcs12_compat(snapshot.data), True\n",
+           "    return compat_of(snapshot.data), edit.pkcs12_protected(snapshot.data)\n",
+           "    return compat_of(snapshot.data), True\n",
            ("tests/test_deployed_files.py::test_a_passwordless_keytool_truststore_stays_passwordless",)),
     Mutant("names-printed-raw", "control characters and non-UTF-8 bytes of names reach the output",
            "keytool_py/escaping.py",
