@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import load_ca_dir, note, record_issued, token_pin
+from .app import note
+from .inputs import load_ca_dir, record_issued, token_pin
 
 
 def create_ca_in_token(folder: Path, subject_name, uri_text: str, module: str | None, existing: bool, key_type,
