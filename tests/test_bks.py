@@ -67,6 +67,9 @@ def test_aliases_are_looked_up_as_given():
     store = keystore.load(_data("bc-v2.bks"), PASSWORD, decrypt_keys=False)
     assert store.find("bc-root") is not None and store.find(MIXED) is not None
     assert store.find("BC-ROOT") is None and store.find(MIXED.lower()) is None
+    with pytest.raises(BadInputError, match="^no entry with alias 'BC-ROOT' in the BKS keystore: its aliases are "
+                                            "case-sensitive; the entry is 'bc-root'$"):
+        store.entry("BC-ROOT")
 
 
 @pytest.mark.parametrize("name", sorted(STORES))
