@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
-from helpers import ktpy
+from helpers import ktpy, require_tool
 from hostile import bks_with_rounds
 from interop import parse_keytool_list, run_keytool
 
