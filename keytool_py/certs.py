@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -99,6 +100,13 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     over SHA-1 or MD5 counts when it verifies: verify.py reports it as weak, not as missing."""
     if cert.issuer != issuer.subject:
         return False
+    return _signed_by(cert, issuer)
+
+
+# A chain of N is checked twice (finding the leaf, then ordering): each signature is verified
+# once. Certificates compare and hash by their DER, so a cached answer is for those exact bytes.
+@functools.lru_cache(maxsize=1 << 17)
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         cert.verify_directly_issued_by(issuer)
     except (UnsupportedAlgorithm, ValueError):  # "Unsupported signature algorithm" is a ValueError

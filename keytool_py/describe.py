@@ -150,6 +150,9 @@ def to_json(info: Info) -> str:
     truststore took seconds)."""
     import json
 
+    from .escaping import escape_data
+
+    info = escape_data(info)  # type: ignore[assignment]  # names and file names as safe as in text
     items_key = "entries" if info["kind"] == "keystore" else "certificates" if info["kind"] == "certificates" else None
     if items_key is None:
         return json.dumps(info, indent=2)

@@ -41,10 +41,11 @@ class Plan:
     after: Keystore
     storepass: str
     compat: Compat | None = None
+    protected: bool = True  # False: a password-less PKCS12 (no MAC, certificates in the clear) stays so
 
     def encode(self, now: dt.datetime | None = None) -> bytes:
         return keystore.build_store(self.after.type, self.after.entries, storepass=self.storepass,
-                                    compat=self.compat, now=now)
+                                    compat=self.compat, now=now, protected=self.protected)
 
     def changes(self) -> list[str]:
         """What the edit does, one line per entry removed, added or changed (for --dry-run)."""
@@ -113,6 +114,15 @@ def find(store: Keystore, alias: str) -> Entry:
     return exact[0] if exact else store.entry(alias)
 
 
+def pkcs12_protected(data: bytes) -> bool:
+    """False for a password-less PKCS12 (keytool writes one with -J-Dkeystore.pkcs12.macAlgorithm=NONE
+    -J-Dkeystore.pkcs12.certProtectionAlgorithm=NONE; JDK 18+ by default for truststores): the
+    edit keeps it password-less, as keytool's own -importcert does."""
+    from .keystore import p12codec
+
+    return not p12codec.is_unprotected(data)
+
+
 def pkcs12_compat(data: bytes) -> Compat | None:
     """JAVA8 when a PKCS12 file's MAC is SHA-1 (what Java 8 before 8u301 needs), so that an edit
     keeps the store readable by the Java that read it; None otherwise (what Java 17 writes).
@@ -160,8 +170,9 @@ def add_trusted(store: Keystore, certificates: Sequence[x509.Certificate], *, al
     A certificate already in the store is refused, as keytool does."""
     if not certificates:
         raise BadInputError("no certificate to import")
+    holders = {e.chain[0]: e for e in reversed(store.entries) if e.chain}  # linear: one lookup per certificate
     for cert in certificates:
-        holder = next((e for e in store.entries if e.chain[:1] == (cert,)), None)
+        holder = holders.get(cert)
         if holder is not None:
             raise BadInputError(f"the certificate {cert.subject.rfc4514_string()} is already in the keystore "
                                 f"as {holder.alias!r}")
@@ -169,17 +180,12 @@ def add_trusted(store: Keystore, certificates: Sequence[x509.Certificate], *, al
         names = [alias] if len(certificates) == 1 else [f"{alias}{n}" for n in range(1, len(certificates) + 1)]
         entries = [Entry(alias=keystore.normalize_alias(name), chain=(cert,), kind=EntryKind.TRUSTED_CERT,
                          timestamp=now) for name, cert in zip(names, certificates, strict=True)]
+        existing = {e.alias.lower(): e for e in store.entries}
         for entry in entries:
-            _refuse_clash(store, entry.alias)
+            if entry.alias.lower() in existing:
+                _refuse_clash(store, entry.alias)  # says which entry holds it
     else:
-        taken = {e.alias.lower() for e in store.entries}
-        entries = []
-        for entry in keystore.trusted_entries(certificates, now=now):
-            name, n = entry.alias, 2
-            while name in taken:
-                name, n = f"{entry.alias}-{n}", n + 1
-            taken.add(name)
-            entries.append(replace(entry, alias=name))
+        entries = keystore.trusted_entries(certificates, now=now, taken={e.alias.lower() for e in store.entries})
     return replace(store, entries=store.entries + tuple(entries))
 
 

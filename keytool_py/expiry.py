@@ -257,12 +257,18 @@ def _scan_chunk(jobs: list[tuple[str, str | None]]) -> list[list[Found] | Unread
 
 # --- the tree ---
 
-def walk(paths: Iterable[str]) -> list[str]:
-    """Every file under the paths (folders recursively, in sorted order), as path strings."""
+def walk(paths: Iterable[str], unreadable: list[Unreadable] | None = None) -> list[str]:
+    """Every file under the paths (folders recursively, in sorted order), as path strings. A
+    folder that cannot be listed goes into `unreadable` (when given), never silently away."""
     out: list[str] = []
+
+    def refused(exc: OSError) -> None:
+        if unreadable is not None:
+            unreadable.append(Unreadable(str(exc.filename), f"folder cannot be read: {exc.strerror}"))
+
     for given in paths:
         if os.path.isdir(given):
-            for root, dirs, names in os.walk(given):
+            for root, dirs, names in os.walk(given, onerror=refused):
                 dirs.sort()
                 out += [os.path.join(root, n) for n in sorted(names)]
         elif os.path.exists(given):
@@ -276,14 +282,14 @@ def scan(paths: Sequence[str], *, passwords: PasswordMap | None = None, now: dt.
          workers: int | None = None) -> Result:
     """Every certificate in the files and folders of `paths`."""
     passwords = passwords or PasswordMap()
-    jobs = [(path, passwords.for_file(path)) for path in walk(paths)]
+    unreadable: list[Unreadable] = []
+    jobs = [(path, passwords.for_file(path)) for path in walk(paths, unreadable)]
     workers = min(workers or os.cpu_count() or 1, max(1, len(jobs) // 8))
     if workers > 1 and len(jobs) >= PARALLEL_MIN_FILES:
         results = _in_pool(jobs, workers)
     else:
         results = [scan_file(*job) for job in jobs]
     found: list[Found] = []
-    unreadable: list[Unreadable] = []
     files = 0
     for outcome in results:
         if isinstance(outcome, Unreadable):
@@ -311,13 +317,22 @@ def _in_pool(jobs: list[tuple[str, str | None]], workers: int) -> list[list[Foun
 
 # --- the renderers ---
 
+# A million days (about 2,700 years): any certificate's end is nearer, and now + the window
+# stays a date (Python's and X.509's last year is 9999).
+MAX_WINDOW_DAYS = 1_000_000
+
+
 def parse_window(text: str) -> dt.timedelta:
-    """'30d', '12h', '2w' or a plain number of days."""
-    match = re.fullmatch(r"\s*(\d+)\s*([dhw]?)\s*", text.lower())
+    """'30d', '12h', '2w' or a plain number of days, at most MAX_WINDOW_DAYS."""
+    match = re.fullmatch(r"\s*(\d{1,20})\s*([dhw]?)\s*", text.lower())
     if not match:
         raise BadInputError(f"{text!r} is not a time window; write it as 30d, 12h or 2w")
-    unit = {"": "days", "d": "days", "h": "hours", "w": "weeks"}[match.group(2)]
-    return dt.timedelta(**{unit: int(match.group(1))})
+    unit = match.group(2) or "d"
+    days = int(match.group(1)) * {"d": 1, "h": 1 / 24, "w": 7}[unit]
+    if days > MAX_WINDOW_DAYS:
+        largest = {"d": MAX_WINDOW_DAYS, "h": MAX_WINDOW_DAYS * 24, "w": MAX_WINDOW_DAYS // 7}[unit]
+        raise BadInputError(f"{text.strip()!r} is too long a window; the largest is {largest}{unit}")
+    return dt.timedelta(**{{"d": "days", "h": "hours", "w": "weeks"}[unit]: int(match.group(1))})
 
 
 def _time(value: dt.datetime) -> str:
@@ -331,13 +346,16 @@ def _window_text(within: dt.timedelta) -> str:
 
 def text_lines(result: Result, within: dt.timedelta) -> list[str]:
     """One line per certificate, soonest first, then one per unreadable file."""
+    from .escaping import escape
+
     rows = [("STATE", "DAYS", "NOT AFTER", "FILE", "ALIAS", "SUBJECT", "ISSUER")]
     for f in result.certificates:
         rows.append((result.state(f, within).upper(), str(result.days_left(f)),
-                     f"{f.not_after:%Y-%m-%d %H:%M}", f.file, f.alias or "-", f.subject or "-", f.issuer or "-"))
+                     f"{f.not_after:%Y-%m-%d %H:%M}", escape(f.file), escape(f.alias or "-"),
+                     escape(f.subject or "-"), escape(f.issuer or "-")))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows]
-    lines += [f"UNREADABLE  {u.file}: {u.reason}" for u in result.unreadable]
+    lines += [f"UNREADABLE  {escape(u.file)}: {escape(u.reason)}" for u in result.unreadable]
     return [line.rstrip() for line in lines]
 
 
@@ -351,9 +369,11 @@ def summary(result: Result, within: dt.timedelta) -> str:
 
 
 def as_json(result: Result, within: dt.timedelta) -> dict[str, object]:
-    """The documented JSON (docs/expiry-json.md)."""
+    """The documented JSON (docs/expiry-json.md), every string escaped (escaping.escape)."""
+    from .escaping import escape_data
+
     states = [result.state(f, within) for f in result.certificates]
-    return {
+    return escape_data({  # type: ignore[return-value]
         "format": JSON_FORMAT,
         "now": _time(result.now),
         "within_seconds": int(within.total_seconds()),
@@ -367,11 +387,13 @@ def as_json(result: Result, within: dt.timedelta) -> dict[str, object]:
             for f, state in zip(result.certificates, states, strict=True)
         ],
         "unreadable": [{"file": u.file, "reason": u.reason} for u in result.unreadable],
-    }
+    })
 
 
 def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    from .escaping import prometheus_label
+
+    return prometheus_label(value)
 
 
 def _labels(**labels: str) -> str:

@@ -15,7 +15,7 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -267,7 +267,8 @@ class Journal:
     in place. `recover` (at the start of the next run) finishes each group begun but not done:
     when every file is there with the recorded content, the group is complete; otherwise each file
     with the recorded content is removed (and any old one that --force kept aside is put back),
-    and the temporary files carrying the tag are removed. A file whose content differs is never
+    and the temporary files carrying the tag are removed. A file that already held its new
+    content when the group began (recorded as unchanged) is left in place. A file whose content differs is never
     touched: ktpy cannot prove it wrote it. The journal is deleted once nothing is pending.
     """
 
@@ -358,9 +359,13 @@ class Journal:
                 complete.append(name)
                 self.done(name)
                 continue
+            unchanged = set(record.get("unchanged", ()))
             for file_name in expected:
                 path, aside = folder / file_name, folder / f".{file_name}.{tag}.old"
-                if file_name in ours:
+                if file_name in unchanged:  # its old content was the new one: never remove it
+                    if aside.exists():
+                        os.replace(aside, path)
+                elif file_name in ours:
                     if aside.exists():
                         os.replace(aside, path)  # the old file back
                     else:
@@ -380,8 +385,10 @@ class Journal:
         if self._lock_fd is None:
             self._lock()
         tag = f"ktpy{secrets.token_hex(4)}"
-        self._append({"begin": name, "tag": tag,
-                      "files": {out.path.name: hashlib.sha256(out.data).hexdigest() for out in outputs}})
+        digests = {out.path.name: hashlib.sha256(out.data).hexdigest() for out in outputs}
+        # a file that already holds its new content (renew's mule-config.xml) is not ktpy's to remove
+        unchanged = [out.path.name for out in outputs if _holds(out.path, digests[out.path.name])]
+        self._append({"begin": name, "tag": tag, "files": digests, "unchanged": unchanged})
         return tag
 
     def done(self, name: str) -> None:
@@ -453,26 +460,55 @@ def _stat(path: Path, what: str) -> os.stat_result:
         raise BadInputError(f"{what} {path} cannot be read: {exc.strerror}") from None
 
 
-def replace_in_place(snapshot: Snapshot, data: bytes, *, backup: bool = False) -> Path | None:
-    """Replace the file read as `snapshot` with `data` (mode 0600: keystores are secret),
-    atomically: a temporary file beside it, fsync, then rename over it. Refused, with the file
-    untouched, when it changed since it was read (other size, time, inode or content). With
-    backup, the old bytes are kept as FILE.bak (0600, replacing an older .bak); returns its path."""
-    path = snapshot.path
-    outputs = [Output(path, data, secret=True)]
+@dataclass(frozen=True)
+class Replaced:
+    """What replace_in_place did: the file it replaced (a link's target), the backup it kept,
+    and what the user should hear (a mode narrowed, an owner that could not be kept)."""
+
+    path: Path
+    backup: Path | None = None
+    notices: tuple[str, ...] = ()
+
+
+def replace_in_place(snapshot: Snapshot, data: bytes, *, backup: bool = False, secret: bool = True) -> Replaced:
+    """Replace the file read as `snapshot` with `data`, atomically, keeping what the deployment
+    gave it, as keytool does:
+
+    - a symbolic link stays a link: its target is replaced, by a temporary file in the target's
+      own folder renamed over it (so the rename is atomic on the target's file system);
+    - the new file gets the old one's owner, group and mode (root editing a `mule:mule 0640`
+      store leaves it `mule:mule 0640`). When the file holds a secret (a keystore with keys), a
+      mode that lets every user read or write it is narrowed to owner and group, with a notice;
+      a truststore keeps its 0644;
+    - refused, with the file untouched, when it changed since it was read (other size, time,
+      inode or content);
+    - with backup, the old bytes become FILE.bak (0600, beside the target) only once the new file
+      is in place: a failed edit leaves an older FILE.bak as it was.
+    """
+    link = snapshot.path
+    path = Path(os.path.realpath(link))
+    out = Output(path, data, secret=True)
+    notices: list[str] = []
     bak = path.with_name(path.name + ".bak") if backup else None
-    if bak is not None:
-        outputs.append(Output(bak, snapshot.data, secret=True))
     temps: list[str] = []
     try:
-        for out in outputs:
-            temps.append(_write_temp(out))
-        current = _identity(_stat(path, "the file"))
-        if current != snapshot.identity or path.read_bytes() != snapshot.data:
-            raise BadInputError(f"{path} changed since ktpy read it; nothing was written (run the command again)")
+        old = path.stat()
+        mode = old.st_mode & 0o7777
+        if secret and mode & 0o007:
+            mode &= ~0o007
+            notices.append(f"{link} holds keys and could be read or written by every user (mode "
+                           f"{old.st_mode & 0o777:04o}); it is now {mode & 0o777:04o}")
+        temps.append(_write_temp(out))
+        notices += _keep_owner(temps[0], old, link)
+        os.chmod(temps[0], mode)
         if bak is not None:
-            os.replace(temps[1], bak)
+            temps.append(_write_temp(Output(bak, snapshot.data, secret=True)))
+        current = _identity(_stat(link, "the file"))
+        if current != snapshot.identity or path.read_bytes() != snapshot.data:
+            raise BadInputError(f"{link} changed since ktpy read it; nothing was written (run the command again)")
         os.replace(temps[0], path)
+        if bak is not None:  # only now: a failed edit never touches an older backup
+            os.replace(temps[1], bak)
         _fsync_dir(path.parent)
     except BaseException as exc:
         for temp in temps:
@@ -481,6 +517,173 @@ def replace_in_place(snapshot: Snapshot, data: bytes, *, backup: bool = False) -
         if isinstance(exc, KtpyError):
             raise
         if isinstance(exc, OSError):
-            raise BadInputError(f"cannot write {path}: {exc.strerror}; the file is unchanged") from None
+            raise BadInputError(f"cannot write {link}: {exc.strerror}; the file is unchanged") from None
         raise
-    return bak
+    return Replaced(path, bak, tuple(notices))
+
+
+def _keep_owner(temp: str, old: os.stat_result, shown: Path) -> list[str]:
+    """Give the new file the old one's owner and group. Only root may give a file away; another
+    user keeps at least the group when it is one of theirs, and is told what changed."""
+    mine = os.stat(temp)
+    if (mine.st_uid, mine.st_gid) == (old.st_uid, old.st_gid):
+        return []
+    try:
+        os.chown(temp, old.st_uid, old.st_gid)
+        return []
+    except PermissionError:
+        pass
+    with contextlib.suppress(PermissionError):
+        os.chown(temp, -1, old.st_gid)
+    now = os.stat(temp)
+    if (now.st_uid, now.st_gid) == (old.st_uid, old.st_gid):
+        return []
+    return [f"{shown} now belongs to {_owner(now)} (it belonged to {_owner(old)}, and only root can give a "
+            "file to another user)"]
+
+
+def _owner(st: os.stat_result) -> str:
+    import grp
+    import pwd
+
+    try:
+        user = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        user = str(st.st_uid)
+    try:
+        group = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group = str(st.st_gid)
+    return f"{user}:{group}"
+
+
+# --- one writer at a time: a lock beside the file ------------------------------------------------
+
+# Held locks of this process, by lock-file path: (descriptor, depth). flock locks belong to an
+# open file description, so a second open of the same lock file in this process would wait for
+# itself; a nested `locked` of the same path only counts up instead.
+_HELD: dict[str, list[int]] = {}
+# How often a waiting process tries the lock again (seconds).
+_POLL = 0.05
+
+
+LOCK_FILE = ".ktpy.lock"
+
+
+def lock_path(path: str | Path) -> Path:
+    """The lock file of `path`: `.NAME.lock` beside the file it protects, or `.ktpy.lock` inside
+    a folder (kit and renew lock their output folder). A symlink is followed, so every link to
+    one store shares the store's lock."""
+    target = Path(os.path.realpath(path))
+    if target.is_dir():
+        return target / LOCK_FILE
+    return target.parent / f".{target.name}.lock"
+
+
+@contextlib.contextmanager
+def locked(path: str | Path, wait: float | None = None) -> Iterator[None]:
+    """Hold the exclusive lock of `path` (flock on lock_path(path)) while the block runs: the
+    block reads, decides and replaces, and no other ktpy does the same meanwhile.
+
+    wait=None gives up at once with "locked by another ktpy"; wait=N tries for N seconds. The
+    lock file exists only while it is held: the holder removes it before letting go, and a
+    process that locked a file which is no longer the one at that name (removed meanwhile)
+    lets go and tries again, so two holders never meet. On a file system without flock (some
+    FUSE and SMB mounts answer ENOLCK or EOPNOTSUPP) the edit is refused unless KTPY_NO_LOCK=1,
+    which edits without the lock: the check that the file did not change since it was read
+    still runs just before the rename.
+    """
+    lock = lock_path(path)
+    key = str(lock)
+    if key in _HELD:
+        _HELD[key][1] += 1
+        try:
+            yield
+        finally:
+            _HELD[key][1] -= 1
+        return
+    fd = _acquire(lock, Path(path), wait)
+    _HELD[key] = [fd, 1]
+    try:
+        yield
+    finally:
+        del _HELD[key]
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.unlink(lock)
+            os.close(fd)  # closing the descriptor releases the lock
+
+
+def _acquire(lock: Path, path: Path, wait: float | None) -> int:
+    """A descriptor of `lock`, flocked, still the file at that name (-1: KTPY_NO_LOCK, or a
+    system without flock at all)."""
+    import time
+
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock (as Journal)
+        return -1
+
+    deadline = None if wait is None else time.monotonic() + max(0.0, wait)
+    while True:
+        fd = _open_lock(lock, path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if deadline is None or time.monotonic() >= deadline:
+                waited = "" if wait is None else f" after waiting {wait:g} s"
+                raise KtpyError(f"{path} is locked by another ktpy{waited}; try again when it is done, or "
+                                "pass --wait SECONDS") from None
+            time.sleep(_POLL)
+            continue
+        except OSError as exc:
+            os.close(fd)
+            if os.environ.get("KTPY_NO_LOCK") == "1":
+                return -1
+            raise KtpyError(f"cannot lock {path}: the file system does not support flock ({exc.strerror}); "
+                            "set KTPY_NO_LOCK=1 to edit without a lock when no other ktpy runs") from None
+        held = os.fstat(fd)
+        try:
+            now = os.stat(lock, follow_symlinks=False)
+        except FileNotFoundError:
+            now = None
+        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            return fd
+        os.close(fd)  # the holder before us removed it: lock the new one
+
+
+def _open_lock(lock: Path, protected: Path) -> int:
+    """The lock file's descriptor; a new one created by root belongs to the protected file's
+    owner, so that user's own ktpy can lock it while root's waits."""
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PUBLIC_MODE)
+        created = True
+    except FileExistsError:
+        created = False
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW)
+        except FileNotFoundError:  # removed by its holder in between: create it
+            return _open_lock(lock, protected)
+        except PermissionError:
+            fd = _open_or_fail(lock, os.O_RDONLY | os.O_NOFOLLOW)  # flock needs no write access
+        except OSError as exc:
+            raise _cannot_lock(lock, exc) from None
+    except OSError as exc:
+        raise _cannot_lock(lock, exc) from None
+    if created and os.geteuid() == 0:
+        with contextlib.suppress(OSError):
+            owner = os.stat(protected) if protected.exists() else os.stat(lock.parent)
+            os.fchown(fd, owner.st_uid, owner.st_gid)
+    return fd
+
+
+def _open_or_fail(lock: Path, flags: int) -> int:
+    try:
+        return os.open(lock, flags)
+    except OSError as exc:
+        raise _cannot_lock(lock, exc) from None
+
+
+def _cannot_lock(lock: Path, exc: OSError) -> BadInputError:
+    return BadInputError(f"cannot create the lock file {lock}: {exc.strerror or exc}")

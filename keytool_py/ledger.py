@@ -82,10 +82,26 @@ class Ledger:
     torn: bool = False  # the last line was cut short by a crash (and is ignored)
 
     def find(self, serial: int) -> IssuedCert | None:
-        return next((c for c in self.issued if c.serial == serial), None)
+        """The first record issuing `serial` (an index by serial, built on first use: a
+        110,000-line ledger is looked up once per certificate by inspect)."""
+        return self._index()[0].get(serial)
 
     def revocation(self, serial: int) -> Revocation | None:
-        return next((r for r in self.revocations if r.serial == serial), None)
+        """The first revocation of `serial` (the one a CRL states)."""
+        return self._index()[1].get(serial)
+
+    def _index(self) -> tuple[dict[int, IssuedCert], dict[int, Revocation]]:
+        cached: tuple[dict[int, IssuedCert], dict[int, Revocation]] | None = self.__dict__.get("_by_serial")
+        if cached is None:
+            issued: dict[int, IssuedCert] = {}
+            for cert in self.issued:
+                issued.setdefault(cert.serial, cert)
+            revoked: dict[int, Revocation] = {}
+            for revocation in self.revocations:
+                revoked.setdefault(revocation.serial, revocation)
+            cached = (issued, revoked)
+            object.__setattr__(self, "_by_serial", cached)  # frozen: the index is a cache, not state
+        return cached
 
     def state(self, cert: IssuedCert, now: dt.datetime) -> str:
         """revoked, expired, not-yet-valid or valid."""
@@ -103,7 +119,11 @@ def _time(value: dt.datetime) -> str:
 
 
 def _parse_time(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    """'2026-11-30T00:00:00Z' exactly (as _time writes it). fromisoformat, not strptime: a
+    100,000-line ledger has 300,000 of these, and strptime took most of inspect's time."""
+    if len(text) != 20 or text[10] != "T" or text[19] != "Z" or not text[:4].isdigit():
+        raise ValueError(f"{text!r} is not a ledger time")
+    return dt.datetime.fromisoformat(text[:19]).replace(tzinfo=dt.timezone.utc)
 
 
 def serial_hex(serial: int) -> str:

@@ -26,32 +26,29 @@ CRL_DAYS = 7
 
 
 def revoke(ledger: Ledger, serial: int, reason: Reason | str | None, now: dt.datetime, *,
-           what: str = "the CA") -> bytes:
-    """The ledger record revoking `serial`: refused when the CA never issued it, or when it is
-    already revoked."""
+           what: str = "the CA") -> bytes | None:
+    """The ledger record revoking `serial`, refused when the CA never issued it; None when it is
+    already revoked (revoking again changes nothing: the first revocation's date and reason stay,
+    as RFC 5280 5.3.1 has no way to change them short of certificateHold)."""
     reason = Reason.parse(reason)
     issued = ledger.find(serial)
     if issued is None:
         raise BadInputError(f"serial {serial_hex(serial)} is not in the ledger of {what}: "
                             "the CA did not issue it (or issued it before ktpy kept a ledger; "
                             "revoke it by its certificate file then)")
-    earlier = ledger.revocation(serial)
-    if earlier is not None:
-        raise BadInputError(f"serial {serial_hex(serial)} ({issued.subject}) was already revoked on "
-                            f"{earlier.at:%Y-%m-%d %H:%M} UTC ({earlier.reason.value})")
+    if ledger.revocation(serial) is not None:
+        return None
     return revoked_record(serial, reason, now)
 
 
 def build_crl(ca: CA, ledger: Ledger, *, now: dt.datetime, days: int = CRL_DAYS
               ) -> tuple[x509.CertificateRevocationList, bytes]:
     """The CA's CRL of every revocation in the ledger, and the ledger record of its number."""
-    if days < 1:
-        raise BadInputError(f"a CRL must be valid for at least 1 day, not {days}")
     number = ledger.crl_number + 1
     builder = (x509.CertificateRevocationListBuilder()
                .issuer_name(ca.cert.subject)
                .last_update(now)
-               .next_update(now + dt.timedelta(days=days))
+               .next_update(next_update(now, days))
                .add_extension(x509.CRLNumber(number), critical=False)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
                               critical=False))
@@ -64,6 +61,21 @@ def build_crl(ca: CA, ledger: Ledger, *, now: dt.datetime, days: int = CRL_DAYS
         builder = builder.add_revoked_certificate(entry.build())
     crl = builder.sign(ca.key, signature_hash(ca.key))
     return crl, crl_record(number, now)
+
+
+def next_update(now: dt.datetime, days: int) -> dt.datetime:
+    """now + days, refused (naming the largest) when it falls after 9999-12-31, the last date
+    X.509 can state (RFC 5280 5.1.2.5: nextUpdate is a UTCTime or GeneralizedTime)."""
+    from .issue import LAST_YEAR
+
+    if days < 1:
+        raise BadInputError(f"a CRL must be valid for at least 1 day, not {days}")
+    last = dt.datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+    largest = (last - now).days
+    if days > largest:
+        raise BadInputError(f"{days} days ends after the year {LAST_YEAR}, the last a CRL can state; "
+                            f"the largest is {largest}")
+    return now + dt.timedelta(days=days)
 
 
 def crl_bytes(crl: x509.CertificateRevocationList, *, pem: bool) -> bytes:

@@ -245,13 +245,25 @@ def decrypt_file_level(data: bytes, key: str, settings: Settings) -> bytes:
     return decrypt_bytes(raw, key, settings)
 
 
-def encrypt_file(data: bytes, kind: str, key: str, settings: Settings) -> tuple[bytes, int]:
-    """(the file with every value encrypted, how many were), comments and layout kept. Values that
-    are already ![...] are left alone."""
+def encrypt_file(data: bytes, kind: str, key: str, settings: Settings, *,
+                 key_name: str = "this key") -> tuple[bytes, int]:
+    """(the file with every value encrypted, how many were), comments and layout kept. A value
+    already written ![...] is left alone only when it is ciphertext under this key: one that
+    only looks encrypted is refused (naming `key_name`), since leaving it would put a secret in
+    the clear where Mule expects ciphertext, and Mule (and ktpy's decrypt) would then fail on it."""
     key_bytes(key, settings)  # a bad key fails before any line is read
 
     def convert(value: str) -> str | None:
-        return None if is_encrypted(value) else encrypt_value(value, key, settings)
+        if not is_encrypted(value):
+            return encrypt_value(value, key, settings)
+        try:
+            decrypt_value(value, key, settings).decode("utf-8")
+        except (BadInputError, UnicodeDecodeError):
+            raise BadInputError(
+                f"a value written as ![...] is not encrypted with {key_name} ({settings.transformation}"
+                f"{', random IVs' if settings.random_iv else ''}); decrypt it with the key it was encrypted "
+                "with first, or remove the ![ and ] to have it encrypted as text") from None
+        return None
 
     return _rewrite(data, _pick(kind, FILE_KINDS, "file kind"), convert)
 

@@ -22,8 +22,13 @@ def find_leaf(found: Sequence[x509.Certificate]) -> x509.Certificate:
     a single certificate), so that a bundle given out of order still starts at its leaf."""
     if not found:
         raise BadInputError("no certificate given")
+    # Linear: only certificates naming c as their issuer can have been signed by c.
+    by_issuer: dict[x509.Name, list[x509.Certificate]] = {}
+    for other in found:
+        if not certs.is_self_issued(other):
+            by_issuer.setdefault(other.issuer, []).append(other)
     unsigning = [c for c in found
-                 if not any(o is not c and not certs.is_self_issued(o) and certs.issued_by(o, c) for o in found)]
+                 if not any(o is not c and certs.issued_by(o, c) for o in by_issuer.get(c.subject, ()))]
     return unsigning[0] if len(unsigning) == 1 else found[0]
 
 

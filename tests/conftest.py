@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import KEYPASS, LEAF_KEY_TYPES, NOW, STOREPASS, require_tool, required  # noqa: F401 - old import path
+from helpers import LEAF_KEY_TYPES, NOW, require_tool, required
 from interop import MtlsServer, compile_java_client, make_server_identity
 
 from keytool_py import KeyType, create_ca, generate_key

@@ -15,13 +15,13 @@ from helpers import ktpy, with_key_derivation
 from hostile import STOREPASS as HOSTILE_PASS
 from hostile import bks_with_rounds, jceks_back_reference_bomb, jceks_keys_at_max_rounds, pkcs12_parts_at_max_rounds
 
-from keytool_py import KeyType, build_keystore, create_ca
+from keytool_py import KeyType, build_keystore, create_ca, ledger
 from keytool_py.certs import to_pem
 from keytool_py.keys import private_key_to_pem
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 GOOD, BAD = "good-password", "bad-password"
-ENV = {"GOOD": GOOD, "BAD": BAD, "NONASCII": "pässwörd-1", "HOSTILE": HOSTILE_PASS}
+ENV = {"SECKEY": "0123456789abcdef", "GOOD": GOOD, "BAD": BAD, "NONASCII": "pässwörd-1", "HOSTILE": HOSTILE_PASS}
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 LONG_ALIAS = "€" * 21845 + "x"  # 65536 bytes in Java's modified UTF-8 (3 per euro sign)
 
@@ -34,6 +34,10 @@ def material(tmp_path_factory, key_pool, now):
     leaf = ca.issue_client("CN=bad-client", key=key_pool(KeyType.EC_P256, 41), now=now)
     other = ca.issue_client("CN=other", key=key_pool(KeyType.EC_P256, 42), now=now)
     _ca_dir(root / "ca", ca.cert, ca.key, GOOD)
+    _ca_dir(root / "revoked-ca", ca.cert, ca.key, GOOD)  # its ledger: bad-client revoked for key compromise
+    (root / "revoked-ca/issued.jsonl").write_bytes(
+        ledger.issued_record(leaf.cert, by="test", now=now) + b"\n"
+        + ledger.revoked_record(leaf.cert.serial_number, ledger.Reason.KEY_COMPROMISE, now) + b"\n")
     old = create_ca("CN=Old CA", key=key_pool(KeyType.EC_P256, 43), days=1, now=now - dt.timedelta(days=10))
     _ca_dir(root / "expired-ca", old.cert, old.key, None)
     future = create_ca("CN=Future CA", key=key_pool(KeyType.EC_P256, 44), now=now + dt.timedelta(days=10))
@@ -56,6 +60,7 @@ def material(tmp_path_factory, key_pool, now):
     (root / "ks-keypass.jks").write_bytes(build_keystore("jks", leaf.key, leaf.chain, alias="m", storepass=GOOD,
                                                          keypass="key-password-1", now=now))
     (root / "garbage.pem").write_bytes(b"this is not a certificate\n")
+    (root / "looks-encrypted.yaml").write_bytes(b'plain: text\nsecret: "![bm90IGNpcGhlcnRleHQ=]"\n')
     (root / "broken.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
     (root / "empty.pem").write_bytes(b"")
     (root / "exists.jks").write_bytes(b"keep me")
@@ -223,6 +228,23 @@ ROWS = [
                                 "-o", "{d}/out.jks"), 1,
         "the entry 'imported-pass' is a secret key, which a JKS keystore cannot hold; convert to JCEKS or PKCS12 "
         "instead"),
+    Row("window-too-long", ("expiry", "{d}/client.pem", "--within", "999999999999d"), 2,
+        "Invalid value for '--within': '999999999999d' is too long a window; the largest is 1000000d"),
+    Row("crl-days-past-9999", ("crl", "--ca", "{d}/ca", "--ca-password", "env:GOOD", "--days", "3000000",
+                               "-o", "{d}/out.crl"), 2,
+        "Invalid value for '--days': 3000000 days ends after the year 9999, the last a CRL can state; the largest "
+        "is {limit}"),
+    Row("store-locked", ("import", "{d}/locked.jks", "--trusted", "{d}/client.pem", "--storepass", "env:GOOD"), 1,
+        "{d}/locked.jks is locked by another ktpy; try again when it is done, or pass --wait SECONDS"),
+    Row("secure-props-looks-encrypted", ("secure-props", "encrypt", "--in", "{d}/looks-encrypted.yaml", "--out",
+                                         "{d}/out.yaml", "--key", "env:SECKEY"), 1,
+        "line 2: a value written as ![...] is not encrypted with the key --key env:SECKEY "
+        "(AES/CBC/PKCS5Padding, random IVs); decrypt it with the key it was encrypted with first, or remove the "
+        "![ and ] to have it encrypted as text"),
+    Row("reuse-key-compromised", ("renew", "--cert", "{d}/client.pem", "--key", "{d}/client.key", "--reuse-key",
+                                  "--ca", "{d}/revoked-ca", "--ca-password", "env:GOOD", "--out-dir", "{d}/out"), 1,
+        "the key of CN=bad-client (serial {serial}) was revoked for key compromise on {revoked} UTC "
+        "({d}/revoked-ca/issued.jsonl); renew it without --reuse-key, which makes a new key"),
     Row("wrong-storepass-bks", _export("ks.bks"), 1,
         "wrong store password for the BKS keystore (its HMAC does not verify)"),
     Row("truncated-bks", _export("truncated.bks", "env:HOSTILE"), 1, "the BKS keystore is corrupted or truncated"),
@@ -265,8 +287,25 @@ def snapshot(folder: Path) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture(scope="module")
+def held_lock(material):
+    """Another process holding the lock of {d}/locked.jks (an edit in progress) for the module."""
+    import subprocess
+    import sys
+
+    (material / "locked.jks").write_bytes((material / "ks.jks").read_bytes())
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from keytool_py import files\n"
+        f"with files.locked({str(material / 'locked.jks')!r}):\n    print('held', flush=True); time.sleep(600)")],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    yield
+    holder.kill()
+    holder.wait()
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
-def test_bad_input(row, material, now, request, monkeypatch):
+def test_bad_input(row, material, held_lock, now, request, monkeypatch):
     uses_network = any(key in text for text in (*row.args, row.message) for key in NETWORK_KEYS)
     net = request.getfixturevalue("network") if uses_network else {}
     args = [a.format(d=material, **net) for a in row.args]
@@ -275,7 +314,10 @@ def test_bad_input(row, material, now, request, monkeypatch):
     last_day = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
     monkeypatch.setattr("keytool_py.issue.utcnow", lambda: now)  # the command's clock is the test's
     limit = (last_day - now).days
-    expected = row.message.format(d=material, expired=expired, future=future, limit=limit, **net)
+    client = x509.load_pem_x509_certificate((material / "client.pem").read_bytes())
+    expected = row.message.format(d=material, expired=expired, future=future, limit=limit,
+                                  serial=format(client.serial_number, "X"), revoked=now.strftime("%Y-%m-%d %H:%M"),
+                                  **net)
     before = snapshot(material)
     result = ktpy(*args, env=ENV, code=None)
     assert result.exit_code == row.code, result.output

@@ -74,6 +74,8 @@ def test_assertion_default_exp_is_180_seconds(client):
 
 def test_pyjwt_accepts_the_assertion(client, now):
     import jwt  # PyJWT, in the test and dev extras: an independent implementation
+
+    # the wall clock, not the session's: PyJWT checks exp (180 s ahead) against the real time
     token = sign_assertion(client.key, issuer=ISS, subject=SUB, audience=AUD, now=dt.datetime.now(dt.timezone.utc))
     decoded = jwt.decode(token, client.cert.public_key(), algorithms=["RS256"], audience=AUD, issuer=ISS)
     assert decoded["sub"] == SUB

@@ -36,9 +36,12 @@ keystore:
 salesforce:
   - 'single ''quoted'''
   - name: sfdc
-already: "![c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0]"
+already: "ALREADY"
 """
-YAML_TO_DECRYPT = YAML.split("already:")[0]  # without the ![...] that holds no real ciphertext
+# a value already encrypted under the AES key with the default settings
+ALREADY = sp.encrypt_value("kept as it is", KEYS["AES"], Settings())
+YAML = YAML.replace("ALREADY", ALREADY)
+YAML_TO_DECRYPT = YAML.split("already:")[0]  # without the ![...] that holds ciphertext under one key only
 PROPERTIES = """\
 # a comment
 ! another comment
@@ -153,7 +156,7 @@ def test_yaml_file_encrypts_every_value_and_keeps_comments():
     assert lines[1] == "keystore:" and lines[5] == "  empty:" and lines[6] == "salesforce:"
     assert lines[2].startswith('  password: "![') and lines[2].endswith(']"   # the store password')
     assert lines[7].startswith('  - "![') and lines[8].startswith('  - name: "![')
-    assert lines[9] == 'already: "![c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0]"'
+    assert lines[9] == f'already: "{ALREADY}"'
     values = {}
     for line in lines:
         name, _, rest = line.strip().lstrip("- ").partition(": ")
@@ -161,10 +164,23 @@ def test_yaml_file_encrypts_every_value_and_keeps_comments():
             values[name] = rest.split('"')[1]
     decrypted = {n: sp.decrypt_value(v, key, settings).decode() for n, v in values.items() if n != "already"}
     assert decrypted == {**PLAIN_YAML}
-    plain, count = sp.decrypt_file(encrypted.replace(b'"![c2Vj', b'"plain![c2Vj'), "yaml", key, settings)
-    assert count == 5
+    plain, count = sp.decrypt_file(encrypted, "yaml", key, settings)
+    assert count == 6
     assert plain.decode() == YAML.replace("'single ''quoted'''", "\"single 'quoted'\"").replace(
-        '"![c2Vj', '"plain![c2Vj')
+        f'"{ALREADY}"', 'kept as it is')
+
+
+def test_a_value_that_only_looks_encrypted_is_refused_naming_the_key():
+    fake = 'a: plain\nb: "![c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0]"\n'
+    with pytest.raises(BadInputError) as info:
+        sp.encrypt_file(fake.encode(), "yaml", KEYS["AES"], Settings(), key_name="the key --key env:K")
+    assert str(info.value) == (
+        "line 2: a value written as ![...] is not encrypted with the key --key env:K (AES/CBC/PKCS5Padding, "
+        "random IVs); decrypt it with the key it was encrypted with first, or remove the ![ and ] to have it "
+        "encrypted as text")
+    other = sp.encrypt_value("s", KEYS["AES"].upper(), Settings())  # ciphertext, but under another key
+    with pytest.raises(BadInputError, match="^line 1: a value written as"):
+        sp.encrypt_file(f'x: "{other}"\n'.encode(), "yaml", KEYS["AES"], Settings())
 
 
 def test_properties_file_encrypts_every_value_and_keeps_comments():

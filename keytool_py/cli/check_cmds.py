@@ -177,7 +177,9 @@ def verify_cmd(path, ca_paths, chain_paths, key_path, key_password, storepass, k
     report = dataclasses.replace(report, findings=(*report.findings, *notes))
     problems = report.problems
     if as_json:
-        click.echo(json.dumps(verify_mod.as_json(report), indent=2))
+        from ..escaping import escape_data
+
+        click.echo(json.dumps(escape_data(verify_mod.as_json(report)), indent=2))
     else:
         echo_lines(verify_mod.text_lines(report))
     if problems:

@@ -1,7 +1,7 @@
 """Commands that change a keystore in place: delete, rename, passwd, import, merge, and
 export-key, which takes a key out of one.
 
-Each reads the store (remembering which version it read), works the edit out as a value
+Each locks the store (files.locked, --wait), reads it (remembering which version it read), works the edit out as a value
 (keytool_py.edit), and replaces the file atomically through files.replace_in_place: on any
 failure the file is left byte for byte as it was, and a file that changed meanwhile is not
 replaced. --backup keeps the old file as STORE.bak (0600); --dry-run prints the plan.
@@ -21,6 +21,7 @@ from ._common import (
     alias_option,
     allow_expired_option,
     cli,
+    echo_lines,
     force_option,
     guard_expiry,
     key_password_option,
@@ -34,6 +35,7 @@ from ._common import (
     secret_outputs,
     storepass_option,
 )
+from ._wait import hold_lock, wait_option
 
 
 def store_argument(f):
@@ -44,15 +46,19 @@ _storepass = storepass_option("The keystore's password.")
 
 
 def edit_options(f):
+    f = wait_option(f)
     f = click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")(f)
     return click.option("--backup", is_flag=True, help="Keep the old file as STORE.bak (mode 0600).")(f)
 
 
 def _read_store(path: str, storepass: str | None, *, label: str = "store password", option: str = "--storepass"):
-    """(snapshot of the file, store password): the store is read once, its identity kept."""
+    """(snapshot of the file, store password): the store is read once, its identity kept, under
+    its lock (held until the command ends: read, edit and replace are one step for other ktpy)."""
     from .. import files, keystore
     from ..errors import KtpyError
 
+    if Path(path).is_file():  # a missing store is reported by read_for_edit, with no lock file left
+        hold_lock(path)
     snapshot = files.read_for_edit(path, what="keystore")
     detected = keystore.detect_type(snapshot.data)
     if detected is None:
@@ -63,36 +69,45 @@ def _read_store(path: str, storepass: str | None, *, label: str = "store passwor
     return snapshot, secret(storepass, option, label=label)
 
 
-def _compat(snapshot, store):
+def _kept(snapshot, store):
+    """(compat, protected) of the store as it is, for the Plan: a PKCS12 keeps the Java it was
+    readable by, and a password-less one (no MAC, certificates in the clear) stays so."""
     from .. import edit
     from ..keystore import StoreType
 
-    return edit.pkcs12_compat(snapshot.data) if store.type is StoreType.PKCS12 else None
+    if store.type is not StoreType.PKCS12:
+        return None, True
+    return edit.pkcs12_compat(snapshot.data), edit.pkcs12_protected(snapshot.data)
 
 
 def _apply(snapshot, plan, *, backup: bool, dry_run: bool, done: str, new_passwords=()) -> None:
     """Write the plan over the file it was read from (or print it, with --dry-run)."""
     from .. import files
+    from ..keystore import EntryKind
 
     if dry_run:
-        for line in plan.changes() or ["no entry changes (passwords only)"]:
-            click.echo(line)
+        echo_lines(plan.changes() or ["no entry changes (passwords only)"])
         note(f"Dry run: {snapshot.path} was not changed")
         return
     data = plan.encode()
     generated = secret_outputs(*new_passwords)
     files.write_all(generated)  # a new password file first: never a store whose password is lost
     try:
-        bak = files.replace_in_place(snapshot, data, backup=backup)
+        replaced = files.replace_in_place(snapshot, data, backup=backup,
+                                          secret=any(e.kind is not EntryKind.TRUSTED_CERT for e in plan.after.entries))
     except BaseException:
         for out in generated:
             with contextlib.suppress(OSError):
                 os.unlink(out.path)
         raise
-    kept = f"; the old file is {bak}" if bak else ""
+    kept = f"; the old file is {replaced.backup}" if replaced.backup else ""
     count = len(plan.after.entries)
-    note(f"{done}: {snapshot.path} ({plan.after.type.value.upper()}, {count} {'entry' if count == 1 else 'entries'}, "
-         f"mode 0600){kept}")
+    through = f" (through the link to {replaced.path})" if replaced.path != snapshot.path.absolute() else ""
+    mode = replaced.path.stat().st_mode & 0o777
+    note(f"{done}: {snapshot.path}{through} ({plan.after.type.value.upper()}, {count} "
+         f"{'entry' if count == 1 else 'entries'}, mode {mode:04o}){kept}")
+    for line in replaced.notices:
+        note(f"Notice: {line}")
 
 
 # --- delete ----------------------------------------------------------------------------------
@@ -116,7 +131,7 @@ def delete_cmd(store, alias, storepass, backup, dry_run):
     snapshot, pw = _read_store(store, storepass)
     before = edit.load_for_edit(snapshot.data, pw.value)
     entry = edit.find(before, alias)
-    plan = edit.Plan(before, edit.delete(before, alias), pw.value, _compat(snapshot, before))
+    plan = edit.Plan(before, edit.delete(before, alias), pw.value, *_kept(snapshot, before))
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=f"Deleted {entry.alias!r} ({entry.kind.value})")
 
 
@@ -147,7 +162,7 @@ def rename_cmd(store, alias, new_alias, storepass, keypass, backup, dry_run):
     after = edit.rename(before, alias, new_alias)
     stored = next(e.alias for e in after.entries if e not in before.entries)
     alias_notice(new_alias.strip(), stored)
-    plan = edit.Plan(before, after, pw.value, _compat(snapshot, before))
+    plan = edit.Plan(before, after, pw.value, *_kept(snapshot, before))
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=f"Renamed {entry.alias!r} to {stored!r}")
 
 
@@ -198,11 +213,10 @@ def passwd_cmd(store, storepass, new_storepass, alias, keypass, new_keypass, bac
         same = new_key_pw.value == new_pw.value
         notes.append(f"the key password of {entry.alias!r} is now "
                      + ("the store password" if same else "its own (the one given by --new-keypass)"))
-    plan = edit.Plan(before, after, new_pw.value, _compat(snapshot, before))
+    plan = edit.Plan(before, after, new_pw.value, _kept(snapshot, before)[0])  # a new password protects
     done = "Changed the store password" if changed else "Changed a key password"
-    if dry_run:
-        for line in notes:
-            click.echo(line)
+    if dry_run and notes:
+        echo_lines(notes)
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=done,
            new_passwords=(new_pw if changed else None, new_key_pw))
     if not dry_run:
@@ -264,7 +278,8 @@ def import_cmd(store, trusted_paths, key_path, key_password, cert_path, chain_pa
         found = [c for path in trusted_paths for c in read_certificates(path)]
         after = edit.add_trusted(before, found, alias=alias)
         added = [e.alias for e in after.entries[len(before.entries):]]
-        done = f"Added trusted {', '.join(repr(a) for a in added)}"
+        more = f" and {len(added) - 5} more" if len(added) > 6 else ""
+        done = f"Added trusted {', '.join(repr(a) for a in (added[:5] if more else added))}{more}"
     elif key_path:
         key, chain = read_key_and_chain(key_path, key_password, cert_path, chain_paths)
         guard_expiry(chain[0], allow_expired=allow_expired)
@@ -281,7 +296,7 @@ def import_cmd(store, trusted_paths, key_path, key_password, cert_path, chain_pa
         guard_expiry(entry.chain[0], allow_expired=allow_expired, what="the reply's certificate")
         done = (f"Installed the CA reply in {entry.alias!r} ({edit.describe_entry(entry)}; "
                 f"valid until {entry.chain[0].not_valid_after_utc:%Y-%m-%d}; the key is unchanged)")
-    plan = edit.Plan(before, after, pw.value, _compat(snapshot, before))
+    plan = edit.Plan(before, after, pw.value, *_kept(snapshot, before))
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=done, new_passwords=(new_key_pw,))
 
 
@@ -330,7 +345,7 @@ def merge_cmd(dest, sources, src_alias, dest_alias, dest_storepass, src_storepas
         loaded.append(edit.load_for_edit(data, src_pw.value, unlock=unlock))
     after = edit.merge(before, loaded, src_alias=src_alias, dest_alias=dest_alias)
     added = ", ".join(repr(e.alias) for e in after.entries[len(before.entries):])
-    plan = edit.Plan(before, after, dest_pw.value, _compat(snapshot, before))
+    plan = edit.Plan(before, after, dest_pw.value, *_kept(snapshot, before))
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=f"Merged {added} from {len(sources)} keystore(s)")
 
 

@@ -17,6 +17,7 @@ from ._common import (
     ca_password_option,
     cli,
     days_option,
+    echo_lines,
     exit_codes_help,
     force_option,
     guard_expiry,
@@ -30,13 +31,14 @@ from ._common import (
     secret_outputs,
     storepass_option,
 )
+from ._wait import hold_lock, wait_option
 
 EXPIRY_EXIT_CODES = exit_codes_help({
     ExitCode.OK: "no certificate is expired or expires within the window",
     ExitCode.ERROR: "error: a PATH does not exist, or no file could be read at all",
     ExitCode.USAGE: "usage error (a missing or unknown option)",
-    ExitCode.PROBLEMS: "a certificate is expired or expires within the window (or, with --strict, a file could\n"
-                       "not be read)",
+    ExitCode.PROBLEMS: "a certificate is expired or expires within the window (or, with --strict, a file or\n"
+                       "folder could not be read)",
 })
 
 
@@ -92,8 +94,10 @@ def _password_map(storepass: str | None, mapfile: str | None):
 def expiry_cmd(paths, within, storepass, mapfile, as_json, prometheus, strict, out, force):
     """Find every certificate in files and folders (recursively) and say when each expires:
     PEM and DER files and bundles, JKS, JCEKS, PKCS12 and Bouncy Castle BKS and UBER keystores,
-    the type read from the content. One line per certificate, soonest first: state, days left, not-after (UTC), file,
-    alias, subject, issuer; then each file that could not be read, with the reason.
+    the type read from the content. One line per certificate, soonest first: state, days left,
+    not-after (UTC), file, alias, subject, issuer; then each file or folder that could not be
+    read, with the reason. Names are escaped (control characters, bidi overrides, bytes that
+    are not UTF-8), in text, JSON and Prometheus output alike.
 
     JKS, JCEKS and BKS certificates are read without a password (only keys are encrypted there;
     the integrity hash is not checked, as keytool -list without -storepass). PKCS12 and UBER need
@@ -140,10 +144,14 @@ def expiry_cmd(paths, within, storepass, mapfile, as_json, prometheus, strict, o
 
 # --- revoke, crl -----------------------------------------------------------------------------
 
-def _ledger_of(ca_dir):
+def _ledger_of(ca_dir, *, lock: bool = False):
+    """(the ledger, its path); with lock, the ledger stays locked until the command ends, so that
+    what is decided from it (a revocation, the next CRL number) is recorded before anyone else reads."""
     from .. import files, ledger
 
     path = Path(ca_dir) / ledger.LEDGER_FILE
+    if lock and Path(ca_dir).is_dir():
+        hold_lock(path)
     data = files.read(path, what="ledger") if path.exists() else b""
     return ledger.parse(data, what=str(path)), path
 
@@ -165,6 +173,7 @@ def _reason(ctx, param, value):
               help="key-compromise, ca-compromise, affiliation-changed, superseded, cessation-of-operation, "
                    "certificate-hold, privilege-withdrawn or unspecified.")
 @ca_password_option()
+@wait_option
 def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
     """Revoke a certificate the CA issued: recorded in the CA's ledger (CA_DIR/issued.jsonl);
     publish it with `ktpy crl`. The certificate is named by --serial (it must be in the
@@ -183,7 +192,7 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
         raise click.UsageError("name the certificate by --serial HEX or by its file CERT.pem (one of them)")
     reason_value = reason
     authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
-    book, path = _ledger_of(ca_dir)
+    book, path = _ledger_of(ca_dir, lock=True)
     now = issue.utcnow()
     if cert_path:
         cert = read_certificates(cert_path)[0]
@@ -196,8 +205,13 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
     else:
         number = ledger.parse_serial(serial)
     record = revocation.revoke(book, number, reason_value, now, what=f"the CA in {ca_dir}")
-    files.append_record(path, record)
     subject = book.find(number).subject
+    if record is None:  # revoking twice changes nothing: say so, and succeed
+        earlier = book.revocation(number)
+        note(f"{ledger.serial_hex(number)} ({subject}) was already revoked on {earlier.at:%Y-%m-%d %H:%M} UTC "
+             f"({earlier.reason.value}); nothing was recorded")
+        return
+    files.append_record(path, record)
     note(f"Revoked {ledger.serial_hex(number)} ({subject}), reason {reason_value.value}; "
          f"publish it: ktpy crl --ca {ca_dir} -o CRL_FILE")
 
@@ -209,6 +223,7 @@ def revoke_cmd(cert_path, ca_dir, serial, reason, ca_password):
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Where to write the CRL.")
 @click.option("--pem", is_flag=True, help="Write PEM (default: DER, as CRL distribution points serve it).")
 @force_option
+@wait_option
 def crl_cmd(ca_dir, ca_password, days, out, pem, force):
     """Write the CA's certificate revocation list: every revocation in its ledger, signed by the
     CA, numbered one past the last CRL. Servers that check revocation (openssl -crl_check,
@@ -221,9 +236,13 @@ def crl_cmd(ca_dir, ca_password, days, out, pem, force):
     """
     from .. import files, issue, revocation
 
+    try:
+        revocation.next_update(issue.utcnow(), days)
+    except KtpyError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--days'") from None
     files.check_writable([files.Output(Path(out), b"")], force=force)
     authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
-    book, path = _ledger_of(ca_dir)
+    book, path = _ledger_of(ca_dir, lock=True)
     crl, record = revocation.build_crl(authority, book, now=issue.utcnow(), days=days)
     files.append_record(path, record)  # the number is given out first, so two CRLs never share one
     files.write_all([files.Output(Path(out), revocation.crl_bytes(crl, pem=pem))], force=force)
@@ -249,9 +268,11 @@ def inspect_ca_dir(ca_dir: str, as_json: bool) -> None:
     key = ca_key_info(found[KEY_FILE], found[TOKEN_FILE], folder=str(folder))
     info = describe_ca_folder(cert, book, ledger_path=str(path), now=issue.utcnow(), key=key)
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        from ..escaping import escape_data
+
+        click.echo(json.dumps(escape_data(info), indent=2))
         return
-    click.echo("\n".join(ca_folder_lines(info, str(folder))))
+    echo_lines(ca_folder_lines(info, str(folder)))  # ledger subjects escaped: they came from CSRs
     if book.torn:
         note(f"Warning: the last line of {path} was cut short (a crash while recording); it is ignored")
 
@@ -301,6 +322,19 @@ def _kit_shape(folder: Path, storepass_value: str | None):
     return types, alias, compat, mule_config
 
 
+def _refuse_compromised(ca_dir, old) -> None:
+    """--reuse-key for a certificate revoked for key compromise would certify that key again
+    (CA/Browser Forum Baseline Requirements 6.1.1.3: a CA rejects a key known to be compromised)."""
+    from ..ledger import Reason, serial_hex
+
+    book, path = _ledger_of(ca_dir)
+    revoked = book.revocation(old.serial_number)
+    if revoked is not None and revoked.reason is Reason.KEY_COMPROMISE:
+        raise KtpyError(f"the key of {old.subject.rfc4514_string()} (serial {serial_hex(old.serial_number)}) was "
+                        f"revoked for key compromise on {revoked.at:%Y-%m-%d %H:%M} UTC ({path}); renew it without "
+                        "--reuse-key, which makes a new key")
+
+
 @cli.command("renew", epilog=EXIT_CODES)
 @click.argument("kit_dir", metavar="[KIT_DIR]", required=False, type=click.Path(file_okay=False))
 @click.option("--cert", "cert_path", type=click.Path(dir_okay=False),
@@ -318,6 +352,7 @@ def _kit_shape(folder: Path, storepass_value: str | None):
               help="With --cert: keystore types to write too, comma-separated (jks, pkcs12, jceks).")
 @click.option("--alias", help="With --cert and --types: the entry name (default: mule-client).")
 @force_option
+@wait_option
 def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storepass, reuse_key, days,
               store_types, alias, force):
     """Renew a certificate as it was made: same subject, SANs, profile (clientAuth or
@@ -338,6 +373,16 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
     if bool(kit_dir) == bool(cert_path):
         raise click.UsageError("give a kit folder (KIT_DIR) or --cert OLD.pem, one of them")
     folder = Path(out_dir)
+    journal = files.Journal(folder)
+    if folder.is_dir():  # one renewal at a time into a folder (files.locked)
+        hold_lock(folder)
+    click.get_current_context().with_resource(journal)  # unlocked at the end, whichever way it ends
+    if folder.is_dir():
+        complete, removed = journal.recover()  # a renewal killed half-way: its files undone, the old ones back
+        journal.finish()
+        if complete or removed:
+            note(f"Recovered from an interrupted renewal in {folder}: "
+                 + ("it had finished" if complete else f"{len(removed)} of its file(s) removed, the old ones back"))
     now = issue.utcnow()
     if kit_dir:
         kit = Path(kit_dir)
@@ -359,6 +404,8 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
         if reuse_key and not key_path:
             raise click.UsageError("--reuse-key with --cert needs --key OLD.key")
     old = read_certificates(old_path)[0]
+    if reuse_key:
+        _refuse_compromised(ca_dir, old)
     authority = load_ca_dir(ca_dir, ca_password, "--ca-password")
     key = read_key(key_path, None, refuse_encrypted=f"{key_path} is encrypted; --reuse-key reads an unencrypted "
                                                     "key (as kit writes it)") if key_path else None
@@ -383,7 +430,14 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
     outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in out] + secret_outputs(store_pw)
     files.check_writable(outputs, force=force)  # before the ledger records it
     record_issued(ca_dir, [new.cert], by="renew", renews=old.serial_number)
-    files.write_all(outputs, force=force)
+    # All or nothing, even across a kill: the journal names each new file (and its hash) before
+    # any is placed, so the next renew into this folder undoes a half-written one (Journal).
+    tag = journal.begin("renew", [o for o in outputs if o.path.parent == folder])
+    try:
+        files.write_all(outputs, force=force, tag=tag)
+    finally:  # written, or undone whole by write_all: nothing left to recover
+        journal.done("renew")
+    journal.finish()
     note(f"Renewed {new.cert.subject.rfc4514_string()}: serial {new.cert.serial_number:X}, valid until "
          f"{new.cert.not_valid_after_utc:%Y-%m-%d} ({'same key' if key else 'new key'}), into {folder}/")
     note(f"  Upload {folder / 'salesforce-upload.pem'} to Salesforce BEFORE deploying the new keystore; "

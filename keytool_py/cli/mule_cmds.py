@@ -37,6 +37,7 @@ from ._common import (
     store_alias,
     storepass_option,
 )
+from ._wait import hold_lock, wait_option
 from .salesforce_cmds import DEFAULT_NAME as DEFAULT_APP_NAME
 from .salesforce_cmds import salesforce_kit_options, salesforce_kit_outputs, salesforce_kit_planned
 
@@ -147,6 +148,7 @@ def _password_hint(password, spec: str | None, option: str) -> str:
 @salesforce_kit_options
 @allow_expired_option
 @force_option
+@wait_option
 def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypass, alias, store_types,
             compat, key_type, days, secure_key, jwt, consumer_key, principal, audience, my_domain, force,
             allow_expired=False, salesforce_app=False, sf_app_name=DEFAULT_APP_NAME, sf_contact_email=None):
@@ -187,6 +189,8 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
     connection = _jwt_connection(jwt, consumer_key, principal, audience, my_domain=my_domain)
     lowered = store_alias(alias, "written")
     folder = Path(out_dir)
+    if folder.is_dir():  # one kit at a time into an existing folder (files.locked)
+        hold_lock(folder)
     generate_ca_password = ca_dir is None and ca_password is None
     planned = ([] if ca_dir else ["ca/ca.pem", "ca/ca.key"]) + (
         [kit.CA_PASSWORD_FILE] if generate_ca_password else [])

@@ -69,6 +69,17 @@ def _key(spec, settings, *, creating: bool):
     return key
 
 
+def _key_name(spec: str | None) -> str:
+    """The key as an error names it: its source, never a pass: value."""
+    if not spec or spec == "prompt":
+        return "the key typed at the prompt"
+    if spec.startswith("pass:"):
+        return "the key given by --key pass:..."
+    if spec.startswith("generate:"):
+        return f"the new key (--key {spec})"
+    return f"the key --key {spec}"
+
+
 def _check_usage(value, in_path, out_path, file_level):
     if value is not None and in_path:
         raise click.UsageError("give either VALUE or --in FILE, not both")
@@ -129,7 +140,10 @@ def _run(encrypt: bool, value, key_spec, algorithm, mode, random_iv, in_path, ou
         what = "the whole file (file-level: fileLevelEncryption=\"true\")"
     else:
         kind = sp.file_kind(in_path)
-        result, count = (sp.encrypt_file if encrypt else sp.decrypt_file)(data, kind, key.value, settings)
+        if encrypt:
+            result, count = sp.encrypt_file(data, kind, key.value, settings, key_name=_key_name(key_spec))
+        else:
+            result, count = sp.decrypt_file(data, kind, key.value, settings)
         what = f"{count} value(s)"
     # decrypted output holds the secrets themselves: 0600 like a key
     files.write_all([files.Output(Path(out_path), result, secret=not encrypt)] + extra, force=force)

@@ -16,7 +16,7 @@ import datetime as dt
 import gc
 import importlib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Protocol, cast
 
@@ -95,30 +95,52 @@ def build(store_type: StoreType | str, key: PrivateKey, chain: Sequence[x509.Cer
     return build_store(store_type, [entry], storepass=storepass, keypass=keypass, compat=compat, now=now)
 
 
+class AliasNumbers:
+    """Free aliases: BASE, else BASE-2, BASE-3... Each base remembers its next number, so 10,000
+    certificates sharing a CN are named in linear time, not by trying 2, 3... each time."""
+
+    def __init__(self, taken: Iterable[str] = ()) -> None:
+        self._taken = set(taken)
+        self._next: dict[str, int] = {}
+
+    def next(self, base: str) -> str:
+        alias = normalize_alias(base)
+        if alias not in self._taken:
+            self._taken.add(alias)
+            return alias
+        n = self._next.get(alias, 2)
+        candidate = normalize_alias(f"{base}-{n}")
+        while candidate in self._taken:
+            n += 1
+            candidate = normalize_alias(f"{base}-{n}")
+        self._next[alias] = n + 1
+        self._taken.add(candidate)
+        return candidate
+
+
 def trusted_entries(certificates: Sequence[x509.Certificate], *, alias_prefix: str | None = None,
-                    now: dt.datetime | None = None) -> list[Entry]:
-    """Trusted certificate entries, aliased PREFIX1, PREFIX2... or by each certificate's CN."""
+                    now: dt.datetime | None = None, taken: Iterable[str] = ()) -> list[Entry]:
+    """Trusted certificate entries, aliased PREFIX1, PREFIX2... or by each certificate's CN,
+    numbered past the aliases in `taken` (lowercase) and each other."""
     from ..names import common_name, slug
 
+    numbers = AliasNumbers(taken)
     entries: list[Entry] = []
-    used: set[str] = set()
     for number, cert in enumerate(certificates, start=1):
         base = f"{alias_prefix}{number}" if alias_prefix else slug(common_name(cert.subject), default="cert")
-        alias, n = normalize_alias(base), 2
-        while alias in used:
-            alias, n = normalize_alias(f"{base}-{n}"), n + 1
-        used.add(alias)
-        entries.append(Entry(alias=alias, chain=(cert,), kind=EntryKind.TRUSTED_CERT, timestamp=now))
+        entries.append(Entry(alias=numbers.next(base), chain=(cert,), kind=EntryKind.TRUSTED_CERT, timestamp=now))
     return entries
 
 
 def build_store(store_type: StoreType | str, entries: Sequence[Entry], *, storepass: str,
                 keypass: str | None = None, compat: Compat | str | None = None,
-                now: dt.datetime | None = None) -> bytes:
+                now: dt.datetime | None = None, protected: bool = True) -> bytes:
     """A keystore of any entries. Each decrypted key (private or secret) is protected with
     keypass (default: storepass); a key that is not decrypted is carried in its sealed form,
     which only a store of the type it came from can hold. Aliases are written as given (lowercase
-    them with normalize_alias first); two that Java would take for one are refused."""
+    them with normalize_alias first); two that Java would take for one are refused.
+    protected=False (PKCS12 only): no MAC and certificates in the clear, as Java writes a
+    password-less truststore; an edit of such a store keeps it so."""
     store_type = writable_type(store_type)
     compat = Compat.parse(compat)
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -143,6 +165,12 @@ def build_store(store_type: StoreType | str, entries: Sequence[Entry], *, storep
                 "a PKCS12 keystore cannot have a key password different from its store password "
                 "(Java cannot read it); use the same password, or a JKS or JCEKS keystore"
             )
+    if not protected:
+        if store_type is not StoreType.PKCS12:
+            raise ValueError("only a PKCS12 keystore can be written without a MAC")
+        from . import pkcs12
+
+        return pkcs12.build(ready, storepass, keypass, compat, protected=False)
     return format_of(store_type).build(ready, storepass, keypass, compat)
 
 

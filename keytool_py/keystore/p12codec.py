@@ -426,9 +426,12 @@ def _decrypt_once(algorithm: Asn1Value, ciphertext: bytes, password: str, spec: 
 
 
 def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
-             iterations: int = ITERATIONS) -> bytes:
+             iterations: int = ITERATIONS, protected: bool = True) -> bytes:
     """A PKCS12 file holding `bags`: the certificates in one encrypted SafeContents, the keys
-    shrouded in a plain one, as Java writes them, then the MAC over both."""
+    shrouded in a plain one, as Java writes them, then the MAC over both. protected=False
+    writes what Java writes with keystore.pkcs12.certProtectionAlgorithm=NONE and
+    macAlgorithm=NONE (its default for truststores since JDK 18): certificates in the clear,
+    no MAC, so that keytool lists it without a password."""
     if not isinstance(password, str):
         raise TypeError(f"the password must be a str, not {type(password).__name__}")
     if not 1 <= iterations <= pbe.MAX_ROUNDS:
@@ -448,7 +451,9 @@ def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
     keys += [_safe_bag(_SECRET_BAG, _secret_bag(shrouded(b)), b) for b in bags if b.kind == "secret"]
 
     auth_safe = rfc7292.AuthenticatedSafe()
-    if certs:
+    if certs and not protected:
+        auth_safe.append(_data_info(_der_sequence(rfc7292.SafeContents(), certs)))
+    elif certs:
         auth_safe.append(_encrypted_info(encrypt(_der_sequence(rfc7292.SafeContents(), certs),
                                                  password, iterations)))
     if keys:
@@ -458,6 +463,8 @@ def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
     pfx = rfc7292.PFX()
     pfx["version"] = 3
     pfx["authSafe"] = _data_info(content)
+    if not protected:
+        return _encode(pfx)
     digest_oid, hash_new = (pbe.SHA1, hashlib.sha1) if legacy else (pbe.SHA256, hashlib.sha256)
     # Java writes 20-byte MAC salts; OpenSSL 8. Both read either.
     salt = os.urandom(20)
@@ -468,6 +475,21 @@ def assemble(bags: Sequence[Bag], password: str, *, legacy: bool = False,
     mac_data["macSalt"] = salt
     mac_data["iterations"] = iterations
     return _encode(pfx)
+
+
+def is_unprotected(data: bytes) -> bool:
+    """True for a PKCS12 without a MAC whose certificates are in the clear (what Java writes
+    with certProtectionAlgorithm=NONE and macAlgorithm=NONE): it opens with any password or
+    none, and an edit keeps it so. False for anything else, damaged files included."""
+    try:
+        pfx = _decode(data, rfc7292.PFX())
+        if pfx["macData"].isValue or pfx["authSafe"]["contentType"] != rfc5652.id_data:
+            return False
+        content = bytes(_decode(pfx["authSafe"]["content"], univ.OctetString()))
+        return all(info["contentType"] == rfc5652.id_data
+                   for info in _decode(content, rfc7292.AuthenticatedSafe()))
+    except Exception:  # pyasn1 and friends: a damaged file is not a password-less one
+        return False
 
 
 def _encode(value: base.Asn1Item) -> bytes:

@@ -55,19 +55,22 @@ def _encryption(password: str, compat: Compat) -> KeySerializationEncryption:
 
 
 def build(entries: Sequence[Entry], password: str, keypass: str | None = None,
-          compat: Compat | None = None) -> bytes:
+          compat: Compat | None = None, *, protected: bool = True) -> bytes:
     """A PKCS12 Java reads (keys under the store password: the package refuses another keypass,
     which Java cannot read): each key's friendlyName is its alias and it shares a localKeyId with
     its certificate; issuers follow as plain certificate bags (Java rebuilds chains by issuer);
     trusted certificates carry Oracle's attribute, without which Java does not see them; secret
-    keys go in secret bags as Java writes them; sealed PKCS12 keys are carried as they are."""
+    keys go in secret bags as Java writes them; sealed PKCS12 keys are carried as they are.
+    protected=False: certificates in the clear and no MAC (p12codec.assemble), keys still
+    shrouded with the password."""
     keyed = [e for e in entries if e.kind is EntryKind.PRIVATE_KEY]
     trusted = [e for e in entries if e.kind is EntryKind.TRUSTED_CERT]
     secret = [e for e in entries if e.kind is EntryKind.SECRET_KEY]
     _check_chains(keyed, trusted)
     compat = Compat.parse(compat)
     encryption = _encryption(password, compat)
-    simple = not secret and all(e.key is not None and e.key_pkcs8 is None and e.chain for e in keyed) and \
+    simple = protected and not secret and all(e.key is not None and e.key_pkcs8 is None and e.chain
+                                              for e in keyed) and \
         all(isinstance(c, x509.Certificate) for e in entries for c in e.chain)
     if simple and len(keyed) == 1 and not trusted:
         entry = keyed[0]
@@ -82,7 +85,7 @@ def build(entries: Sequence[Entry], password: str, keypass: str | None = None,
     from . import p12codec
 
     return p12codec.assemble(_bags(keyed, trusted, secret), password, legacy=compat is Compat.JAVA8,
-                             iterations=ITERATIONS)
+                             iterations=ITERATIONS, protected=protected)
 
 
 def _check_chains(keyed: Sequence[Entry], trusted: Sequence[Entry]) -> None:

@@ -133,7 +133,8 @@ def main() -> int:
                 print(f"applies  {m.name}: {path.relative_to(ROOT)}{moved}")
             except NoLongerApplies as exc:
                 problems.append(str(exc))
-        print("\n".join(problems))
+        if problems:
+            print("\n".join(problems))
         return 1 if problems else 0
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ktpy-mutants-") as tmp:
