@@ -24,6 +24,7 @@ class Mutant:
     new: str
     tests: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
+    slow: bool = False  # its tests take a minute or more: started first, so the others fill the wait
 
 
 CONVERT_BUILD = ("    result = keystore.build_store(dest_type, store.entries, storepass=dest_pw.value,\n")
@@ -46,7 +47,7 @@ MUTANTS = [
            "keytool_py/keystore/java_container.py",
            "        table.pop(alias, None)  # Java keeps the last entry under an alias\n        table[alias] = entry\n",
            "        table.setdefault(alias, entry)\n",
-           ("tests/test_java_view.py::test_ktpy_sees_what_java_sees",)),
+           ("tests/test_java_view.py::test_ktpy_sees_what_java_sees",), slow=True),
     Mutant("jks-reader-skips-the-integrity-hash", "a JKS/JCEKS opens with any store password",
            "keytool_py/keystore/java_container.py",
            "    hash_ok = storepass is None or hmac.compare_digest(_integrity(storepass, data[:-20]), data[-20:])\n",
@@ -65,7 +66,7 @@ MUTANTS = [
            "    if store.type.value == \"jks\" and dest_type == \"pkcs12\":\n"
            "        raise KtpyError(f\"the entry {store.entries[0].alias!r} cannot be converted to PKCS12\")\n"
            + CONVERT_BUILD,
-           ("tests/test_java_view.py::test_convert_does_what_is_pinned",)),
+           ("tests/test_java_view.py::test_convert_does_what_is_pinned",), slow=True),
     Mutant("convert-drops-the-last-trusted-entry", "convert leaves out the last trusted certificate entry "
            "(judged by keytool with JAVA_TOOL_OPTIONS asking for German)",
            "keytool_py/cli/store_cmds.py", CONVERT_BUILD,
