@@ -145,9 +145,9 @@ MUTANTS = [
            ("tests/test_bks.py::test_keys_and_secrets_open_with_the_store_password",)),
     # --- deployed: locks, links, escaping, renewal ---
     Mutant("edit-without-lock", "edits take no lock: racing imports fail or lose a change",
-           "keytool_py/cli/_wait.py",
-           "    ctx.with_resource(files.locked(path, wait=ctx.meta.get(_KEY)))\n",
-           "    return None\n",
+           "keytool_py/opener.py",  # where an edit takes the store's lock (opener.editing)
+           "    lock = files.locked(path, wait=wait) if Path(path).is_file() else contextlib.nullcontext()\n",
+           "    lock = contextlib.nullcontext()\n",
            ("tests/test_concurrency.py::test_racing_imports_with_wait_all_succeed_and_every_entry_stays",)),
     Mutant("edit-replaces-the-symlink", "an edit through a symlink replaces the link with a file",
            "keytool_py/files.py",
@@ -157,8 +157,8 @@ MUTANTS = [
     Mutant("passwordless-truststore-gains-a-mac", "an edit protects a password-less PKCS12 truststore, so "
            "keytool lists nothing without a password",
            "keytool_py/cli/edit_cmds.py",
-           "    return edit.pkcs12_compat(snapshot.data), edit.pkcs12_protected(snapshot.data)\n",
-           "    return edit.pkcs12_compat(snapshot.data), True\n",
+           "    return compat_of(snapshot.data), edit.pkcs12_protected(snapshot.data)\n",
+           "    return compat_of(snapshot.data), True\n",
            ("tests/test_deployed_files.py::test_a_passwordless_keytool_truststore_stays_passwordless",)),
     Mutant("names-printed-raw", "control characters and non-UTF-8 bytes of names reach the output",
            "keytool_py/escaping.py",
