@@ -50,15 +50,16 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory typecheck
 
-# The API reference: keytool_py.__all__ from the docstrings (pdoc), into build/docs/index.html.
-# Any warning fails it (CI runs it).
+# The site: the user guide (README.md as the front page, every docs/*.md as a page) and the API
+# reference (keytool_py.__all__ from the docstrings, by pdoc) in build/docs/. Any warning, a page
+# without a title or a link to a missing page fails it (CI runs it). docs/site.py says why pdoc.
 .PHONY: docs
 docs: $(VENV)/.installed-test
 	rm -rf build/docs && mkdir -p build
-	$(BIN)/python -W error -m pdoc keytool_py -o build/docs 2> build/docs-warnings.txt \
+	$(BIN)/python -W error -m pdoc keytool_py -o build/docs/api 2> build/docs-warnings.txt \
 	    || { cat build/docs-warnings.txt; exit 1; }
 	@if [ -s build/docs-warnings.txt ]; then cat build/docs-warnings.txt; echo "docs: warnings above"; exit 1; fi
-	@echo "API reference: build/docs/index.html"
+	$(BIN)/python -W error docs/site.py build/docs
 
 # mypy --strict over keytool_py/ (mypy.ini lists each relaxation and why).
 .PHONY: typecheck

@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "CA": "ca", "create_ca": "ca", "load_ca": "ca",
-    "LeafCert": "issue", "Profile": "issue",
+    "LeafCert": "issue", "Profile": "issue", "SignedCert": "issue",
     "KeyType": "keys", "generate_key": "keys", "load_private_key": "keys",
     "Compat": "keystore", "Entry": "keystore", "Keystore": "keystore", "StoreType": "keystore",
     "build_keystore": ("keystore", "build"), "load_keystore": ("keystore", "load"),
@@ -27,7 +27,7 @@ _EXPORTS = {
 
 __all__ = [  # the names of _EXPORTS, written out for type checkers and linters
     "BadInputError", "CA", "Compat", "Entry", "KeyType", "Keystore", "KtpyError", "LeafCert",
-    "MismatchError", "OutputExistsError", "Profile", "StoreType", "UnsupportedError",
+    "MismatchError", "OutputExistsError", "Profile", "SignedCert", "StoreType", "UnsupportedError",
     "VerificationError", "WrongPasswordError", "build_keystore", "create_ca", "generate_key",
     "load_ca", "load_keystore", "load_private_key",
 ]
@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # what type checkers and pdoc see; at run time __getattr__ im
         VerificationError,
         WrongPasswordError,
     )
-    from .issue import LeafCert, Profile
+    from .issue import LeafCert, Profile, SignedCert
     from .keys import KeyType, generate_key, load_private_key
     from .keystore import Compat, Entry, Keystore, StoreType
     from .keystore import build as build_keystore

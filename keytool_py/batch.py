@@ -26,6 +26,7 @@ process, even when it is killed (they hold the CA key).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -33,6 +34,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -402,3 +404,63 @@ def issue_all(ca: CA, jobs: Sequence[Job], *, store_types: Sequence[StoreType], 
             yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _no_progress(length: int) -> contextlib.AbstractContextManager[Callable[[], None]]:
+    return contextlib.nullcontext(lambda: None)
+
+
+def run(rows: Sequence[Row], folder: Path, *, store_types: Sequence[StoreType], generate_passwords: bool,
+        key_type: str, days: int, force: bool, ca_dir: str | Path, load_ca: Callable[[], CA],
+        storepass: Callable[[], str | None], notify: Callable[[str], None],
+        progress: Callable[[int], contextlib.AbstractContextManager[Callable[[], None]]] = _no_progress,
+        ) -> tuple[Tally, CA | None]:
+    """issue-client --batch into `folder`, whole: under the folder's journal (one batch at a time;
+    what a killed run left is finished or cleaned first, and said through `notify`), the rows
+    already done skipped, the rest issued on every core, each certificate recorded in the CA's
+    ledger before its files are written, each row's files written at once (a row that fails is
+    counted, never half-written). The CA and the store password are asked for only when there is
+    work. Returns the tally and the CA (None when there was nothing to do)."""
+    from . import files, issue
+    from .ledger import LedgerFile
+
+    suffixes = file_suffixes(store_types, generate_passwords)
+
+    def outputs_of(row: Row, found: dict[str, bytes] | None = None) -> list[files.Output]:
+        return [files.Output(folder / file_name, (found or {}).get(file_name[len(row.name):], b""), secret=secret)
+                for file_name, secret in file_names(row, suffixes)]
+
+    with files.Journal(folder) as journal:  # locked: one batch at a time per folder
+        complete, removed = journal.recover()  # what a killed run left: finish or clean it first
+        if complete or removed:
+            notify(f"Recovered from an interrupted run: {len(complete)} row(s) found complete, "
+                   f"{len(removed)} leftover file(s) of unfinished rows removed")
+        todo = plan(rows, suffixes, exists=lambda name: (folder / name).exists(),
+                    check=lambda row: files.check_writable(outputs_of(row), force=force))
+        tally = Tally(todo, len(rows))
+        issuer = load_ca() if todo.todo else None
+        work = jobs(todo.todo, storepass() if todo.todo else None)
+        by_line = {row.line: row for row in todo.todo}
+        book = LedgerFile.of(ca_dir)
+        issued = issue_all(issuer, work, store_types=store_types, key_type=key_type, days=days,
+                           now=None) if issuer is not None else iter(())
+        with progress(len(work)) as advance:
+            for done in issued:
+                row = by_line[done.line]
+                if done.error is None:
+                    book.record_issued([done.certificate()], by="issue-client --batch", now=issue.utcnow())
+                    outputs = outputs_of(row, done.files)
+                    try:
+                        tag = journal.begin(row.name, outputs)
+                        try:
+                            files.write_all(outputs, force=force, tag=tag)
+                        finally:  # written, or undone whole by write_all: nothing left to recover
+                            journal.done(row.name)
+                        tally.add(row, not_after=done.not_after)
+                    except KtpyError as exc:
+                        tally.add(row, error=str(exc))
+                else:
+                    tally.add(row, error=done.error)
+                advance()
+        journal.finish()
+    return tally, issuer

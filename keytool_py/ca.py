@@ -80,7 +80,7 @@ class CA:
 
     def sign_csr(self, csr: x509.CertificateSigningRequest, *,
                  profile: issue.Profile | str = issue.Profile.CLIENT, days: int = issue.CLIENT_DAYS,
-                 now: dt.datetime | None = None) -> issue.LeafCert:
+                 now: dt.datetime | None = None) -> issue.SignedCert:
         """Certify a request's subject and key. Extensions come from the profile; of the request's
         own extensions only the subject alternative names are copied."""
         from .csr import check_supported_public, requested_sans
@@ -88,7 +88,7 @@ class CA:
         profile = issue.Profile(profile) if isinstance(profile, str) else profile
         cert = self.certify(csr.subject, check_supported_public(csr.public_key()), profile=profile, days=days,
                             sans=requested_sans(csr), now=now)
-        return issue.LeafCert(key=None, cert=cert, chain=(cert, *self.chain))
+        return issue.SignedCert(cert=cert, chain=(cert, *self.chain))
 
     def _issue_leaf(self, profile: issue.Profile, subject: str | x509.Name, key: PrivateKey | None,
                     key_type: KeyType | str, days: int, sans: Sequence[str | x509.GeneralName],

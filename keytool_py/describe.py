@@ -126,9 +126,13 @@ def describe_data(data: bytes, *, source: str, storepass: Callable[[], str | Non
     """Whatever `data` is: keystore, certificate(s), CSR or private key (`store_type`: read it
     as that keystore type, whatever its content). `storepass` is called only for a keystore, so
     a PEM never prompts for a password."""
-    if store_type is not None or keystore.detect_type(data) is not None:
-        return describe_store(keystore.load(data, storepass(), decrypt_keys=False, decrypt_secrets=True,
-                                            store_type=store_type))
+    from . import opener
+
+    read = opener.Source.of(data, source)
+    if store_type is not None or read.type is not None:
+        return describe_store(opener.open_store(
+            read, storepass, mode=opener.Mode.SEALED, decrypt_secrets=True,
+            store_type=keystore.StoreType.parse(store_type) if store_type is not None else None).store)
     if b"CERTIFICATE REQUEST-----" in data:
         from .csr import load_csr
 

@@ -17,7 +17,7 @@ How untouched entries keep their protection is settled here, once:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from cryptography import x509
@@ -70,40 +70,69 @@ def describe_entry(entry: Entry) -> str:
 # --- reading a store to edit it ---
 
 def load_for_edit(data: bytes, storepass: str, *, unlock: Sequence[str] = ()) -> Keystore:
-    """The store with every key sealed as it is; each key that one of the `unlock` passwords
-    opens is decrypted (and will be protected anew with the store password the plan writes)."""
-    store = keystore.load(data, storepass, decrypt_keys=False)
-    return Keystore(store.type, tuple(_unlocked(data, storepass, e, unlock) for e in store.entries))
+    """The store in `data` with every key sealed as it is, then unlocked(..., unlock). (Commands
+    read the file through opener.editing and call unlocked on what it opened.)"""
+    from . import opener
+
+    sealed = opener.open_store(opener.Source.of(data), lambda: storepass, mode=opener.Mode.SEALED).store
+    return unlocked(sealed, unlock)
 
 
-def _unlocked(data: bytes, storepass: str, entry: Entry, passwords: Sequence[str]) -> Entry:
+def unlocked(store: Keystore, passwords: Sequence[str] = ()) -> Keystore:
+    """The store (read sealed) with each key that one of `passwords` opens decrypted (it will
+    be protected anew with the store password the plan writes); the others stay sealed."""
+    return Keystore(store.type, tuple(_unlocked(e, passwords) for e in store.entries))
+
+
+def for_new_storepass(store: Keystore, old: str, new: str) -> Keystore:
+    """The store (read sealed) ready to be written with the store password `new`: when it
+    changes, the keys the old store password opens are decrypted, so that they get the new one
+    too (PKCS12 and the JWT connection need key and store password equal); keys with their own
+    password stay sealed and keep it."""
+    return unlocked(store, [old]) if new != old else store
+
+
+def merge_source(source: Keystore, dest: Keystore, *, src_storepass: str, dest_storepass: str,
+                 src_keypass: Callable[[], str] | None = None) -> Keystore:
+    """A merge source (read sealed) ready to go into `dest`. A source of dest's type with dest's
+    store password is carried as it is (every key keeps its protection). Otherwise the keys its
+    store password opens are decrypted (they get dest's store password); from a source of
+    another type, whose sealed keys dest cannot hold, also those `src_keypass` opens (asked for
+    only then)."""
+    other_type = source.type is not dest.type
+    unlock = [src_storepass] if other_type or src_storepass != dest_storepass else []
+    if src_keypass is not None and other_type:
+        unlock.append(src_keypass())
+    return unlocked(source, unlock)
+
+
+def _unlocked(entry: Entry, passwords: Sequence[str]) -> Entry:
     for password in dict.fromkeys(passwords):
-        opened = _opened(data, storepass, entry, password)
+        opened = _opened(entry, password)
         if opened is not None:
             return opened
     return entry
 
 
-def open_entry(data: bytes, storepass: str, alias: str, password: str) -> Entry:
-    """One entry with its key decrypted by `password` (WrongPasswordError when it does not)."""
-    store = keystore.load(data, storepass, decrypt_keys=False)
+def open_entry(store: Keystore, alias: str, password: str) -> Entry:
+    """One entry of a store read sealed, with its key decrypted by `password`
+    (WrongPasswordError when it does not)."""
     entry = find(store, alias)
     if entry.kind is EntryKind.TRUSTED_CERT:
         return entry
-    opened = _opened(data, storepass, entry, password)
+    opened = _opened(entry, password)
     if opened is None:
         raise WrongPasswordError(f"wrong key password for entry {entry.alias!r}")
     return opened
 
 
-def _opened(data: bytes, storepass: str, entry: Entry, password: str) -> Entry | None:
+def _opened(entry: Entry, password: str) -> Entry | None:
     if entry.kind is EntryKind.TRUSTED_CERT or entry.alias != entry.alias.lower():
         return None  # nothing to open; a mixed-case alias is one Java cannot look up: stays sealed
     try:
-        store = keystore.load(data, storepass, keypass=password, alias=entry.alias)
+        found = keystore.open_entry(entry, password)
     except WrongPasswordError:
         return None
-    found = next(e for e in store.entries if e.alias == entry.alias)
     return found if found.decrypted else None
 
 
@@ -121,14 +150,6 @@ def pkcs12_protected(data: bytes) -> bool:
     from .keystore import p12codec
 
     return not p12codec.is_unprotected(data)
-
-
-def pkcs12_compat(data: bytes) -> Compat | None:
-    """JAVA8 when a PKCS12 file's MAC is SHA-1 (what Java 8 before 8u301 needs), so that an edit
-    keeps the store readable by the Java that read it; None otherwise (what Java 17 writes).
-    The MacData is the PFX's last field: its digest AlgorithmIdentifier sits in the last bytes."""
-    sha1_oid = b"\x06\x05\x2b\x0e\x03\x02\x1a"
-    return Compat.JAVA8 if sha1_oid in data[-80:] else None
 
 
 # --- the edits ---

@@ -181,7 +181,7 @@ def read_certificates(data: bytes, password: str | None = None,
                       ) -> tuple[str, list[tuple[str | None, int, x509.Certificate]]] | None:
     """(store type, [(alias, position, certificate)]) for a file's bytes, or None when the file
     holds no certificates by its content. Raises KtpyError when it should but cannot be read."""
-    from . import certs, keystore
+    from . import certs, keystore, opener
 
     store_type = keystore.detect_type(data)
     if store_type is keystore.StoreType.PKCS12:
@@ -191,8 +191,9 @@ def read_certificates(data: bytes, password: str | None = None,
         # `keytool -list` without -storepass); certificates are not encrypted there. Aliases
         # lowercased, as Java lists them (Bouncy Castle keeps them as stored). UBER is encrypted
         # as a whole: it needs its password.
-        store = keystore.load(data, password if store_type is keystore.StoreType.UBER else None,
-                              decrypt_keys=False, store_type=store_type)
+        uber = store_type is keystore.StoreType.UBER
+        store = opener.open_store(opener.Source("the file", data, store_type), lambda: password if uber else None,
+                                  mode=opener.Mode.SEALED, store_type=store_type).store
         return store_type.value, [(entry.alias if store_type.bouncy_castle else entry.alias.lower(), n, cert)
                                   for entry in store.entries for n, cert in enumerate(entry.chain)]
     if b"CERTIFICATE-----" in data:

@@ -42,11 +42,27 @@ _EKU = {Profile.CLIENT: ExtendedKeyUsageOID.CLIENT_AUTH, Profile.SERVER: Extende
 
 @dataclass(frozen=True)
 class LeafCert:
-    """A key with its certificate and the chain: (cert, issuer, ..., root)."""
+    """A key with its certificate and the chain: (cert, issuer, ..., root). What issue_client,
+    kit and renew return: the key is always there (a certificate signed for someone else's key
+    is a SignedCert)."""
 
-    key: PrivateKey | None
+    key: PrivateKey
     cert: x509.Certificate
     chain: tuple[x509.Certificate, ...]
+
+    @property
+    def issuers(self) -> tuple[x509.Certificate, ...]:
+        return self.chain[1:]
+
+
+@dataclass(frozen=True)
+class SignedCert:
+    """A certificate signed for someone else's key (sign_csr) and its chain: (cert, issuer, ...,
+    root). There is no key: `key` is always None."""
+
+    cert: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    key: None = None
 
     @property
     def issuers(self) -> tuple[x509.Certificate, ...]:
@@ -142,3 +158,28 @@ def ca_extensions(public_key: PublicKey, path_length: int | None) -> Extensions:
 
 def leaf_extensions(public_key: PublicKey, profile: Profile, sans: Sequence[x509.GeneralName]) -> Extensions:
     return _extensions(public_key, ca=False, profile=profile, sans=sans)
+
+
+# 30 days: the window `ktpy expiry` watches by default; packaging something that expires
+# sooner is most likely a mistake, or an outage being scheduled.
+PACKAGING_WARN_DAYS = 30
+
+
+def packaging_expiry(cert: x509.Certificate, *, now: dt.datetime, allow_expired: bool,
+                     what: str = "the certificate") -> str | None:
+    """The packaging rule for a certificate about to go into a keystore or an upload: an expired
+    one is refused (KtpyError) unless allow_expired, and then warned about; one that expires
+    within PACKAGING_WARN_DAYS is warned about. Returns the warning, or None."""
+    from .errors import KtpyError
+
+    end = cert.not_valid_after_utc
+    name = cert.subject.rfc4514_string()
+    if end < now:
+        if not allow_expired:
+            raise KtpyError(f"{what} {name} expired on {end:%Y-%m-%d %H:%M} UTC; renew it (ktpy renew), "
+                            "or pass --allow-expired to package it anyway")
+        return f"{what} {name} expired on {end:%Y-%m-%d %H:%M} UTC (packaged anyway: --allow-expired)"
+    if end <= now + dt.timedelta(days=PACKAGING_WARN_DAYS):
+        return (f"{what} {name} expires on {end:%Y-%m-%d %H:%M} UTC, in {(end - now).days} day(s); "
+                "plan its renewal (ktpy renew)")
+    return None

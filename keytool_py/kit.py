@@ -25,7 +25,7 @@ import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -35,21 +35,26 @@ from .ca import CA, CA_KEY_TYPE, CLIENT_KEY_TYPE, create_ca
 from .errors import UnsupportedError
 from .keys import KeyType, generate_key, private_key_to_pem
 from .keystore import Compat, Entry, StoreType, check_password, normalize_alias, parse_types
+from .layout import (
+    CA_DIR,
+    CLIENT_CERT,
+    CLIENT_CHAIN,
+    CLIENT_KEY,
+    DEFAULT_ALIAS,
+    MULE_CONFIG,
+    README,
+    SECURE_FILE,
+    SECURE_KEY_FILE,
+    STORE_FILES,
+    UPLOAD_PEM,
+)
 
 if TYPE_CHECKING:  # imported where used: only a kit with a JCEKS store needs it
     from .keystore import jceks
 
-DEFAULT_ALIAS = "mule-client"
 ALL_TYPES = (StoreType.JKS, StoreType.PKCS12, StoreType.JCEKS)
-STORE_FILES = {StoreType.JKS: "keystore.jks", StoreType.PKCS12: "keystore.p12",
-               StoreType.JCEKS: "keystore.jceks"}
 # The store mule-config.xml points at: JKS first, the type the Salesforce connector calls safest.
 MULE_PREFERENCE = (StoreType.JKS, StoreType.PKCS12, StoreType.JCEKS)
-CA_PASSWORD_FILE = "ca/ca-password.txt"
-# Mule's secure properties: the encrypted store and key passwords, and the key that opens them
-# (generated unless given: AES-256, CBC, random IVs, see secure_properties.py).
-SECURE_FILE = "secure.yaml"
-SECURE_KEY_FILE = "secure.key"
 
 
 @dataclass(frozen=True)
@@ -83,22 +88,53 @@ def default_ca_subject(client_subject: x509.Name) -> x509.Name:
     return x509.Name([*attributes, x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None = None,
-              ca: CA | None = None, ca_password: str | None = None,
-              ca_subject: str | x509.Name | None = None, alias: str = DEFAULT_ALIAS,
-              store_types: str | Sequence[str | StoreType] = ALL_TYPES,
-              compat: Compat | str | None = None, key_type: KeyType | str = CLIENT_KEY_TYPE,
-              days: int = issue.CLIENT_DAYS, jwt: mule.JwtConnection | None = None,
-              password_hint: str | None = None, ca_password_hint: str | None = None,
-              secure_key: str | None = None, now: dt.datetime | None = None) -> Kit:
-    """A new client key and certificate from `ca` (or from a new root CA, whose key is encrypted
-    with ca_password, or left plain when it is None), packaged every way Mule and Salesforce take.
+@dataclass(frozen=True)
+class KitSpec:
+    """What a kit is made of, as one frozen value (the CLI's kit command fills it from its options).
 
     keypass defaults to storepass (PKCS12 and the Salesforce JWT connection need them equal).
-    password_hint and ca_password_hint say in README.txt where the store password and the new CA's
-    key password are kept ("in storepass.txt"); never the passwords themselves.
+    ca: the CA that issues the client certificate; None makes a new root CA (ca_subject, default
+    from the client's subject), whose key is encrypted with ca_password, or left plain when it is
+    None. password_hint and ca_password_hint say in README.txt where the store password and the
+    new CA's key password are kept ("in storepass.txt"); never the passwords themselves.
     secure_key encrypts the passwords in secure.yaml; without it a new key goes into secure.key.
     """
+
+    subject: str | x509.Name
+    storepass: str = field(repr=False)
+    keypass: str | None = field(default=None, repr=False)
+    ca: CA | None = None
+    ca_password: str | None = field(default=None, repr=False)
+    ca_subject: str | x509.Name | None = None
+    alias: str = DEFAULT_ALIAS
+    store_types: str | Sequence[str | StoreType] = ALL_TYPES
+    compat: Compat | str | None = None
+    key_type: KeyType | str = CLIENT_KEY_TYPE
+    days: int = issue.CLIENT_DAYS
+    jwt: mule.JwtConnection | None = None
+    password_hint: str | None = None
+    ca_password_hint: str | None = None
+    secure_key: str | None = field(default=None, repr=False)
+    now: dt.datetime | None = None
+
+
+def build_kit(spec: KitSpec | str | x509.Name, /, **options: Any) -> Kit:
+    """A new client key and certificate from the spec's CA (or from a new root CA), packaged
+    every way Mule and Salesforce take. `spec` is a KitSpec; a subject with KitSpec's fields as
+    keywords makes one (build_kit("CN=x", storepass=...) is build_kit(KitSpec("CN=x", storepass=...)))."""
+    if not isinstance(spec, KitSpec):
+        spec = KitSpec(spec, **options)
+    elif options:
+        raise TypeError("give a KitSpec or a subject with keywords, not both")
+    return _build_kit(spec)
+
+
+def _build_kit(spec: KitSpec) -> Kit:
+    subject, storepass, keypass, ca, ca_password = spec.subject, spec.storepass, spec.keypass, spec.ca, spec.ca_password
+    ca_subject, alias, store_types, compat, key_type = (spec.ca_subject, spec.alias, spec.store_types, spec.compat,
+                                                         spec.key_type)
+    days, jwt, password_hint, ca_password_hint, secure_key, now = (spec.days, spec.jwt, spec.password_hint,
+                                                                   spec.ca_password_hint, spec.secure_key, spec.now)
     now = now or issue.utcnow()
     name = names.parse_subject(subject) if isinstance(subject, str) else subject
     types = parse_types(store_types)
@@ -136,7 +172,6 @@ def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None =
             assert ca_key is not None and new_ca_name is not None  # both made above when no CA was given
             ca = create_ca(new_ca_name, key=ca_key.result(), now=now)
         client = ca.issue_client(name, key=client_key.result(), days=days, now=now)
-        assert client.key is not None  # the key given to issue_client
         entry = Entry(alias=lowered, chain=client.chain, key=client.key, timestamp=now)
         stores: dict[StoreType, bytes] = {t: _build_store(t, entry, storepass, keypass, compat, now)
                   for t in types if t is not StoreType.JCEKS}
@@ -149,22 +184,22 @@ def build_kit(subject: str | x509.Name, *, storepass: str, keypass: str | None =
     secure_files, secure_config = secure_properties_files(storepass, keypass, secure_key)
     xml = mule.render(store_type=mule_store, path=STORE_FILES[mule_store], alias=lowered, jwt=jwt,
                       secure_config=secure_config)
-    files = [KitFile(f"ca/{n}", data, secret=n.endswith(".key")) for n, data in ca_files.items()]
+    files = [KitFile(f"{CA_DIR}/{n}", data, secret=n.endswith(".key")) for n, data in ca_files.items()]
     files += [
-        KitFile("client.key", private_key_to_pem(client.key), secret=True),
-        KitFile("client.pem", certs.to_pem([client.cert])),
-        KitFile("client-chain.pem", certs.to_pem(client.chain)),
-        KitFile("salesforce-upload.pem", upload.upload_pem(client.chain)),
+        KitFile(CLIENT_KEY, private_key_to_pem(client.key), secret=True),
+        KitFile(CLIENT_CERT, certs.to_pem([client.cert])),
+        KitFile(CLIENT_CHAIN, certs.to_pem(client.chain)),
+        KitFile(UPLOAD_PEM, upload.upload_pem(client.chain)),
     ]
     files += [KitFile(STORE_FILES[t], stores[t], secret=True) for t in types]
-    files.append(KitFile("mule-config.xml", xml.encode("utf-8")))
+    files.append(KitFile(MULE_CONFIG, xml.encode("utf-8")))
     files += secure_files
     readme = readme_text(ca=ca, new_ca=new_ca_name is not None, client=client, alias=lowered,
                          types=types, mule_store=mule_store, own_keypass=keypass != storepass,
                          jwt=jwt, compat=compat, ca_encrypted=ca_password is not None,
                          password_hint=password_hint, ca_password_hint=ca_password_hint, now=now,
                          secure_key_file=SECURE_KEY_FILE if secure_key is None else None)
-    files.append(KitFile("README.txt", readme.encode("utf-8")))
+    files.append(KitFile(README, readme.encode("utf-8")))
     return Kit(ca=ca, new_ca=new_ca_name is not None, client=client, alias=lowered, store_types=types,
                mule_store=mule_store, files=tuple(files))
 
@@ -312,12 +347,12 @@ def readme_text(*, ca: CA, new_ca: bool, client: issue.LeafCert, alias: str,
         "SECURE PROPERTIES",
         f"  mule-config.xml reads {SECURE_FILE} with key=\"${{{mule.SECURE_KEY_PROPERTY}}}\": the key is a runtime",
         f"  property, {key_from}, given when the app is deployed, never packaged with it:",
-        f"    standalone runtime:  mule -M-D{mule.SECURE_KEY_PROPERTY}=\"$(cat {secure_key_file or 'secure.key'})\"",
+        f"    standalone runtime:  mule -M-D{mule.SECURE_KEY_PROPERTY}=\"$(cat {secure_key_file or SECURE_KEY_FILE})\"",
         f"    Anypoint Studio:     Run Configurations > Arguments: -M-D{mule.SECURE_KEY_PROPERTY}=...",
         f"    Runtime Manager:     Properties tab: {mule.SECURE_KEY_PROPERTY} = ..., and list",
         f"                         \"{mule.SECURE_KEY_PROPERTY}\" under secureProperties in mule-artifact.json so that",
         "                         it stays hidden.",
-        f"  To change a value: ktpy secure-props encrypt --key file:{secure_key_file or 'secure.key'} \"NEW VALUE\"",
+        f"  To change a value: ktpy secure-props encrypt --key file:{secure_key_file or SECURE_KEY_FILE} \"NEW VALUE\"",
         "",
         "PRODUCTION ORGS",
         "  Salesforce checks the client chain against its own trusted roots (the list at /cacerts.jsp",

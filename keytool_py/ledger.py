@@ -11,22 +11,26 @@
 Append-only, so a record is never rewritten: files.append_record adds each line under a lock
 (issue-client --batch and several ktpy processes may record at once) and fsyncs it; a torn last
 line left by a crash is ignored here and cut off by the next writer. The format is
-docs/ledger.md. Like the rest of the library, this module takes and returns bytes and objects;
-the CLI names the file.
+docs/ledger.md. The values (Ledger, parse, the *_record lines) take and return bytes and
+objects; LedgerFile is the one place that names the file in a CA folder, reads it and records
+in it (through files.py), so the CLI never spells issued.jsonl.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from . import certs
 from .choices import Choice
-from .errors import BadInputError
+from .errors import BadInputError, KtpyError
 
 LEDGER_FILE = "issued.jsonl"
 FORMAT = 1
@@ -210,3 +214,55 @@ def parse(data: bytes, *, what: str = "the ledger") -> Ledger:
         except (KeyError, ValueError, TypeError):
             raise BadInputError(f"{what} line {number} is a damaged {record.get('event')!r} record") from None
     return Ledger(issued=tuple(issued), revocations=tuple(revocations), crl_number=crl_number, torn=torn)
+
+
+@dataclass(frozen=True)
+class LedgerFile:
+    """The ledger of the CA in `folder` (CA_DIR/issued.jsonl): read it, record in it."""
+
+    folder: Path
+
+    @classmethod
+    def of(cls, ca_dir: str | Path) -> LedgerFile:
+        return cls(Path(ca_dir))
+
+    @property
+    def path(self) -> Path:
+        return self.folder / LEDGER_FILE
+
+    def lock(self, wait: float | None = None) -> contextlib.AbstractContextManager[None]:
+        """The ledger's lock (files.locked; waiting up to `wait` seconds), for a command that
+        decides from what it read (a revocation, the next CRL number) and records it before
+        anyone else reads. No lock (and no lock file) for a CA folder that does not exist."""
+        from . import files
+
+        return files.locked(self.path, wait=wait) if self.folder.is_dir() else contextlib.nullcontext()
+
+    def read(self) -> Ledger:
+        """What the ledger holds (empty when the CA has recorded nothing yet)."""
+        from . import files
+
+        data = files.read(self.path, what="ledger") if self.path.exists() else b""
+        return parse(data, what=str(self.path))
+
+    def record(self, line: bytes) -> None:
+        """Append one record (a revocation, a CRL number...) under the file's lock."""
+        from . import files
+
+        files.append_record(self.path, line)
+
+    def record_issued(self, certificates: Iterable[x509.Certificate], *, by: str, now: dt.datetime,
+                      renews: int | None = None) -> None:
+        """Record each certificate the CA issued, before the certificate's own files are written:
+        a crash between the two leaves a ledger entry for files that never appeared (harmless,
+        revocable), never a certificate it forgot."""
+        for cert in certificates:
+            try:
+                self.record(issued_record(cert, by=by, now=now, renews=renews))
+            except KtpyError as exc:
+                raise KtpyError(f"{exc}; the CA records every certificate it issues in {self.path}, so none "
+                                "was issued (make the CA folder writable)") from None
+
+    def first(self, cert: x509.Certificate, *, by: str, now: dt.datetime) -> tuple[Path, bytes]:
+        """(path, content) of a new CA's ledger that starts with `cert` (written with the CA's files)."""
+        return self.path, issued_record(cert, by=by, now=now) + b"\n"

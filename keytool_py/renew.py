@@ -21,10 +21,7 @@ from .ca import CA
 from .errors import BadInputError
 from .keys import KeyType, PrivateKey, generate_key, private_key_to_pem, same_public_key
 from .keystore import Compat, StoreType
-
-STORE_FILES = {StoreType.JKS: "keystore.jks", StoreType.PKCS12: "keystore.p12", StoreType.JCEKS: "keystore.jceks"}
-# PBES2 (RFC 8018): Java 17's PKCS12 uses it; the Java 8 compatible form (PBES1 3DES) does not.
-_PBES2_OID_DER = bytes.fromhex("06092a864886f70d01050d")
+from .layout import CLIENT_CERT, CLIENT_CHAIN, CLIENT_KEY, MULE_CONFIG, README, STORE_FILES, UPLOAD_PEM
 
 
 @dataclass(frozen=True)
@@ -83,11 +80,6 @@ def renew_certificate(ca: CA, old: x509.Certificate, *, key: PrivateKey | None =
     return issue.LeafCert(key=key, cert=cert, chain=(cert, *ca.chain))
 
 
-def pkcs12_compat(data: bytes) -> Compat:
-    """JAVA8 when a PKCS12 was written without PBES2 (PBES1 3DES, as --compat java8 writes)."""
-    return Compat.CURRENT if _PBES2_OID_DER in data else Compat.JAVA8
-
-
 def package(new: issue.LeafCert, old: x509.Certificate, *, alias: str | None,
             store_types: Sequence[StoreType], storepass: str | None, compat: Compat = Compat.CURRENT,
             mule_config: bytes | None = None, reused_key: bool, ca_where: str,
@@ -96,16 +88,14 @@ def package(new: issue.LeafCert, old: x509.Certificate, *, alias: str | None,
     mule-config.xml (the file names stay the same) and README.txt."""
     from . import keystore
 
-    if new.key is None:
-        raise BadInputError("the renewed certificate has no key to package")
     if store_types and (alias is None or storepass is None):
         raise BadInputError("keystores need an alias and a store password")
     out = [
-        OutFile("client.key", private_key_to_pem(new.key), secret=True),
-        OutFile("client.pem", certs.to_pem([new.cert])),
-        OutFile("client-chain.pem", certs.to_pem(new.chain)),
+        OutFile(CLIENT_KEY, private_key_to_pem(new.key), secret=True),
+        OutFile(CLIENT_CERT, certs.to_pem([new.cert])),
+        OutFile(CLIENT_CHAIN, certs.to_pem(new.chain)),
         # what Salesforce asks for today: the leaf, then each intermediate, no root (see upload.py)
-        OutFile("salesforce-upload.pem", upload.upload_pem(new.chain)),
+        OutFile(UPLOAD_PEM, upload.upload_pem(new.chain)),
     ]
     # JCEKS last: its key protection is the slow part
     for store_type in sorted(store_types, key=lambda t: t is StoreType.JCEKS):
@@ -113,8 +103,8 @@ def package(new: issue.LeafCert, old: x509.Certificate, *, alias: str | None,
             store_type, new.key, new.chain, alias=alias or "", storepass=storepass or "", compat=compat, now=now),
             secret=True))
     if mule_config is not None:
-        out.append(OutFile("mule-config.xml", mule_config))
-    out.append(OutFile("README.txt", rotation_readme(new, old, alias=alias, store_types=store_types,
+        out.append(OutFile(MULE_CONFIG, mule_config))
+    out.append(OutFile(README, rotation_readme(new, old, alias=alias, store_types=store_types,
                                                      reused_key=reused_key, ca_where=ca_where,
                                                      now=now).encode("utf-8")))
     return out

@@ -49,3 +49,21 @@ def upload_chain(found: Sequence[x509.Certificate], *, with_root: bool = False) 
 def upload_pem(found: Sequence[x509.Certificate], *, with_root: bool = False) -> bytes:
     """upload_chain as PEM: what salesforce-upload.pem holds."""
     return certs.to_pem(upload_chain(found, with_root=with_root))
+
+
+def upload_warnings(cert: x509.Certificate) -> list[str]:
+    """Why Salesforce would refuse `cert` as a Mutual Authentication Certificate: self-signed, or
+    without the clientAuth extended key usage (export-pem warns, and writes it anyway)."""
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    warnings = []
+    if certs.is_self_issued(cert):
+        warnings.append("the certificate is self-signed: Salesforce refuses it as a Mutual Authentication "
+                        "Certificate (it is fine for a connected app's JWT certificate)")
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
+            warnings.append("the certificate lacks the clientAuth extended key usage that mutual TLS needs")
+    except x509.ExtensionNotFound:
+        pass
+    return warnings

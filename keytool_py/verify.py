@@ -11,6 +11,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
@@ -21,6 +22,9 @@ from .choices import Choice
 from .errors import BadInputError
 from .issue import utcnow
 from .keys import PrivateKey, describe_key, same_public_key
+
+if TYPE_CHECKING:
+    from .keystore import Entry
 
 # The key types that can sign a CRL (cryptography's is_signature_valid takes these).
 CRL_SIGNER_KEYS = (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, dsa.DSAPublicKey,
@@ -411,3 +415,47 @@ def text_lines(report: Report) -> list[str]:
         *(f"{'WARN' if f.warning else 'FAIL'} {f.check}: {f.message}" for f in report.findings),
         "OK: every check holds" if not problems else f"{len(problems)} problem(s) found",
     ]
+
+
+def with_lifecycle_findings(report: Report, expires_within: int | None,
+                            crl: x509.CertificateRevocationList | None, now: dt.datetime) -> Report:
+    """The report with the expires-soon (within `expires_within` days) and revoked (by `crl`)
+    checks added: verify --expires-within and --crl."""
+    import dataclasses
+
+    extra: list[Finding] = []
+    if expires_within is not None:
+        extra += expires_soon(report.chain, now, expires_within)
+    if crl is not None:
+        extra += revoked(report.chain, crl, now)
+    return dataclasses.replace(report, findings=(*report.findings, *extra))
+
+
+def stored_key(entry: Entry, storepass: str | None, keypass: str | None, *,
+               profile: VerifyProfile | str) -> tuple[PrivateKey | None, list[Finding]]:
+    """The key of a keystore's key entry (read sealed) to verify against its certificate, opened
+    with keypass (default: the store password), and the findings about its password: not
+    checked (no store password, or the store password does not open it), and, for the
+    salesforce-jwt profile, a key password that differs from the store password (the
+    Salesforce connector's JWT connection has no key password field)."""
+    from . import keystore
+    from .errors import WrongPasswordError
+
+    notes: list[Finding] = []
+    key = None
+    password = storepass if keypass is None else keypass
+    if password is None:  # --no-storepass: the key stays sealed
+        notes.append(Finding("key-not-checked", "without a store password the key is not opened; "
+                                                "pass --keypass to check the key", warning=True))
+    else:
+        try:
+            key = keystore.open_entry(entry, password).key
+        except WrongPasswordError:
+            notes.append(Finding("key-not-checked", "the key's password differs from the store password; "
+                                                    "pass --keypass to check the key", warning=True))
+            keypass = keypass or ""  # (not the store password)
+    if VerifyProfile.parse(profile) is VerifyProfile.SALESFORCE_JWT and keypass is not None and keypass != storepass:
+        notes.append(Finding("key-password-differs", "the key's password differs from the store password; "
+                             "the Salesforce connector's JWT connection has no key password field and "
+                             "cannot open this key"))
+    return key, notes

@@ -12,7 +12,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
+from helpers import missing
 
 REPO = Path(__file__).resolve().parent.parent
 OTHER_USER = "ktpy-mule"  # no home, no shell
@@ -22,10 +22,7 @@ def require_root_and_user() -> tuple[int, int]:
     """(uid, gid) of OTHER_USER, made when missing. Needs root: without it the test is skipped,
     except under KTPY_REQUIRE_INTEROP=1 (CI runs as root), where that is a failure."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        message = "editing another user's store needs root and setpriv (util-linux)"
-        if os.environ.get("KTPY_REQUIRE_INTEROP") == "1":
-            pytest.fail(message + " (KTPY_REQUIRE_INTEROP=1)")
-        pytest.skip(message)
+        missing("editing another user's store needs root and setpriv (util-linux)")
     try:
         entry = pwd.getpwnam(OTHER_USER)
     except KeyError:

@@ -98,3 +98,149 @@ def test_formats_import_the_model_not_each_other_nor_the_package():
                                                                    "keytool_py.keystore.p12codec"}))
         assert not bad, f"{name} imports {sorted(bad)}; import the model (keystore/model.py) instead"
     assert not graph["keytool_py.keystore.model"] & formats
+
+
+def _calls(predicate) -> list[str]:
+    """'module:function' of every call in keytool_py/ (outside keystore/, the loader itself)
+    for which predicate(call node) holds."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "keystore" in path.relative_to(PACKAGE).parts[:-1]:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]:
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and predicate(node):
+                    found.append(f"{_module_name(path, PACKAGE)}:{function.name}")
+        top_level = [n for n in tree.body if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+        for statement in top_level:
+            for node in ast.walk(statement):
+                if isinstance(node, ast.Call) and predicate(node):
+                    found.append(f"{_module_name(path, PACKAGE)}:<module>")
+    return sorted(set(found))
+
+
+def _loads_a_keystore(call: ast.Call) -> bool:
+    """keystore.load(...), load_keystore(...) or a read of a file for an edit."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        owner = func.value.id if isinstance(func.value, ast.Name) else ""
+        return (owner in ("keystore", "ks") and func.attr == "load") or \
+            (owner == "files" and func.attr == "read_for_edit") or \
+            (owner in ("keystore", "ks", "java_container", "pkcs12", "jks", "jceks") and func.attr in ("read", "load"))
+    return isinstance(func, ast.Name) and func.id in ("load_keystore", "read_for_edit")
+
+
+def test_one_call_loads_a_keystore_from_a_path():
+    """Every command that loads a keystore (from a path, or from a file's bytes read once) comes
+    through opener.open_store: the one call of the loader, with one message for a file that is
+    not a keystore and the one place where an edit's lock is taken (opener.editing)."""
+    assert _calls(_loads_a_keystore) == ["keytool_py.opener:open_store", "keytool_py.opener:read_source"]
+    message = "is not a JKS, JCEKS, PKCS12, BKS or UBER keystore"
+    spelled = [str(p.relative_to(PACKAGE)) for p in sorted(PACKAGE.rglob("*.py"))
+               if message in p.read_text(encoding="utf-8")]
+    # (keystore.load says it of bytes, for library callers: "the file is not ...")
+    assert spelled == ["keystore/__init__.py", "opener.py"], \
+        f"the not-a-keystore message is spelled in {spelled}; raise it in opener.py"
+
+
+def test_an_edit_takes_the_lock_where_it_opens_the_store(monkeypatch, tmp_path, clients):
+    """opener.editing holds files.locked(path) from before the file is read until the edit is
+    done (the hook where a real lock lives), and lets go when the edit fails."""
+    import contextlib
+
+    from keytool_py import KeyType, files, keystore, opener
+
+    events = []
+
+    @contextlib.contextmanager
+    def spy(path, wait=None):
+        events.append(("lock", str(path)))
+        try:
+            yield
+        finally:
+            events.append(("unlock", str(path)))
+
+    real_read = files.read_for_edit
+    monkeypatch.setattr(files, "locked", spy)
+    monkeypatch.setattr(files, "read_for_edit", lambda *a, **k: events.append(("read", "")) or real_read(*a, **k))
+    store = tmp_path / "trust.jks"
+    cert = clients[KeyType.EC_P256].cert
+    store.write_bytes(keystore.build_store("jks", keystore.trusted_entries([cert]), storepass="changeit"))
+    with opener.editing(store, lambda: "changeit") as opened:
+        events.append(("edit", opened.store.entries[0].alias))
+    assert events == [("lock", str(store)), ("read", ""), ("edit", opened.store.entries[0].alias),
+                      ("unlock", str(store))]
+    events.clear()
+    store.write_bytes(b"plain text")
+    try:
+        with opener.editing(store, lambda: "changeit"):
+            events.append(("edit", ""))
+    except keytool_py.KtpyError as exc:
+        events.append(("refused", str(exc)))
+    assert events == [("lock", str(store)), ("read", ""), ("unlock", str(store)),
+                      ("refused", f"{store} is not a JKS, JCEKS, PKCS12, BKS or UBER keystore")]
+
+
+def test_folder_layouts_are_named_once():
+    """The kit's file names live in layout.py and the CA ledger's in ledger.py: no other module
+    uses one as a string of its own (help and README prose may mention them)."""
+    from keytool_py import layout, ledger, mule
+
+    # (README.txt is left out: the SFDX project salesforce_app.py writes has its own)
+    names = {*layout.STORE_FILES.values(), *layout.CLIENT_FILES, layout.MULE_CONFIG,
+             layout.SECURE_FILE, layout.SECURE_KEY_FILE, layout.CA_PASSWORD_FILE, ledger.LEDGER_FILE}
+    owners = {"layout.py", "ledger.py"}
+    spelled = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name in owners:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in names:
+                if path.name == "mule.py" and node.value == mule.SECURE_KEY_PROPERTY:
+                    continue  # Mule's runtime property of the same name, not the file
+                spelled.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}")
+    assert spelled == [], f"layout names spelled outside layout.py/ledger.py: {spelled}"
+
+
+def test_setup_cfg_declares_every_package_the_library_imports():
+    """Each third-party module keytool_py/ imports comes from a distribution that setup.cfg's
+    install_requires names (pyasn1 arrived only through pyjks before), or, for an optional
+    feature imported only when used (python-pkcs11 for create-ca --pkcs11), one of its extras."""
+    import configparser
+    import importlib.metadata
+    import re
+    import sys
+
+    config = configparser.ConfigParser()
+    config.read(PACKAGE.parent / "setup.cfg")
+    requirements = [config["options"]["install_requires"], *config["options.extras_require"].values()]
+    declared = {re.split(r"[<>=!~ ;\[]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+                for block in requirements for line in block.splitlines()
+                if line.strip() and not line.strip().startswith("#")}
+    imported = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "keytool_py"}
+    distributions = importlib.metadata.packages_distributions()
+    missing = {m: distributions.get(m) for m in sorted(third_party)
+               if not {d.lower().replace("_", "-") for d in distributions.get(m, [])} & declared}
+    assert missing == {}, f"imported but not in setup.cfg install_requires: {missing}"
+
+
+def test_no_cli_module_imports_another_command_module():
+    """A module that defines commands (cli.app.COMMAND_MODULES) imports no other such module:
+    what two commands share lives in the library, in app.py, options.py or inputs.py, or in a
+    helper module of cli/ that defines no command."""
+    from keytool_py.cli.app import COMMAND_MODULES
+
+    graph = import_graph()
+    commands = {f"keytool_py.cli.{m}" for m in COMMAND_MODULES.values()}
+    for name in sorted(commands):
+        others = sorted(graph[name] & commands)
+        assert not others, (f"{name} imports {others}: move what they share to cli/inputs.py, "
+                            "cli/options.py or the library")

@@ -359,7 +359,7 @@ def test_ktpy_debug_env_shows_the_traceback(monkeypatch, tmp_path):
 def test_cli_choice_lists_match_the_library():
     """The CLI spells the choices out (importing the enums would load cryptography for --help)."""
     from keytool_py import KeyType, StoreType
-    from keytool_py.cli._common import KEY_TYPES, READ_STORE_TYPES, STORE_TYPES
+    from keytool_py.cli.options import KEY_TYPES, READ_STORE_TYPES, STORE_TYPES
 
     assert KEY_TYPES == [k.value for k in KeyType]
     assert STORE_TYPES == [s.value for s in StoreType if s.writable]

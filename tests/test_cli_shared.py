@@ -10,16 +10,8 @@ from helpers import NOW
 
 from keytool_py import KeyType, create_ca
 from keytool_py.ca import CA
-from keytool_py.cli._common import (
-    COMMAND_MODULES,
-    EXIT_CODES,
-    PASSWORD_SOURCE,
-    SECRET_HELP,
-    ExitCode,
-    StoreTypes,
-    cli,
-    exit_codes_help,
-)
+from keytool_py.cli.app import COMMAND_MODULES, EXIT_CODES, ExitCode, cli, exit_codes_help
+from keytool_py.cli.options import PASSWORD_SOURCE, SECRET_HELP, StoreTypes
 from keytool_py.errors import WrongPasswordError
 from keytool_py.keystore import StoreType
 from keytool_py.verify import as_json, text_lines, verify
@@ -156,3 +148,36 @@ def test_ktpy_completes_password_sources(tmp_path):
         proc = subprocess.run([ktpy], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
         assert ",".join(line.split(",")[1] for line in proc.stdout.splitlines()) == expected
+
+
+def test_help_lists_every_command_under_a_heading():
+    """`ktpy --help` groups the commands by task (app.COMMAND_GROUPS); a command in no group is
+    still listed, under "Other", and this test says where to add it."""
+    from helpers import ktpy
+
+    from keytool_py.cli.app import COMMAND_GROUPS
+
+    grouped = [name for names in COMMAND_GROUPS.values() for name in names]
+    assert len(grouped) == len(set(grouped)), "a command is listed under two headings in COMMAND_GROUPS"
+    ungrouped = sorted(set(COMMAND_MODULES) - set(grouped))
+    assert not ungrouped, (f"{ungrouped} not in keytool_py/cli/app.py COMMAND_GROUPS: add each command under "
+                           "the heading of what the user is doing (Make, Package, Change a store, Check, "
+                           "Mule and Salesforce, Over time)")
+    assert set(grouped) <= set(COMMAND_MODULES), "COMMAND_GROUPS names a command that does not exist"
+    out = ktpy("--help").output
+    headings = [line[:-1] for line in out.splitlines() if line and not line.startswith(" ") and line.endswith(":")]
+    assert headings == ["Options", *COMMAND_GROUPS]
+    listed = [line.split()[0] for line in out.split("Make:", 1)[1].splitlines()
+              if line.startswith("  ") and not line.startswith("  Run ")]
+    assert sorted(listed) == sorted(COMMAND_MODULES)
+
+
+def test_a_command_in_no_group_is_listed_under_other(monkeypatch):
+    from helpers import ktpy
+
+    from keytool_py.cli import app
+
+    monkeypatch.setattr(app, "COMMAND_GROUPS", {k: tuple(n for n in v if n != "crl")
+                                                for k, v in app.COMMAND_GROUPS.items()})
+    out = ktpy("--help").output
+    assert out.split("Other:", 1)[1].split()[0] == "crl"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import require_tool
 
-from keytool_py.cli._common import COMMAND_MODULES
+from keytool_py.cli.app import COMMAND_MODULES
 
 KTPY = Path(sys.executable).parent / "ktpy"  # the console script of the venv running the tests
 

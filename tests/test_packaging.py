@@ -110,6 +110,20 @@ def test_readme_library_snippet_runs_against_the_wheel(installed):
     assert where.startswith(str(installed)) and int(size) > 1000
 
 
+def test_readme_library_snippet_type_checks_strictly_against_the_wheel(installed):
+    """The README's snippet, exactly as written (no assertion added), passes mypy --strict: the
+    typed API needs none (issue_client returns a LeafCert whose key is not Optional)."""
+    readme = (REPO / "README.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", readme.split("## Use it as a library", 1)[1], re.DOTALL).group(1)
+    folder = installed.parent / "snippet_src"
+    folder.mkdir(exist_ok=True)
+    script = folder / "readme_snippet.py"
+    script.write_text(snippet)
+    checked = _mypy(installed, script)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith("Success: no issues found in 1 source file")
+
+
 CONSUMER = '''\
 """A tool of someone else's, using keytool_py as a typed library."""
 from cryptography import x509

@@ -4,7 +4,7 @@ Each command reads its inputs, calls the library, and hands its outputs to files
 Library errors become one line `Error: ...` on stderr; tracebacks only with --debug.
 """
 
-from ._common import cli  # commands are loaded on demand: see _common.COMMAND_MODULES
+from .app import cli  # commands are loaded on demand: see app.COMMAND_MODULES
 
 
 def main() -> None:

@@ -32,3 +32,9 @@ def hold_lock(path: str | Path) -> None:
 
     ctx = click.get_current_context()
     ctx.with_resource(files.locked(path, wait=ctx.meta.get(_KEY)))
+
+
+def wait_seconds() -> float | None:
+    """--wait of the running command (None: give up at once)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(_KEY) if ctx else None

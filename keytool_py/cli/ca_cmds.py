@@ -8,29 +8,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (
-    EXIT_CODES,
-    LOWERCASE_WHY,
-    StoreTypes,
-    alias_option,
-    ca_dir_option,
-    ca_password_option,
-    cli,
-    days_option,
-    force_option,
-    key_password_option,
-    key_type_option,
-    keypass_option,
-    load_ca_dir,
-    note,
-    password_option,
-    pin_option,
-    record_issued,
-    san_option,
-    secret,
-    secret_outputs,
-    storepass_option,
-)
+from . import inputs, options
+from .app import EXIT_CODES, cli, note
 
 # --- create-ca -------------------------------------------------------------------------------
 
@@ -38,22 +17,22 @@ from ._common import (
 @click.option("--dir", "ca_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for ca.pem and ca.key (created with mode 0700).")
 @click.option("--subject", required=True, help='The CA\'s name, e.g. "CN=Dev Root CA,O=Acme".')
-@key_type_option("rsa3072", "CA key type.")
-@days_option("Validity in days.", default=3650)
-@password_option("--password", "Password that encrypts ca.key.", dest="password_spec")
+@options.key_type_option("rsa3072", "CA key type.")
+@options.days_option("Validity in days.", default=3650)
+@options.password_option("--password", "Password that encrypts ca.key.", dest="password_spec")
 @click.option("--no-password", is_flag=True, help="Leave ca.key unencrypted (mode 0600 still).")
 @click.option("--parent", type=click.Path(file_okay=False),
               help="Folder of a parent CA: make an intermediate CA signed by it.")
-@password_option("--parent-password", "Password of the parent's ca.key.")
+@options.password_option("--parent-password", "Password of the parent's ca.key.")
 @click.option("--pkcs11", "pkcs11_uri", metavar="URI",
               help='Make the key inside a PKCS#11 token instead of ca.key, e.g. "pkcs11:token=ca;object=root" '
                    "(RFC 7512; see docs/hsm.md).")
 @click.option("--pkcs11-module", metavar="PATH", type=click.Path(dir_okay=False),
               help="With --pkcs11: the token's PKCS#11 library (default: module-path in the URI, "
                    "else $KTPY_PKCS11_MODULE).")
-@pin_option("With --pkcs11 (or a --parent in a token): the token's PIN.")
+@options.pin_option("With --pkcs11 (or a --parent in a token): the token's PIN.")
 @click.option("--existing-key", is_flag=True, help="With --pkcs11: use the key the URI names, already in the token.")
-@force_option
+@options.force_option
 def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, parent,
                   parent_password, pkcs11_uri, pkcs11_module, existing_key, force):
     """Create a private CA (root, or intermediate with --parent): DIR/ca.pem and DIR/ca.key.
@@ -95,16 +74,16 @@ def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, p
         create_ca_in_token(folder, subject_name, pkcs11_uri, pkcs11_module, existing_key, key_type, days,
                            parent, parent_password, force)
         return
-    parent_ca = load_ca_dir(parent, parent_password, "--parent-password") if parent else None
-    password = None if no_password else secret(password_spec, "--password", confirm=True,
+    parent_ca = inputs.load_ca_dir(parent, parent_password, "--parent-password") if parent else None
+    password = None if no_password else inputs.secret(password_spec, "--password", confirm=True,
                                                 label="new CA key password")
     new_ca = ca_mod.create_ca(subject_name, key_type=key_type, days=days, parent=parent_ca)
     if parent_ca is not None:  # the parent's ledger records the intermediate it signed
-        record_issued(parent, [new_ca.cert], by="create-ca --parent")
+        inputs.record_issued(parent, [new_ca.cert], by="create-ca --parent")
     contents = new_ca.files(password.value if password else None)
     outputs = [files.Output(folder / name, data, secret=name.endswith(".key"))
                for name, data in contents.items()]
-    files.write_all(outputs + secret_outputs(password), force=force)
+    files.write_all(outputs + inputs.secret_outputs(password), force=force)
     kind = "root CA" if parent_ca is None else "intermediate CA"
     note(f"Created {kind} {new_ca.cert.subject.rfc4514_string()}, "
           f"valid until {new_ca.cert.not_valid_after_utc:%Y-%m-%d}")
@@ -112,30 +91,30 @@ def create_ca_cmd(ca_dir, subject, key_type, days, password_spec, no_password, p
     note(f"  {folder / 'ca.key'}  private key, {'encrypted' if password else 'NOT encrypted'}, mode 0600")
     if "ca-chain.pem" in contents:
         note(f"  {folder / 'ca-chain.pem'}  this CA, then its issuers")
-    for p in secret_outputs(password):
+    for p in inputs.secret_outputs(password):
         note(f"  {p.path}  the generated password, mode 0600")
 
 
 # --- issue-client ----------------------------------------------------------------------------
 
 @cli.command("issue-client", epilog=EXIT_CODES)
-@ca_dir_option("The CA folder made by create-ca.")
-@ca_password_option()
+@options.ca_dir_option("The CA folder made by create-ca.")
+@options.ca_password_option()
 @click.option("--subject", help='The client\'s name, e.g. "CN=mule-client,O=Acme" (not with --batch).')
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--name", help="Base name of the files (default: from the CN, e.g. mule-client).")
-@key_type_option("rsa2048", "Client key type (RSA for the JWT bearer flow, which signs with RS256).")
-@days_option("Validity in days (cut to the CA's own end).", default=365)
-@san_option("Subject alternative name: email:..., dns:..., uri:... or ip:... (repeatable).")
+@options.key_type_option("rsa2048", "Client key type (RSA for the JWT bearer flow, which signs with RS256).")
+@options.days_option("Validity in days (cut to the CA's own end).", default=365)
+@options.san_option("Subject alternative name: email:..., dns:..., uri:... or ip:... (repeatable).")
 @click.option("--batch", "batch_file", type=click.Path(dir_okay=False),
               help="CSV file with one client per row, under the header subject,name,sans,alias.")
-@click.option("--types", "store_types", metavar="TYPES", type=StoreTypes(),
+@click.option("--types", "store_types", metavar="TYPES", type=options.StoreTypes(),
               help="With --batch: keystore types per client, comma-separated: jks, pkcs12, jceks.  [default: jks]")
-@storepass_option("With --batch: the password of every keystore (and their keys).")
+@options.storepass_option("With --batch: the password of every keystore (and their keys).")
 @click.option("--generate-passwords", is_flag=True,
               help="With --batch, instead of --storepass: a new random password per client, written to "
                    "OUT/NAME-storepass.txt (mode 0600).")
-@force_option
+@options.force_option
 def issue_client_cmd(ca_dir, ca_password, subject, out_dir, name, key_type, days, san, batch_file,
                      store_types, storepass, generate_passwords, force):
     """Issue a client certificate (clientAuth only) signed by the CA, or one per row of a CSV.
@@ -190,9 +169,9 @@ def issue_client_cmd(ca_dir, ca_password, subject, out_dir, name, key_type, days
     outputs = [files.Output(folder / f"{base}.pem", b""), files.Output(folder / f"{base}.key", b""),
                files.Output(folder / f"{base}-chain.pem", b"")]
     files.check_writable(outputs, force=force)
-    issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
+    issuer = inputs.load_ca_dir(ca_dir, ca_password, "--ca-password")
     leaf = issuer.issue_client(subject_name, key_type=key_type, days=days, sans=sans)
-    record_issued(ca_dir, [leaf.cert], by="issue-client")
+    inputs.record_issued(ca_dir, [leaf.cert], by="issue-client")
     files.write_all([
         files.Output(folder / f"{base}.pem", certs.to_pem([leaf.cert])),
         files.Output(folder / f"{base}.key", keys.private_key_to_pem(leaf.key), secret=True),
@@ -222,7 +201,7 @@ def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, store
     """issue-client --batch: read and check every row, skip the rows already done, issue the rest
     on every core, write each row with one write_all, and report the failed rows at the end
     (batch.py plans, makes and counts; this reads, writes and says)."""
-    from .. import batch, files, keystore
+    from .. import batch, keystore
     from ..errors import KtpyError
 
     if generate_passwords and storepass:
@@ -234,45 +213,14 @@ def _issue_batch(ca_dir, ca_password, batch_file, out_dir, key_type, days, store
     rows = _batch_rows(batch_file)
     folder = Path(out_dir)
     suffixes = batch.file_suffixes(store_types, generate_passwords)
-
-    def outputs_of(row, found=None):
-        return [files.Output(folder / file_name, (found or {}).get(file_name[len(row.name):], b""), secret=secret)
-                for file_name, secret in batch.file_names(row, suffixes)]
-
     lowered = [str(row.line) for row in rows if row.alias_lowered]
     if lowered:
-        note(f"Notice: the aliases on line {', '.join(lowered)} are stored in lowercase {LOWERCASE_WHY}")
-    with files.Journal(folder) as journal:  # locked: one batch at a time per folder
-        complete, removed = journal.recover()  # what a killed run left: finish or clean it first
-        if complete or removed:
-            note(f"Recovered from an interrupted run: {len(complete)} row(s) found complete, "
-                 f"{len(removed)} leftover file(s) of unfinished rows removed")
-        plan = batch.plan(rows, suffixes, exists=lambda name: (folder / name).exists(),
-                          check=lambda row: files.check_writable(outputs_of(row), force=force))
-        tally = batch.Tally(plan, len(rows))
-        issuer = load_ca_dir(ca_dir, ca_password, "--ca-password") if plan.todo else None
-        jobs = batch.jobs(plan.todo, _batch_storepass(storepass, store_types) if plan.todo and storepass else None)
-        by_line = {row.line: row for row in plan.todo}
-        with _progress(len(jobs)) as advance:
-            for done in batch.issue_all(issuer, jobs, store_types=store_types,
-                                        key_type=key_type, days=days, now=None):
-                row = by_line[done.line]
-                if done.error is None:
-                    record_issued(ca_dir, [done.certificate()], by="issue-client --batch")
-                    outputs = outputs_of(row, done.files)
-                    try:
-                        tag = journal.begin(row.name, outputs)
-                        try:
-                            files.write_all(outputs, force=force, tag=tag)
-                        finally:  # written, or undone whole by write_all: nothing left to recover
-                            journal.done(row.name)
-                        tally.add(row, not_after=done.not_after)
-                    except KtpyError as exc:
-                        tally.add(row, error=str(exc))
-                else:
-                    tally.add(row, error=done.error)
-                advance()
-        journal.finish()
+        note(f"Notice: the aliases on line {', '.join(lowered)} are stored in lowercase {inputs.LOWERCASE_WHY}")
+    tally, issuer = batch.run(
+        rows, folder, store_types=store_types, generate_passwords=generate_passwords, key_type=key_type,
+        days=days, force=force, ca_dir=ca_dir, load_ca=lambda: inputs.load_ca_dir(ca_dir, ca_password, "--ca-password"),
+        storepass=lambda: _batch_storepass(storepass, store_types) if storepass else None, notify=note,
+        progress=_progress)
     per_client = ", ".join(f"NAME{suffix}" for suffix, _ in suffixes)
     if tally.issued:
         note(f"Issued {tally.issued} client certificate(s) ({key_type}) signed by "
@@ -311,11 +259,11 @@ def _batch_storepass(storepass, store_types) -> str:
     generated one is written first (the keystores written after it need it kept)."""
     from .. import files, keystore
 
-    store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
+    store_pw = inputs.secret(storepass, "--storepass", confirm=True, label="new store password")
     for store_type in store_types:
         keystore.check_password(store_pw.value, what="store password", store_type=store_type)
     if store_pw.generated_file is not None:
-        files.write_all(secret_outputs(store_pw))
+        files.write_all(inputs.secret_outputs(store_pw))
     return store_pw.value
 
 
@@ -336,18 +284,18 @@ def _progress(length: int):
                                 "(with --keystore, default: the entry's certificate's subject).")
 @click.option("--key-out", type=click.Path(dir_okay=False),
               help="Where to write the new private key (PKCS#8, mode 0600).")
-@key_password_option("Encrypt the new key (or open --key) with this password.")
+@options.key_password_option("Encrypt the new key (or open --key) with this password.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the CSR (PEM).")
-@key_type_option("rsa2048", "Key type (RSA for the JWT bearer flow).")
-@san_option("Subject alternative name to request: email:, dns:, uri: or ip: (repeatable).")
+@options.key_type_option("rsa2048", "Key type (RSA for the JWT bearer flow).")
+@options.san_option("Subject alternative name to request: email:, dns:, uri: or ip: (repeatable).")
 @click.option("--key", "key_path", type=click.Path(dir_okay=False),
               help="Renewal: a CSR for this existing key instead of a new one.")
 @click.option("--keystore", "store_path", type=click.Path(dir_okay=False),
               help="Renewal: a CSR for the key of entry --alias in this keystore (keytool -certreq).")
-@alias_option("The key entry in --keystore.")
-@storepass_option("Password of --keystore.")
-@keypass_option("Key password in --keystore (default: the store password).")
-@force_option
+@options.alias_option("The key entry in --keystore.")
+@options.storepass_option("Password of --keystore.")
+@options.keypass_option("Key password in --keystore (default: the store password).")
+@options.force_option
 def create_csr_cmd(subject, key_out, key_password, out, key_type, san, key_path, store_path, alias,
                    storepass, keypass, force):
     """Create a new key and a certificate signing request for it, to send to a CA (a public CA
@@ -382,9 +330,7 @@ def create_csr_cmd(subject, key_out, key_password, out, key_type, san, key_path,
     outputs = [files.Output(Path(out), b"")] + ([] if existing else [files.Output(Path(key_out), b"")])
     files.check_writable(outputs, force=force)
     if existing:
-        from .edit_cmds import existing_key
-
-        key, cert = existing_key(key_path, key_password, store_path, alias, storepass, keypass)
+        key, cert = inputs.existing_key(key_path, key_password, store_path, alias, storepass, keypass)
         subject_name = names.parse_subject(subject) if subject else cert.subject
         sans = [names.parse_san(s) for s in san] if san or cert is None else csr_mod.certificate_sans(cert)
         request = csr_mod.create_csr(subject_name, key, sans)
@@ -396,7 +342,8 @@ def create_csr_cmd(subject, key_out, key_password, out, key_type, san, key_path,
         return
     subject_name = names.parse_subject(subject)
     sans = [names.parse_san(s) for s in san]
-    key_pw = secret(key_password, "--key-password", confirm=True, label="new key password") if key_password else None
+    key_pw = (inputs.secret(key_password, "--key-password", confirm=True, label="new key password")
+              if key_password else None)
     key = keys.generate_key(key_type)
     request = csr_mod.create_csr(subject_name, key, sans)
     from cryptography.hazmat.primitives import serialization
@@ -404,7 +351,7 @@ def create_csr_cmd(subject, key_out, key_password, out, key_type, san, key_path,
     files.write_all([
         files.Output(Path(key_out), keys.private_key_to_pem(key, key_pw.value if key_pw else None), secret=True),
         files.Output(Path(out), request.public_bytes(serialization.Encoding.PEM)),
-    ] + secret_outputs(key_pw), force=force)
+    ] + inputs.secret_outputs(key_pw), force=force)
     note(f"Wrote {out} (CSR for {subject_name.rfc4514_string()}, {keys.describe_key(key)}) "
          f"and {key_out} (private key, {'encrypted, ' if key_pw else ''}mode 0600)")
 
@@ -413,14 +360,14 @@ def create_csr_cmd(subject, key_out, key_password, out, key_type, san, key_path,
 
 @cli.command("sign-csr", epilog=EXIT_CODES)
 @click.argument("csr_path", metavar="CSR", type=click.Path(dir_okay=True))
-@ca_dir_option()
-@ca_password_option()
+@options.ca_dir_option()
+@options.ca_password_option()
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the certificate.")
 @click.option("--profile", type=click.Choice(["client", "server"]), default="client", show_default=True,
               help="Which extensions the CA gives: clientAuth or serverAuth only.")
-@days_option("Validity in days (cut to the CA's own end).", default=365)
+@options.days_option("Validity in days (cut to the CA's own end).", default=365)
 @click.option("--with-chain", is_flag=True, help="Write the certificate followed by the CA chain.")
-@force_option
+@options.force_option
 def sign_csr_cmd(csr_path, ca_dir, ca_password, out, profile, days, with_chain, force):
     """Sign a certificate signing request with the CA. The CA decides the extensions by profile;
     of the request it keeps only the subject, the key and the alternative names.
@@ -435,9 +382,9 @@ def sign_csr_cmd(csr_path, ca_dir, ca_password, out, profile, days, with_chain, 
 
     request = load_csr(files.read(csr_path, what="CSR"), what=csr_path)
     files.check_writable([files.Output(Path(out), b"")], force=force)
-    issuer = load_ca_dir(ca_dir, ca_password, "--ca-password")
+    issuer = inputs.load_ca_dir(ca_dir, ca_password, "--ca-password")
     leaf = issuer.sign_csr(request, profile=profile, days=days)
-    record_issued(ca_dir, [leaf.cert], by="sign-csr")
+    inputs.record_issued(ca_dir, [leaf.cert], by="sign-csr")
     files.write_all([files.Output(Path(out), certs.to_pem(leaf.chain if with_chain else [leaf.cert]))],
                     force=force)
     note(f"Signed {leaf.cert.subject.rfc4514_string()} ({profile}), valid until "

@@ -15,34 +15,16 @@ from pathlib import Path
 
 import click
 
-from ._common import (
-    EXIT_CODES,
-    alias_notice,
-    alias_option,
-    allow_expired_option,
-    cli,
-    echo_lines,
-    force_option,
-    guard_expiry,
-    key_password_option,
-    keypass_option,
-    note,
-    password_option,
-    read_certificates,
-    read_key,
-    read_key_and_chain,
-    secret,
-    secret_outputs,
-    storepass_option,
-)
-from ._wait import hold_lock, wait_option
+from . import inputs, options
+from ._wait import wait_option, wait_seconds
+from .app import EXIT_CODES, cli, echo_lines, note
 
 
 def store_argument(f):
     return click.argument("store", metavar="STORE", type=click.Path(dir_okay=False))(f)
 
 
-_storepass = storepass_option("The keystore's password.")
+_storepass = options.storepass_option("The keystore's password.")
 
 
 def edit_options(f):
@@ -52,21 +34,15 @@ def edit_options(f):
 
 
 def _read_store(path: str, storepass: str | None, *, label: str = "store password", option: str = "--storepass"):
-    """(snapshot of the file, store password): the store is read once, its identity kept, under
-    its lock (held until the command ends: read, edit and replace are one step for other ktpy)."""
-    from .. import files, keystore
-    from ..errors import KtpyError
+    """(snapshot of the file, store password, the store read sealed) through opener.editing: the
+    store is read once, its identity kept, under its lock (files.locked, --wait), held until the
+    command ends: read, edit and replace are one step for other ktpy."""
+    from .. import opener
+    from ..passwords import Password
 
-    if Path(path).is_file():  # a missing store is reported by read_for_edit, with no lock file left
-        hold_lock(path)
-    snapshot = files.read_for_edit(path, what="keystore")
-    detected = keystore.detect_type(snapshot.data)
-    if detected is None:
-        raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
-    if not detected.writable:
-        raise KtpyError(f"{path} is a {detected.value.upper()} keystore, which ktpy reads but does not write; "
-                        "convert it to JKS, JCEKS or PKCS12 first (ktpy convert)")
-    return snapshot, secret(storepass, option, label=label)
+    opened = click.get_current_context().with_resource(
+        opener.editing(path, lambda: inputs.secret(storepass, option, label=label).value, wait=wait_seconds()))
+    return opened.source.snapshot, Password(opened.storepass or ""), opened.store
 
 
 def _kept(snapshot, store):
@@ -74,10 +50,11 @@ def _kept(snapshot, store):
     readable by, and a password-less one (no MAC, certificates in the clear) stays so."""
     from .. import edit
     from ..keystore import StoreType
+    from ..keystore.pkcs12 import compat_of
 
     if store.type is not StoreType.PKCS12:
         return None, True
-    return edit.pkcs12_compat(snapshot.data), edit.pkcs12_protected(snapshot.data)
+    return compat_of(snapshot.data), edit.pkcs12_protected(snapshot.data)
 
 
 def _apply(snapshot, plan, *, backup: bool, dry_run: bool, done: str, new_passwords=()) -> None:
@@ -90,7 +67,7 @@ def _apply(snapshot, plan, *, backup: bool, dry_run: bool, done: str, new_passwo
         note(f"Dry run: {snapshot.path} was not changed")
         return
     data = plan.encode()
-    generated = secret_outputs(*new_passwords)
+    generated = inputs.secret_outputs(*new_passwords)
     files.write_all(generated)  # a new password file first: never a store whose password is lost
     try:
         replaced = files.replace_in_place(snapshot, data, backup=backup,
@@ -114,7 +91,7 @@ def _apply(snapshot, plan, *, backup: bool, dry_run: bool, done: str, new_passwo
 
 @cli.command("delete", epilog=EXIT_CODES)
 @store_argument
-@alias_option("The entry to remove.", required=True)
+@options.alias_option("The entry to remove.", required=True)
 @_storepass
 @edit_options
 def delete_cmd(store, alias, storepass, backup, dry_run):
@@ -128,8 +105,7 @@ def delete_cmd(store, alias, storepass, backup, dry_run):
     """
     from .. import edit
 
-    snapshot, pw = _read_store(store, storepass)
-    before = edit.load_for_edit(snapshot.data, pw.value)
+    snapshot, pw, before = _read_store(store, storepass)
     entry = edit.find(before, alias)
     plan = edit.Plan(before, edit.delete(before, alias), pw.value, *_kept(snapshot, before))
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=f"Deleted {entry.alias!r} ({entry.kind.value})")
@@ -139,10 +115,10 @@ def delete_cmd(store, alias, storepass, backup, dry_run):
 
 @cli.command("rename", epilog=EXIT_CODES)
 @store_argument
-@alias_option("The entry's current alias.", required=True)
+@options.alias_option("The entry's current alias.", required=True)
 @click.option("--to", "new_alias", required=True, help="Its new alias (stored in lowercase).")
 @_storepass
-@keypass_option("The key's password, to check it (the key itself is carried unchanged).")
+@options.keypass_option("The key's password, to check it (the key itself is carried unchanged).")
 @edit_options
 def rename_cmd(store, alias, new_alias, storepass, keypass, backup, dry_run):
     """Give an entry a new alias, in place (keytool -changealias). The key keeps its password.
@@ -154,14 +130,13 @@ def rename_cmd(store, alias, new_alias, storepass, keypass, backup, dry_run):
     """
     from .. import edit
 
-    snapshot, pw = _read_store(store, storepass)
-    before = edit.load_for_edit(snapshot.data, pw.value)
+    snapshot, pw, before = _read_store(store, storepass)
     entry = edit.find(before, alias)
     if keypass:
-        edit.open_entry(snapshot.data, pw.value, entry.alias, secret(keypass, "--keypass", label="key password").value)
+        edit.open_entry(before, entry.alias, inputs.secret(keypass, "--keypass", label="key password").value)
     after = edit.rename(before, alias, new_alias)
     stored = next(e.alias for e in after.entries if e not in before.entries)
-    alias_notice(new_alias.strip(), stored)
+    inputs.alias_notice(new_alias.strip(), stored)
     plan = edit.Plan(before, after, pw.value, *_kept(snapshot, before))
     _apply(snapshot, plan, backup=backup, dry_run=dry_run, done=f"Renamed {entry.alias!r} to {stored!r}")
 
@@ -171,10 +146,10 @@ def rename_cmd(store, alias, new_alias, storepass, keypass, backup, dry_run):
 @cli.command("passwd", epilog=EXIT_CODES)
 @store_argument
 @_storepass
-@password_option("--new-storepass", "The new store password.")
-@alias_option("The entry whose key password changes (with --new-keypass).")
-@keypass_option("That key's password now (default: the store password).")
-@password_option("--new-keypass", "That key's new password (JKS, JCEKS).")
+@options.password_option("--new-storepass", "The new store password.")
+@options.alias_option("The entry whose key password changes (with --new-keypass).")
+@options.keypass_option("That key's password now (default: the store password).")
+@options.password_option("--new-keypass", "That key's new password (JKS, JCEKS).")
 @edit_options
 def passwd_cmd(store, storepass, new_storepass, alias, keypass, new_keypass, backup, dry_run):
     """Change the store password (keytool -storepasswd), or one key's password (keytool
@@ -198,17 +173,17 @@ def passwd_cmd(store, storepass, new_storepass, alias, keypass, new_keypass, bac
         raise click.UsageError("--keypass and --new-keypass go with --alias (the entry whose key password changes)")
     if alias and not new_keypass:
         raise click.UsageError("--alias names the entry whose key password changes: give --new-keypass")
-    snapshot, pw = _read_store(store, storepass)
-    new_pw = secret(new_storepass, "--new-storepass", confirm=True, label="new store password") if new_storepass else pw
+    snapshot, pw, before = _read_store(store, storepass)
+    new_pw = (inputs.secret(new_storepass, "--new-storepass", confirm=True, label="new store password")
+              if new_storepass else pw)
     changed = new_pw.value != pw.value
-    before = edit.load_for_edit(snapshot.data, pw.value)
-    after = edit.load_for_edit(snapshot.data, pw.value, unlock=[pw.value]) if changed else before
+    after = edit.for_new_storepass(before, pw.value, new_pw.value)
     notes = edit.key_password_notes(after, storepass_changed=changed, skip=alias)
     new_key_pw = None
     if alias:
-        old_key = secret(keypass, "--keypass", label="key password").value if keypass else pw.value
-        entry = edit.open_entry(snapshot.data, pw.value, alias, old_key)
-        new_key_pw = secret(new_keypass, "--new-keypass", confirm=True, label="new key password")
+        old_key = inputs.secret(keypass, "--keypass", label="key password").value if keypass else pw.value
+        entry = edit.open_entry(before, alias, old_key)
+        new_key_pw = inputs.secret(new_keypass, "--new-keypass", confirm=True, label="new key password")
         after = edit.set_key_password(after, entry, new_key_pw.value, storepass=new_pw.value)
         same = new_key_pw.value == new_pw.value
         notes.append(f"the key password of {entry.alias!r} is now "
@@ -231,16 +206,16 @@ def passwd_cmd(store, storepass, new_storepass, alias, keypass, new_keypass, bac
 @click.option("--trusted", "trusted_paths", multiple=True, type=click.Path(dir_okay=False),
               help="Certificate(s) to add as trusted entries (PEM, several blocks allowed, or DER; repeatable).")
 @click.option("--key", "key_path", type=click.Path(dir_okay=False), help="Private key of a key entry to add.")
-@key_password_option()
+@options.key_password_option()
 @click.option("--cert", "cert_path", type=click.Path(dir_okay=False), help="The --key's certificate (and chain).")
 @click.option("--chain", "chain_paths", multiple=True, type=click.Path(dir_okay=False),
               help="PEM file(s) with issuer certificates for --key (repeatable).")
 @click.option("--reply", "reply_path", type=click.Path(dir_okay=False),
               help="A CA's reply (PEM bundle, .p7b or one certificate) for the key entry --alias.")
-@alias_option("The entry's alias (for --reply: the existing key entry).")
+@options.alias_option("The entry's alias (for --reply: the existing key entry).")
 @_storepass
-@keypass_option("Key password of the new --key entry (JKS, JCEKS); default: the store password.")
-@allow_expired_option
+@options.keypass_option("Key password of the new --key entry (JKS, JCEKS); default: the store password.")
+@options.allow_expired_option
 @edit_options
 def import_cmd(store, trusted_paths, key_path, key_password, cert_path, chain_paths, reply_path, alias,
                storepass, keypass, backup, dry_run, allow_expired=False):
@@ -271,29 +246,28 @@ def import_cmd(store, trusted_paths, key_path, key_password, cert_path, chain_pa
         raise click.UsageError(f"{modes[0]} needs --alias")
     if keypass and not key_path:
         raise click.UsageError("--keypass goes with --key")
-    snapshot, pw = _read_store(store, storepass)
-    before = edit.load_for_edit(snapshot.data, pw.value)
+    snapshot, pw, before = _read_store(store, storepass)
     new_key_pw = None
     if trusted_paths:
-        found = [c for path in trusted_paths for c in read_certificates(path)]
+        found = [c for path in trusted_paths for c in inputs.read_certificates(path)]
         after = edit.add_trusted(before, found, alias=alias)
         added = [e.alias for e in after.entries[len(before.entries):]]
         more = f" and {len(added) - 5} more" if len(added) > 6 else ""
         done = f"Added trusted {', '.join(repr(a) for a in (added[:5] if more else added))}{more}"
     elif key_path:
-        key, chain = read_key_and_chain(key_path, key_password, cert_path, chain_paths)
-        guard_expiry(chain[0], allow_expired=allow_expired)
-        new_key_pw = secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
+        key, chain = inputs.read_key_and_chain(key_path, key_password, cert_path, chain_paths)
+        inputs.guard_expiry(chain[0], allow_expired=allow_expired)
+        new_key_pw = inputs.secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
         after = edit.add_key(before, key, chain, alias=alias, storepass=pw.value,
                              keypass=new_key_pw.value if new_key_pw else None)
         entry = after.entries[-1]
-        alias_notice(alias.strip(), entry.alias)
+        inputs.alias_notice(alias.strip(), entry.alias)
         done = f"Added key entry {entry.alias!r} ({edit.describe_entry(entry)})"
     else:
         reply = edit.read_reply(files.read(reply_path, what="reply"), what=reply_path)
         after = edit.apply_reply(before, alias, reply)
         entry = edit.find(after, alias)
-        guard_expiry(entry.chain[0], allow_expired=allow_expired, what="the reply's certificate")
+        inputs.guard_expiry(entry.chain[0], allow_expired=allow_expired, what="the reply's certificate")
         done = (f"Installed the CA reply in {entry.alias!r} ({edit.describe_entry(entry)}; "
                 f"valid until {entry.chain[0].not_valid_after_utc:%Y-%m-%d}; the key is unchanged)")
     plan = edit.Plan(before, after, pw.value, *_kept(snapshot, before))
@@ -307,9 +281,9 @@ def import_cmd(store, trusted_paths, key_path, key_password, cert_path, chain_pa
 @click.argument("sources", metavar="SRC...", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--src-alias", help="Take only this entry from the sources.")
 @click.option("--dest-alias", help="The alias it gets in DEST (with --src-alias).")
-@password_option("--dest-storepass", "DEST's password.")
-@password_option("--src-storepass", "The sources' password (default: DEST's).")
-@password_option("--src-keypass", "Password of source keys that have their own, when they must be re-protected "
+@options.password_option("--dest-storepass", "DEST's password.")
+@options.password_option("--src-storepass", "The sources' password (default: DEST's).")
+@options.password_option("--src-keypass", "Password of source keys that have their own, when they must be re-protected "
                  "(a source of another type).")
 @edit_options
 def merge_cmd(dest, sources, src_alias, dest_alias, dest_storepass, src_storepass, src_keypass, backup, dry_run):
@@ -323,26 +297,24 @@ def merge_cmd(dest, sources, src_alias, dest_alias, dest_storepass, src_storepas
       ktpy merge keystore.jks partner.jks --dest-storepass env:STOREPASS --src-storepass env:PARTNER_PASS
       ktpy merge truststore.p12 old.jks --src-alias root --dest-alias old-root --dest-storepass env:PASS
     """
-    from .. import edit, files, keystore
+    from .. import edit, opener
 
     if dest_alias and not src_alias:
         raise click.UsageError("--dest-alias goes with --src-alias (the entry it renames)")
-    snapshot, dest_pw = _read_store(dest, dest_storepass, label="destination store password",
-                                    option="--dest-storepass")
     for source in sources:
-        if Path(source).resolve() == snapshot.path.resolve():
+        if Path(source).resolve() == Path(dest).resolve():
             raise click.UsageError(f"{source} is the destination itself")
-    src_pw = (secret(src_storepass, "--src-storepass", label="source store password")
+    snapshot, dest_pw, before = _read_store(dest, dest_storepass, label="destination store password",
+                                            option="--dest-storepass")
+    src_pw = (inputs.secret(src_storepass, "--src-storepass", label="source store password")
               if src_storepass else dest_pw)
-    before = edit.load_for_edit(snapshot.data, dest_pw.value)
     loaded = []
     for source in sources:
-        data = files.read(source, what="source keystore")
-        other_type = keystore.load(data, src_pw.value, decrypt_keys=False).type is not before.type
-        unlock = [src_pw.value] if other_type or src_pw.value != dest_pw.value else []
-        if src_keypass and other_type:
-            unlock.append(secret(src_keypass, "--src-keypass", label="source key password").value)
-        loaded.append(edit.load_for_edit(data, src_pw.value, unlock=unlock))
+        read = opener.open_store(source, lambda: src_pw.value, mode=opener.Mode.SEALED, what="source keystore")
+        src_key_pw = (lambda: inputs.secret(src_keypass, "--src-keypass", label="source key password").value) \
+            if src_keypass else None
+        loaded.append(edit.merge_source(read.store, before, src_storepass=src_pw.value,
+                                        dest_storepass=dest_pw.value, src_keypass=src_key_pw))
     after = edit.merge(before, loaded, src_alias=src_alias, dest_alias=dest_alias)
     added = ", ".join(repr(e.alias) for e in after.entries[len(before.entries):])
     plan = edit.Plan(before, after, dest_pw.value, *_kept(snapshot, before))
@@ -353,13 +325,13 @@ def merge_cmd(dest, sources, src_alias, dest_alias, dest_storepass, src_storepas
 
 @cli.command("export-key", epilog=EXIT_CODES)
 @store_argument
-@alias_option("The key entry (default: the only one).")
+@options.alias_option("The key entry (default: the only one).")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="The key file to write (PEM).")
-@key_password_option("Encrypt the exported key with this password.")
+@options.key_password_option("Encrypt the exported key with this password.")
 @click.option("--no-encrypt", is_flag=True, help="Write the key unencrypted (what sf org login jwt reads).")
 @_storepass
-@keypass_option("The key's password in the store (default: the store password).")
-@force_option
+@options.keypass_option("The key's password in the store (default: the store password).")
+@options.force_option
 def export_key_cmd(store, alias, out, key_password, no_encrypt, storepass, keypass, force):
     """Write a key entry's private key as PKCS#8 PEM, mode 0600: encrypted with --key-password
     (PBES2, AES-256), or unencrypted with --no-encrypt, which is what the Salesforce CLI's
@@ -376,48 +348,16 @@ def export_key_cmd(store, alias, out, key_password, no_encrypt, storepass, keypa
     if no_encrypt and key_password:
         raise click.UsageError("--key-password and --no-encrypt exclude each other")
     files.check_writable([files.Output(Path(out), b"")], force=force)
-    data, pw, entry = _stored_entry(store, alias, storepass)
+    stored, pw, entry = inputs.stored_entry(store, alias, storepass)
     if entry.kind is not keystore.EntryKind.PRIVATE_KEY:
         from ..errors import BadInputError
 
         raise BadInputError(f"the entry {entry.alias!r} is a {entry.kind.value}, not a private key entry")
-    key = _open_entry(data, pw, entry, keypass).key
-    out_pw = None if no_encrypt else secret(key_password, "--key-password", confirm=True,
+    key = inputs.open_stored_entry(stored, pw, entry, keypass).key
+    out_pw = None if no_encrypt else inputs.secret(key_password, "--key-password", confirm=True,
                                             label="password for the exported key")
     files.write_all([files.Output(Path(out), keys.private_key_to_pem(key, out_pw.value if out_pw else None),
-                                  secret=True)] + secret_outputs(out_pw), force=force)
+                                  secret=True)] + inputs.secret_outputs(out_pw), force=force)
     how = ("encrypted (PBES2, AES-256)" if out_pw else
            "NOT encrypted, as sf org login jwt --jwt-key-file needs: keep it private")
     note(f"Wrote {out} (PKCS#8 private key of {entry.alias!r}, {keys.describe_key(key)}, {how}, mode 0600)")
-
-
-# --- create-csr for a key that exists (used by ca_cmds.create-csr) -----------------------------
-
-def _stored_entry(store, alias, storepass):
-    """(keystore bytes, store password, entry `alias` with its key still sealed) of a keystore file."""
-    from .. import files, keystore
-
-    data = files.read(store, what="keystore")
-    if keystore.detect_type(data) is None:
-        raise click.ClickException(f"{store} is not a JKS, JCEKS or PKCS12 keystore")
-    pw = secret(storepass, "--storepass", label="store password")
-    return data, pw, keystore.load(data, pw.value, decrypt_keys=False).entry(alias)
-
-
-def _open_entry(data, pw, entry, keypass):
-    """The entry with its key opened by --keypass (default: the store password)."""
-    from .. import edit
-
-    key_pw = secret(keypass, "--keypass", label="key password").value if keypass else pw.value
-    return edit.open_entry(data, pw.value, entry.alias, key_pw)
-
-
-def existing_key(key_path, key_password, store, alias, storepass, keypass):
-    """(key, its certificate or None) for a renewal CSR: from a key file, or a keystore entry."""
-    if key_path:
-        return read_key(key_path, key_password, label="password of the key file"), None
-    data, pw, entry = _stored_entry(store, alias, storepass)
-    opened = _open_entry(data, pw, entry, keypass)
-    if opened.key is None:
-        raise click.ClickException(f"the entry {entry.alias!r} holds no private key")
-    return opened.key, opened.chain_for("so there is no certificate to renew from")[0]

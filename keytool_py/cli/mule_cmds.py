@@ -7,39 +7,9 @@ from pathlib import Path
 import click
 
 from ..errors import KtpyError
-from ._common import (
-    EXIT_CODES,
-    STORE_TYPES,
-    ExitCode,
-    StoreTypes,
-    alias_option,
-    allow_expired_option,
-    ca_dir_option,
-    ca_password_option,
-    cli,
-    compat_option,
-    days_option,
-    echo_lines,
-    exit_codes_help,
-    force_option,
-    guard_expiry,
-    key_type_option,
-    keypass_option,
-    load_ca_dir,
-    no_storepass_option,
-    note,
-    open_keystore,
-    password_option,
-    read_certificates,
-    record_issued,
-    secret,
-    secret_outputs,
-    store_alias,
-    storepass_option,
-)
+from . import inputs, options
 from ._wait import hold_lock, wait_option
-from .salesforce_cmds import DEFAULT_NAME as DEFAULT_APP_NAME
-from .salesforce_cmds import salesforce_kit_options, salesforce_kit_outputs, salesforce_kit_planned
+from .app import EXIT_CODES, ExitCode, cli, echo_lines, exit_codes_help, note
 
 PROBE_EXIT_CODES = exit_codes_help({
     ExitCode.OK: "the server accepted the client certificate",
@@ -67,7 +37,7 @@ def _my_domain_option(f):
 
 
 def _secure_key_option(f):
-    return password_option("--secure-key", "Key that encrypts the passwords in secure.yaml (AES: 16, 24 or 32 "
+    return options.password_option("--secure-key", "Key that encrypts the passwords in secure.yaml (AES: 16, 24 or 32 "
                            "characters); default: a new AES-256 key generated into secure.key.")(f)
 
 
@@ -79,7 +49,7 @@ def _secure_key(spec):
     from .. import secure_properties
     from ..passwords import Password
 
-    key = secret(spec, "--secure-key", confirm=True, label="secure properties key")
+    key = inputs.secret(spec, "--secure-key", confirm=True, label="secure properties key")
     if key.generated_file is not None:
         key = Password(secure_properties.generate_key("AES"), generated_file=key.generated_file)
     secure_properties.key_bytes(key.value, secure_properties.Settings())
@@ -128,30 +98,30 @@ def _password_hint(password, spec: str | None, option: str) -> str:
 @cli.command("kit", epilog=EXIT_CODES)
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for the kit.")
 @click.option("--subject", required=True, help='The client\'s name, e.g. "CN=mule-client,O=Acme".')
-@ca_dir_option("Issue from this CA folder (made by create-ca) instead of creating OUT/ca/.", required=False)
-@ca_password_option("With --ca: the password of its ca.key. Without: the password for the new CA's key "
+@options.ca_dir_option("Issue from this CA folder (made by create-ca) instead of creating OUT/ca/.", required=False)
+@options.ca_password_option("With --ca: the password of its ca.key. Without: the password for the new CA's key "
                     "(default: generated into OUT/ca/ca-password.txt).")
 @click.option("--ca-subject", help="Name of the new CA (default: \"Development CA for\" the client's CN).")
-@storepass_option("Password of the keystores.")
-@keypass_option("Key password (JKS, JCEKS only); default: the store password, which PKCS12 and the "
+@options.storepass_option("Password of the keystores.")
+@options.keypass_option("Key password (JKS, JCEKS only); default: the store password, which PKCS12 and the "
                 "Salesforce JWT connection need.")
-@alias_option("Entry name; stored in lowercase.", default="mule-client", show_default=True)
+@options.alias_option("Entry name; stored in lowercase.", default="mule-client", show_default=True)
 @click.option("--types", "store_types", metavar="TYPES", default="jks,pkcs12,jceks", show_default=True,
-              type=StoreTypes(),
+              type=options.StoreTypes(),
               help="Keystore types to write, comma-separated.")
-@compat_option
-@key_type_option("rsa2048", "Client key type (RSA for the JWT bearer flow, which signs with RS256).")
-@days_option("Client certificate validity in days (cut to the CA's own end).", default=365)
+@options.compat_option
+@options.key_type_option("rsa2048", "Client key type (RSA for the JWT bearer flow, which signs with RS256).")
+@options.days_option("Client certificate validity in days (cut to the CA's own end).", default=365)
 @_secure_key_option
 @_jwt_options
 @_my_domain_option
-@salesforce_kit_options
-@allow_expired_option
-@force_option
+@options.salesforce_kit_options
+@options.allow_expired_option
+@options.force_option
 @wait_option
 def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypass, alias, store_types,
             compat, key_type, days, secure_key, jwt, consumer_key, principal, audience, my_domain, force,
-            allow_expired=False, salesforce_app=False, sf_app_name=DEFAULT_APP_NAME, sf_contact_email=None):
+            allow_expired=False, salesforce_app=False, sf_app_name=options.DEFAULT_APP_NAME, sf_contact_email=None):
     """Make everything Mule and Salesforce need in one folder: a CA (or use --ca), the client key
     and certificate, the PEM to upload to Salesforce, a JKS, PKCS12 and JCEKS keystore, the Mule
     XML and a README.txt saying what goes where and when the certificate expires.
@@ -180,62 +150,63 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
           --storepass env:STOREPASS --types jks --jwt --consumer-key 3MVG9... \\
           --principal integration@acme.com --audience https://login.salesforce.com
     """
-    from .. import files, kit, names, passwords
+    from .. import files, kit, layout, names, passwords
     from ..keys import KeyType
 
     subject_name = names.parse_subject(subject)  # before any prompt: a typo costs nothing
     if ca_dir and ca_subject:
         raise click.UsageError("--ca-subject names a new CA; it does not go with --ca")
     connection = _jwt_connection(jwt, consumer_key, principal, audience, my_domain=my_domain)
-    lowered = store_alias(alias, "written")
+    lowered = inputs.store_alias(alias, "written")
     folder = Path(out_dir)
     if folder.is_dir():  # one kit at a time into an existing folder (files.locked)
         hold_lock(folder)
     generate_ca_password = ca_dir is None and ca_password is None
     planned = ([] if ca_dir else ["ca/ca.pem", "ca/ca.key"]) + (
-        [kit.CA_PASSWORD_FILE] if generate_ca_password else [])
-    planned += ["client.key", "client.pem", "client-chain.pem", "salesforce-upload.pem",
-                *(kit.STORE_FILES[t] for t in store_types),
-                "mule-config.xml", "README.txt", kit.SECURE_FILE] + ([] if secure_key else [kit.SECURE_KEY_FILE])
+        [layout.CA_PASSWORD_FILE] if generate_ca_password else [])
+    planned += [*layout.CLIENT_FILES, *(layout.STORE_FILES[t] for t in store_types),
+                layout.MULE_CONFIG, layout.README, layout.SECURE_FILE]
+    planned += [] if secure_key else [layout.SECURE_KEY_FILE]
     if salesforce_app and not KeyType.parse(key_type).is_rsa:
         raise click.UsageError(f"--salesforce-app needs an RSA key (the JWT bearer flow signs with RS256), "
                                f"not {key_type}")
-    planned += salesforce_kit_planned(salesforce_app, sf_app_name, sf_contact_email)
+    planned += inputs.salesforce_kit_planned(salesforce_app, sf_app_name, sf_contact_email)
     files.check_writable([files.Output(folder / name, b"") for name in planned], force=force)
-    issuer = load_ca_dir(ca_dir, ca_password, "--ca-password") if ca_dir else None
-    store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
-    key_pw = secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
+    issuer = inputs.load_ca_dir(ca_dir, ca_password, "--ca-password") if ca_dir else None
+    store_pw = inputs.secret(storepass, "--storepass", confirm=True, label="new store password")
+    key_pw = inputs.secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
     secure_pw = _secure_key(secure_key)
     ca_pw = None
     if issuer is None:
         if generate_ca_password:
             # The CA key gets its own secret: the store password travels with the Mule app (secure
             # properties, CI), and whoever has the CA key can issue certificates the org trusts.
-            ca_pw = passwords.Password(passwords.new_password(), generated_file=folder / kit.CA_PASSWORD_FILE)
+            ca_pw = passwords.Password(passwords.new_password(), generated_file=folder / layout.CA_PASSWORD_FILE)
         else:
-            ca_pw = secret(ca_password, "--ca-password", confirm=True, label="new CA key password")
+            ca_pw = inputs.secret(ca_password, "--ca-password", confirm=True, label="new CA key password")
     if not KeyType.parse(key_type).is_rsa and connection is None:
         note(f"Warning: an EC key ({key_type}) cannot sign the Salesforce JWT bearer assertion "
              "(RS256 needs RSA); this kit is for mutual TLS only")
-    made = kit.build_kit(
+    made = kit.build_kit(kit.KitSpec(
         subject_name, storepass=store_pw.value, keypass=key_pw.value if key_pw else None, ca=issuer,
         ca_password=ca_pw.value if ca_pw else None, ca_subject=ca_subject, alias=lowered,
         store_types=store_types, compat=compat, key_type=key_type, days=days, jwt=connection,
         password_hint=_password_hint(store_pw, storepass, "--storepass"),
         ca_password_hint=(_password_hint(ca_pw, ca_password, "--ca-password") if ca_pw else None),
         secure_key=secure_pw.value if secure_pw else None,
-    )
-    guard_expiry(made.client.cert, allow_expired=allow_expired)  # cut short by an old --ca
+    ))
+    inputs.guard_expiry(made.client.cert, allow_expired=allow_expired)  # cut short by an old --ca
     outputs = [files.Output(folder / f.name, f.data, secret=f.secret) for f in made.files]
     if ca_dir:
-        record_issued(ca_dir, [made.client.cert], by="kit")
+        inputs.record_issued(ca_dir, [made.client.cert], by="kit")
     else:  # the new CA's ledger starts with the kit's client certificate
         from .. import issue, ledger
 
-        outputs.append(files.Output(folder / "ca" / ledger.LEDGER_FILE, ledger.issued_record(
-            made.client.cert, by="kit", now=issue.utcnow()) + b"\n"))
-    outputs += salesforce_kit_outputs(folder, made.client.cert, salesforce_app, sf_app_name, sf_contact_email)
-    files.write_all(outputs + secret_outputs(store_pw, key_pw, ca_pw, secure_pw), force=force)
+        book = ledger.LedgerFile.of(folder / layout.CA_DIR)
+        path, first = book.first(made.client.cert, by="kit", now=issue.utcnow())
+        outputs.append(files.Output(path, first))
+    outputs += inputs.salesforce_kit_outputs(folder, made.client.cert, salesforce_app, sf_app_name, sf_contact_email)
+    files.write_all(outputs + inputs.secret_outputs(store_pw, key_pw, ca_pw, secure_pw), force=force)
     _kit_summary(folder, made, store_pw, ca_pw)
     if salesforce_app:
         note(f"  salesforce/                 SFDX project: sf project deploy start --source-dir "
@@ -243,7 +214,7 @@ def kit_cmd(out_dir, subject, ca_dir, ca_password, ca_subject, storepass, keypas
 
 
 def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
-    from .. import kit
+    from .. import layout
 
     leaf = made.client.cert
     note(f"Wrote the kit to {folder}/ for {leaf.subject.rfc4514_string()}, "
@@ -256,14 +227,14 @@ def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
         note(f"  issued by                   {made.ca.cert.subject.rfc4514_string()}")
     note("  salesforce-upload.pem       upload in Setup > Certificate and Key Management > "
          "Upload Mutual Authentication Certificate")
-    stores = ", ".join(kit.STORE_FILES[t] for t in made.store_types)
+    stores = ", ".join(layout.STORE_FILES[t] for t in made.store_types)
     note(f"  {stores}  alias {made.alias!r}, chain of {len(made.client.chain)}, mode 0600: "
          "one goes into src/main/resources")
-    note(f"  mule-config.xml             tls:context for {kit.STORE_FILES[made.mule_store]}; "
+    note(f"  mule-config.xml             tls:context for {layout.STORE_FILES[made.mule_store]}; "
          "README.txt says what goes where")
-    key_note = (f"key in {kit.SECURE_KEY_FILE} (mode 0600)" if any(f.name == kit.SECURE_KEY_FILE for f in made.files)
-                else "key as given with --secure-key")
-    note(f"  {kit.SECURE_FILE}                 the passwords encrypted for Mule's secure properties; {key_note}, "
+    key_given = not any(f.name == layout.SECURE_KEY_FILE for f in made.files)
+    key_note = "key as given with --secure-key" if key_given else f"key in {layout.SECURE_KEY_FILE} (mode 0600)"
+    note(f"  {layout.SECURE_FILE}                 the passwords encrypted for Mule's secure properties; {key_note}, "
          f"given to Mule at deploy time as -M-Dsecure.key=...")
     if store_pw.generated_file is not None:
         note(f"  {store_pw.generated_file}  the generated store password, mode 0600")
@@ -274,8 +245,8 @@ def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
 @cli.command("mule-config", epilog=EXIT_CODES)
 @click.option("--keystore", "store_path", required=True, type=click.Path(dir_okay=False),
               help="The keystore's path; Mule's path is the part after src/main/resources/, or the file name.")
-@click.option("--type", "store_type", required=True, type=click.Choice(STORE_TYPES), help="Keystore type.")
-@alias_option("The key entry's alias (written in lowercase).", required=True)
+@click.option("--type", "store_type", required=True, type=click.Choice(options.STORE_TYPES), help="Keystore type.")
+@options.alias_option("The key entry's alias (written in lowercase).", required=True)
 @_jwt_options
 @click.option("--token-endpoint", metavar="URL",
               help="With --jwt: the token URL (default: the audience + /services/oauth2/token).")
@@ -283,11 +254,11 @@ def _kit_summary(folder: Path, made, store_pw, ca_pw) -> None:
 @click.option("--secure-properties", "secure_path", type=click.Path(dir_okay=False),
               help="Also write this .yaml with keystore.password and keystore.keyPassword encrypted for "
                    "Mule's secure properties, and a secure-properties:config reading it.")
-@storepass_option("With --secure-properties: the store password.")
-@keypass_option("With --secure-properties: the key password (default: the store password).")
+@options.storepass_option("With --secure-properties: the store password.")
+@options.keypass_option("With --secure-properties: the key password (default: the store password).")
 @_secure_key_option
 @click.option("-o", "--out", default="-", show_default=True, type=click.Path(), help="Output file, or - for stdout.")
-@force_option
+@options.force_option
 def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal, audience,
                     token_endpoint, my_domain, secure_path, storepass, keypass, secure_key, out, force):
     """Print the Mule 4 XML for a keystore: a tls:context with its tls:key-store and, with --jwt,
@@ -309,24 +280,24 @@ def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal,
           --secure-properties src/main/resources/secure.yaml --storepass file:storepass.txt \\
           --secure-key generate:secure.key -o src/main/mule/tls-config.xml
     """
-    from .. import files, keystore, mule
+    from .. import files, mule, opener
 
     connection = _jwt_connection(jwt, consumer_key, principal, audience, token_endpoint, my_domain)
     if not secure_path and (storepass or keypass or secure_key):
         raise click.UsageError("--storepass, --keypass and --secure-key go with --secure-properties")
     path = Path(store_path)
-    store_data = files.read(path, what="keystore") if path.is_file() else None
-    if store_data is not None:
-        detected = keystore.detect_type(store_data)
+    source = opener.read_source(path, what="keystore") if path.is_file() else None
+    if source is not None:
+        detected = source.type
         if detected is not None and detected.value != store_type:
             raise KtpyError(f"{store_path} is a {detected.value.upper()} keystore, not {store_type.upper()}; "
                             f"pass --type {detected.value}")
     if connection is not None and (warning := mule.jwt_store_warning(store_type)):
         note(f"Warning: {warning}")
     secure_outputs, secure_config = _secure_properties(secure_path, storepass, keypass, secure_key, force,
-                                                       store_data=store_data, alias=alias)
-    xml = mule.render(store_type=store_type, path=store_path, alias=store_alias(alias, "written"), jwt=connection,
-                      secure_config=secure_config)
+                                                       source=source, alias=alias)
+    xml = mule.render(store_type=store_type, path=store_path, alias=inputs.store_alias(alias, "written"),
+                      jwt=connection, secure_config=secure_config)
     if out == "-":
         files.write_all(secure_outputs, force=force)
         click.echo(xml, nl=False)
@@ -339,28 +310,29 @@ def mule_config_cmd(store_path, store_type, alias, jwt, consumer_key, principal,
         note("Give Mule the key at deploy time as the runtime property secure.key (-M-Dsecure.key=...)")
 
 
-def _secure_properties(secure_path, storepass, keypass, secure_key, force, *, store_data=None, alias=None):
+def _secure_properties(secure_path, storepass, keypass, secure_key, force, *, source=None, alias=None):
     """([secure.yaml, secure.key] outputs, the SecureConfig), or ([], None) without a path. When
     the keystore exists, the passwords must open it and its key: never encrypt a wrong password."""
     if not secure_path:
         return [], None
-    from .. import files, keystore, kit
+    from .. import files, keystore, kit, layout, opener
 
     if not secure_path.lower().endswith((".yaml", ".yml")):
         raise click.UsageError("--secure-properties writes YAML: name a .yaml file")
     path = Path(secure_path)
-    key_path = Path(kit.SECURE_KEY_FILE)
+    key_path = Path(layout.SECURE_KEY_FILE)
     planned = [files.Output(path, b"")] + ([] if secure_key else [files.Output(key_path, b"")])
     files.check_writable(planned, force=force)
     key = _secure_key(secure_key)
-    store_pw = secret(storepass, "--storepass", label="store password")
-    key_pw = secret(keypass, "--keypass", label="key password") if keypass else store_pw
-    if store_data is not None and keystore.detect_type(store_data) is not None:
-        keystore.load(store_data, store_pw.value, keypass=key_pw.value, alias=keystore.normalize_alias(alias))
+    store_pw = inputs.secret(storepass, "--storepass", label="store password")
+    key_pw = inputs.secret(keypass, "--keypass", label="key password") if keypass else store_pw
+    if source is not None and source.type is not None:
+        opener.open_store(source, lambda: store_pw.value, keypass=lambda: key_pw.value,
+                          alias=keystore.normalize_alias(alias))
     made, config = kit.secure_properties_files(store_pw.value, key_pw.value, key.value if key else None,
                                                name=secure_path, key_name=str(key_path))
     outputs = [files.Output(Path(f.name), f.data, secret=f.secret) for f in made]
-    return outputs + secret_outputs(key), config
+    return outputs + inputs.secret_outputs(key), config
 
 
 # --- sign-jwt --------------------------------------------------------------------------------
@@ -376,7 +348,7 @@ def _exp_seconds_option(ctx, param, value):
 
 def _open_key_entry(store_path, storepass, keypass, alias, no_storepass=False):
     """The key entry of a keystore file, its key decrypted."""
-    store, _ = open_keystore(store_path, storepass, keypass, alias=alias, no_storepass=no_storepass)
+    store, _ = inputs.open_keystore(store_path, storepass, keypass, alias=alias, no_storepass=no_storepass)
     if alias is None and store.entries and not store.key_entries:
         known = ", ".join(e.alias for e in store.entries)
         raise KtpyError(f"{store_path} holds no key entry, only trusted certificates ({known})")
@@ -393,10 +365,10 @@ def _open_key_entry(store_path, storepass, keypass, alias, no_storepass=False):
 @cli.command("sign-jwt", epilog=EXIT_CODES)
 @click.option("--keystore", "store_path", required=True, type=click.Path(dir_okay=False),
               help="JKS, JCEKS or PKCS12 keystore with the RSA key.")
-@storepass_option()
-@no_storepass_option
-@keypass_option()
-@alias_option("The key entry to sign with.", required=True)
+@options.storepass_option()
+@options.no_storepass_option
+@options.keypass_option()
+@options.alias_option("The key entry to sign with.", required=True)
 @click.option("--iss", required=True, metavar="CONSUMER_KEY", help="The connected app's consumer key.")
 @click.option("--sub", required=True, metavar="USERNAME", help="The Salesforce username.")
 @click.option("--aud", required=True, metavar="URL",
@@ -436,20 +408,20 @@ def sign_jwt_cmd(store_path, storepass, keypass, alias, iss, sub, aud, exp_secon
 @click.argument("target", metavar="HOST:PORT")
 @click.option("--keystore", "store_path", required=True, type=click.Path(dir_okay=False),
               help="JKS, JCEKS or PKCS12 keystore with the client key and chain.")
-@storepass_option()
-@no_storepass_option
-@keypass_option()
+@options.storepass_option()
+@options.no_storepass_option
+@options.keypass_option()
 @click.option("--ca", "ca_path", type=click.Path(dir_okay=False),
               help="PEM with the CA(s) that the server's certificate must chain to "
                    "(default: the system trust store).")
-@alias_option("Which key entry (default: the only key entry).")
+@options.alias_option("Which key entry (default: the only key entry).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
               help="Seconds to wait for the connection and for the server's verdict.")
 @click.option("--truststore", "truststore_path", type=click.Path(dir_okay=False),
               help="Judge the server as Java would with this truststore (Mule's tls:trust-store) instead of --ca.")
 @click.option("--truststore-type", type=click.Choice(["jks", "pkcs12", "jceks"]),
               help="Refuse a truststore of another type (default: read from the content).")
-@password_option("--truststore-pass", "Truststore password.")
+@options.password_option("--truststore-pass", "Truststore password.")
 def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout, no_storepass=False,
               truststore_path=None, truststore_type=None, truststore_pass=None):
     """Test mutual TLS before deploying: connect to HOST:PORT presenting the keystore's key and
@@ -483,13 +455,11 @@ def probe_cmd(target, store_path, storepass, keypass, ca_path, alias, timeout, n
         raise click.UsageError("give --ca or --truststore, not both")
     if (truststore_type or truststore_pass) and not truststore_path:
         raise click.UsageError("--truststore-type and --truststore-pass go with --truststore")
-    trust = read_certificates(ca_path, what="CA file") if ca_path else None
+    trust = inputs.read_certificates(ca_path, what="CA file") if ca_path else None
     entry = _open_key_entry(store_path, storepass, keypass, alias, no_storepass)
     anchors = None
     if truststore_path:
-        from .trust_cmds import open_truststore
-
-        anchors = open_truststore(truststore_path, truststore_pass, truststore_type, False,
+        anchors = inputs.open_truststore(truststore_path, truststore_pass, truststore_type, False,
                                   option="--truststore-pass")
     trusted_by = ca_path or "the system trust store"
     result = probe.probe(host, port, key=entry.key, chain=entry.chain, trust=trust,

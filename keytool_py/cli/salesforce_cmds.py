@@ -7,10 +7,9 @@ from pathlib import Path
 import click
 
 from ._common import EXIT_CODES, cli, force_option, note, read_certificates
+from .options import DEFAULT_APP_NAME as DEFAULT_NAME
 
-DEFAULT_NAME = "Mule_Integration"  # salesforce_app.DEFAULT_NAME, spelled out to keep --help light
 DEFAULT_SCOPES = "api,refresh_token"
-KIT_FOLDER = "salesforce"  # where `kit --salesforce-app` writes the project
 
 
 def _scopes(ctx, param, value):
@@ -96,43 +95,3 @@ def _summary(folder: Path, spec, leaf) -> None:
 
 
 # --- kit --salesforce-app ----------------------------------------------------------------------
-
-def salesforce_kit_options(f):
-    """The options `kit` takes for its salesforce/ folder."""
-    f = click.option("--contact-email", "sf_contact_email", metavar="ADDR",
-                     help="With --salesforce-app: the app's contact email.")(f)
-    f = click.option("--app-name", "sf_app_name", default=DEFAULT_NAME, show_default=True,
-                     help="With --salesforce-app: the app's API name.")(f)
-    f = click.option("--salesforce-app", "salesforce_app", is_flag=True,
-                     help=f"Also write {KIT_FOLDER}/: the SFDX project of the External Client App holding "
-                          "the client certificate (see ktpy salesforce-app).")(f)
-    return f
-
-
-def salesforce_kit_planned(salesforce_app: bool, app_name: str, contact_email: str | None) -> list[str]:
-    """The kit's salesforce/ files (names relative to the kit), checked before any work is done."""
-    if not salesforce_app:
-        return []
-    from ..salesforce_app import components
-
-    spec = _kit_spec(app_name, contact_email)  # a bad name is refused here, before any key is made
-    names = ["sfdx-project.json", "manifest/package.xml", ".gitignore", ".forceignore", "README.txt",
-             *(c.path for c in components(spec))]
-    return [f"{KIT_FOLDER}/{n}" for n in names]
-
-
-def _kit_spec(app_name: str, contact_email: str | None):
-    from ..salesforce_app import AppSpec
-
-    return AppSpec(name=app_name, contact_email=contact_email)
-
-
-def salesforce_kit_outputs(folder: Path, leaf, salesforce_app: bool, app_name: str, contact_email: str | None):
-    """The files.Output list of the kit's salesforce/ folder for the kit's client certificate."""
-    if not salesforce_app:
-        return []
-    from .. import files
-    from ..salesforce_app import build_project
-
-    project = build_project(leaf, _kit_spec(app_name, contact_email))
-    return [files.Output(folder / KIT_FOLDER / f.name, f.data) for f in project]

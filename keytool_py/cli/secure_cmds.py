@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from ..errors import KtpyError
-from ._common import EXIT_CODES, cli, force_option, note, password_option, secret, secret_outputs
+from . import inputs, options
+from .app import EXIT_CODES, cli, note
 
 
 @cli.group("secure-props", epilog=EXIT_CODES)
@@ -26,7 +27,7 @@ def secure_props():
 
 
 def _options(f):
-    f = force_option(f)
+    f = options.force_option(f)
     f = click.option("--file-level", is_flag=True,
                      help="With --in: the whole file as one Base64 line (Mule's fileLevelEncryption=\"true\").")(f)
     f = click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Output file (with --in).")(f)
@@ -39,9 +40,10 @@ def _options(f):
                      default="CBC", show_default=True, help="Block cipher mode.")(f)
     f = click.option("--algorithm", type=click.Choice(["AES", "Blowfish", "DES", "DESede"], case_sensitive=False),
                      default="AES", show_default=True, help="Cipher (the key's length picks AES-128/192/256).")(f)
-    f = password_option("--key", "The encryption key, the same string Mule gets as its key; generate:PATH makes "
-                        "a random key of the longest length the cipher takes (AES: 32 characters, AES-256) into "
-                        "PATH (mode 0600).", dest="key_spec")(f)
+    f = options.password_option(
+        "--key", "The encryption key, the same string Mule gets as its key; generate:PATH makes "
+                 "a random key of the longest length the cipher takes (AES: 32 characters, AES-256) into "
+                 "PATH (mode 0600).", dest="key_spec")(f)
     return click.argument("value", required=False)(f)
 
 
@@ -62,7 +64,7 @@ def _key(spec, settings, *, creating: bool):
     if spec and spec.startswith("generate:") and not creating:
         raise click.UsageError("--key generate: makes a new key, which cannot decrypt anything; "
                                "pass the key the values were encrypted with")
-    key = secret(spec, "--key", confirm=creating, label="secure properties key")
+    key = inputs.secret(spec, "--key", confirm=creating, label="secure properties key")
     if key.generated_file is not None:
         key = Password(secure_properties.generate_key(settings.algorithm), generated_file=key.generated_file)
     secure_properties.key_bytes(key.value, settings)  # a wrong length fails before any work
@@ -116,7 +118,7 @@ def _run(encrypt: bool, value, key_spec, algorithm, mode, random_iv, in_path, ou
     outputs = [files.Output(Path(out_path), b"")] if out_path else []
     files.check_writable(outputs, force=force)
     key = _key(key_spec, settings, creating=encrypt)
-    extra = secret_outputs(key)
+    extra = inputs.secret_outputs(key)
     if in_path is None:
         if encrypt and value != "-":
             note("Warning: a VALUE on the command line shows in the process list and shell history; "

@@ -6,33 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (
-    EXIT_CODES,
-    STORE_TYPES,
-    StoreTypes,
-    alias_notice,
-    alias_option,
-    allow_expired_option,
-    cli,
-    compat_option,
-    force_option,
-    guard_expiry,
-    key_password_option,
-    keypass_option,
-    load_keystore,
-    no_storepass_option,
-    note,
-    open_keystore,
-    password_option,
-    read_certificates,
-    read_key_and_chain,
-    secret,
-    secret_outputs,
-    source_type_option,
-    store_alias,
-    storepass_option,
-)
-from .trust_cmds import server_options
+from . import inputs, options
+from .app import EXIT_CODES, cli, note
 
 # --- export-pem ------------------------------------------------------------------------------
 
@@ -43,11 +18,11 @@ from .trust_cmds import server_options
 @click.option("--with-chain", is_flag=True,
               help="Add each issuer after the certificate, in order, without the root (what Salesforce asks for).")
 @click.option("--with-root", is_flag=True, help="With --with-chain: add the root as well.")
-@storepass_option("Store password when SOURCE is a keystore.")
-@no_storepass_option
-@alias_option()
-@allow_expired_option
-@force_option
+@options.storepass_option("Store password when SOURCE is a keystore.")
+@options.no_storepass_option
+@options.alias_option()
+@options.allow_expired_option
+@options.force_option
 def export_pem_cmd(source, out, with_chain, with_root, storepass, no_storepass, alias, force, allow_expired=False):
     """Export the certificate to upload to Salesforce as PEM: exactly one CERTIFICATE
     block by default (the leaf); with --with-chain the leaf, then the certificate that signed
@@ -65,23 +40,23 @@ def export_pem_cmd(source, out, with_chain, with_root, storepass, no_storepass, 
       ktpy export-pem keystore.jks --storepass env:STOREPASS --alias mule-client -o upload.pem
       ktpy export-pem keystore.p12 --storepass file:pass.txt --with-chain
     """
-    from .. import certs, files, keystore, upload
+    from .. import certs, files, opener, upload
 
     if with_root and not with_chain:
         raise click.UsageError("--with-root goes with --with-chain")
-    data = files.read(source, what="source")
-    if keystore.detect_type(data) is not None:
-        store, _ = load_keystore(data, storepass, decrypt_keys=False, no_storepass=no_storepass)
+    read = opener.read_source(source, what="source")
+    if read.type is not None:
+        store, _ = inputs.open_keystore(read, storepass, sealed=True, no_storepass=no_storepass)
         found = store.entry(alias).chain_for("so there is no certificate to export")
     else:
-        found = certs.load_certificates(data, what=source)
+        found = certs.load_certificates(read.data, what=source)
         if alias:
             raise click.UsageError("--alias applies to keystores only")
     # ordered (and a certificate off the leaf's path refused) even when only the leaf is written
     chain = upload.upload_chain(found, with_root=with_root)
     if not with_chain:
         chain = chain[:1]
-    guard_expiry(chain[0], allow_expired=allow_expired)
+    inputs.guard_expiry(chain[0], allow_expired=allow_expired)
     pem = certs.to_pem(chain)
     if out == "-":
         click.echo(pem.decode("ascii"), nl=False)
@@ -89,25 +64,8 @@ def export_pem_cmd(source, out, with_chain, with_root, storepass, no_storepass, 
         files.write_all([files.Output(Path(out), pem)], force=force)
         note(f"Wrote {out}: {len(chain)} certificate(s), {chain[0].subject.rfc4514_string()}, "
               f"valid until {chain[0].not_valid_after_utc:%Y-%m-%d}")
-    for warning in _upload_warnings(chain[0]):
+    for warning in upload.upload_warnings(chain[0]):
         note(f"Warning: {warning}")
-
-
-def _upload_warnings(cert):
-    from cryptography import x509
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
-    from .. import certs
-
-    if certs.is_self_issued(cert):
-        yield ("the certificate is self-signed: Salesforce refuses it as a Mutual Authentication "
-               "Certificate (it is fine for a connected app's JWT certificate)")
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
-            yield "the certificate lacks the clientAuth extended key usage that mutual TLS needs"
-    except x509.ExtensionNotFound:
-        pass
 
 
 # --- build-keystore --------------------------------------------------------------------------
@@ -132,27 +90,27 @@ def _keystore_paths(out: str, store_types: list[str]) -> list[Path]:
 
 @cli.command("build-keystore", epilog=EXIT_CODES)
 @click.option("--type", "store_types", required=True, metavar="TYPE[,TYPE...]",
-              type=StoreTypes("{item!r} is not one of 'jks', 'pkcs12', 'jceks' (several may be given separated "
+              type=options.StoreTypes("{item!r} is not one of 'jks', 'pkcs12', 'jceks' (several may be given separated "
                               "by commas)"),
               help="Keystore type: jks, pkcs12 or jceks; several separated by commas write one of each.")
 @click.option("--key", "key_paths", required=True, multiple=True, type=click.Path(dir_okay=True),
               help="Private key (PEM or DER; PKCS#8, PKCS#1 or SEC1). Repeat --key, --cert and --alias "
                    "together for several key entries (the n-th of each make one entry).")
-@key_password_option()
+@options.key_password_option()
 @click.option("--cert", "cert_paths", required=True, multiple=True, type=click.Path(dir_okay=True),
               help="The certificate, optionally followed by its chain (one per --key).")
 @click.option("--chain", "chain_paths", multiple=True, type=click.Path(dir_okay=True),
               help="PEM file(s) with issuer certificates (repeatable).")
-@alias_option("Entry name; stored in lowercase (one per --key).", dest="aliases", required=True, multiple=True)
-@storepass_option()
-@keypass_option("Key password (JKS, JCEKS); default: the store password, which the "
+@options.alias_option("Entry name; stored in lowercase (one per --key).", dest="aliases", required=True, multiple=True)
+@options.storepass_option()
+@options.keypass_option("Key password (JKS, JCEKS); default: the store password, which the "
                 "Salesforce connector's JWT setup requires.")
-@compat_option
+@options.compat_option
 @click.option("-o", "--out", required=True, type=click.Path(),
               help="Keystore file to write. With several types: a stem (OUT.jks, OUT.p12, OUT.jceks) "
                    "or a folder (an existing one, or ending in '/': DIR/keystore.jks ...).")
-@allow_expired_option
-@force_option
+@options.allow_expired_option
+@options.force_option
 def build_keystore_cmd(store_types, key_paths, key_password, cert_paths, chain_paths, aliases,
                        storepass, keypass, compat, out, force, allow_expired=False):
     """Package a private key and its certificate chain into a JKS, PKCS12 or JCEKS keystore
@@ -184,12 +142,12 @@ def build_keystore_cmd(store_types, key_paths, key_password, cert_paths, chain_p
     entries = []
     for key_path, cert_path, alias in zip(key_paths, cert_paths, aliases, strict=True):
         # with several entries the --chain files are a shared pool: each takes the issuers on its path
-        key, chain = read_key_and_chain(key_path, key_password, cert_path, chain_paths, pool=len(aliases) > 1)
-        guard_expiry(chain[0], allow_expired=allow_expired)
-        entries.append(keystore.Entry(alias=store_alias(alias), chain=chain, key=key))
+        key, chain = inputs.read_key_and_chain(key_path, key_password, cert_path, chain_paths, pool=len(aliases) > 1)
+        inputs.guard_expiry(chain[0], allow_expired=allow_expired)
+        entries.append(keystore.Entry(alias=inputs.store_alias(alias), chain=chain, key=key))
     lowered, chain, leaf = entries[0].alias, entries[0].chain, entries[0].chain[0]
-    store_pw = secret(storepass, "--storepass", confirm=True, label="new store password")
-    key_pw_new = secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
+    store_pw = inputs.secret(storepass, "--storepass", confirm=True, label="new store password")
+    key_pw_new = inputs.secret(keypass, "--keypass", confirm=True, label="new key password") if keypass else None
     # JCEKS last: its key protection is the slow part, and a refusal by another type comes first.
     order = sorted(range(len(store_types)), key=lambda i: store_types[i] is keystore.StoreType.JCEKS)
     data = {}
@@ -197,7 +155,7 @@ def build_keystore_cmd(store_types, key_paths, key_password, cert_paths, chain_p
         data[i] = keystore.build_store(store_types[i], entries, storepass=store_pw.value,
                                        keypass=key_pw_new.value if key_pw_new else None, compat=compat)
     files.write_all([files.Output(paths[i], data[i], secret=True) for i in range(len(paths))]
-                    + secret_outputs(store_pw, key_pw_new), force=force)
+                    + inputs.secret_outputs(store_pw, key_pw_new), force=force)
     java8 = ", Java 8 compatible" if compat and keystore.StoreType.PKCS12 in store_types else ""
     if len(entries) > 1:
         described = "; ".join(f"{e.alias!r} (chain of {len(e.chain)}: {e.chain[0].subject.rfc4514_string()})"
@@ -225,16 +183,16 @@ def build_keystore_cmd(store_types, key_paths, key_password, cert_paths, chain_p
 
 @cli.command("convert", epilog=EXIT_CODES)
 @click.argument("source", type=click.Path(dir_okay=True))
-@click.option("--to", "dest_type", required=True, type=click.Choice(STORE_TYPES), help="Type to write.")
-@storepass_option("Password of SOURCE.")
-@no_storepass_option
-@password_option("--dest-storepass", "Password of the new store (default: SOURCE's).")
-@keypass_option("Key password in SOURCE, if it differs from its store password.")
-@password_option("--dest-keypass", "Key password in the new JKS/JCEKS store (default: its store password).")
-@compat_option
+@click.option("--to", "dest_type", required=True, type=click.Choice(options.STORE_TYPES), help="Type to write.")
+@options.storepass_option("Password of SOURCE.")
+@options.no_storepass_option
+@options.password_option("--dest-storepass", "Password of the new store (default: SOURCE's).")
+@options.keypass_option("Key password in SOURCE, if it differs from its store password.")
+@options.password_option("--dest-keypass", "Key password in the new JKS/JCEKS store (default: its store password).")
+@options.compat_option
 @click.option("-o", "--out", required=True, type=click.Path(), help="Keystore file to write.")
-@source_type_option
-@force_option
+@options.source_type_option
+@options.force_option
 def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keypass, dest_keypass, compat, out,
                 source_type, force):
     """Convert a JKS, JCEKS, PKCS12, BKS or UBER keystore into JKS, JCEKS or PKCS12. Every
@@ -254,24 +212,24 @@ def convert_cmd(source, dest_type, storepass, no_storepass, dest_storepass, keyp
     files.check_writable([files.Output(Path(out), b"")], force=force)
     if no_storepass and not dest_storepass:
         raise click.UsageError("with --no-storepass, give the new store's password with --dest-storepass")
-    store, src_pw = open_keystore(source, storepass, keypass, label="source store password",
-                                  no_storepass=no_storepass, carry=True, store_type=source_type)
+    store, src_pw = inputs.open_keystore(source, storepass, keypass, label="source store password",
+                                         no_storepass=no_storepass, carry=True, store_type=source_type)
     if not store.entries:
         raise KtpyError(f"{source} holds no entry that Java sees (Java ignores unencrypted key bags), "
                         "so there is nothing to convert")
     lowered: list[tuple[str, str]] = []
     if store.type.bouncy_castle:  # Bouncy Castle keeps aliases as written; the target's Java lowercases
         store, lowered = keystore.with_java_aliases(store)
-    dest_pw = secret(dest_storepass, "--dest-storepass", confirm=True) if dest_storepass else src_pw
-    dest_key_pw = secret(dest_keypass, "--dest-keypass", confirm=True) if dest_keypass else None
+    dest_pw = inputs.secret(dest_storepass, "--dest-storepass", confirm=True) if dest_storepass else src_pw
+    dest_key_pw = inputs.secret(dest_keypass, "--dest-keypass", confirm=True) if dest_keypass else None
     result = keystore.build_store(dest_type, store.entries, storepass=dest_pw.value,
                                   keypass=dest_key_pw.value if dest_key_pw else None, compat=compat)
     files.write_all([files.Output(Path(out), result, secret=True)]
-                    + secret_outputs(dest_pw if dest_storepass else None, dest_key_pw), force=force)
+                    + inputs.secret_outputs(dest_pw if dest_storepass else None, dest_key_pw), force=force)
     kinds = ", ".join(f"{e.alias} ({_kind_note(e)})" for e in store.entries)
     note(f"Wrote {out} ({dest_type.upper()}, mode 0600) from {store.type.value.upper()} {source}: {kinds}")
     for given, stored in lowered:
-        alias_notice(given, stored, "written")
+        inputs.alias_notice(given, stored, "written")
 
 
 def _kind_note(entry) -> str:
@@ -286,17 +244,17 @@ def _kind_note(entry) -> str:
 
 @cli.command("build-truststore", epilog=EXIT_CODES)
 @click.argument("cert_paths", metavar="[CERT.pem...]", nargs=-1, type=click.Path(dir_okay=True))
-@click.option("--type", "store_type", required=True, type=click.Choice(STORE_TYPES), help="Truststore type.")
-@storepass_option()
+@click.option("--type", "store_type", required=True, type=click.Choice(options.STORE_TYPES), help="Truststore type.")
+@options.storepass_option()
 @click.option("--alias-prefix", help="Alias entries PREFIX1, PREFIX2... (default: from each CN).")
-@compat_option
+@options.compat_option
 @click.option("-o", "--out", required=True, type=click.Path(), help="Truststore file to write.")
-@force_option
+@options.force_option
 @click.option("--from-server", "server", metavar="HOST[:PORT]",
               help="Instead of CERT.pem files: the root of the chain this server presents (port 443 by default).")
 @click.option("--leaf", is_flag=True, help="With --from-server: trust the server's own certificate too (a pin "
                                            "that breaks when the server renews it).")
-@server_options
+@options.server_options
 def build_truststore_cmd(cert_paths, store_type, storepass, alias_prefix, compat, out, force, server=None,
                          leaf=False, servername=None, proxy=None, no_proxy=False, timeout=10.0, system_bundle=None):
     """Build a truststore of trusted certificate entries, e.g. the CA that signs a server's
@@ -327,9 +285,7 @@ def build_truststore_cmd(cert_paths, store_type, storepass, alias_prefix, compat
     files.check_writable([files.Output(Path(out), b"")], force=force)
     if server:
         from .. import trust
-        from .trust_cmds import fetch
-
-        chain = fetch(server, servername, proxy, no_proxy, timeout)
+        chain = inputs.fetch(server, servername, proxy, no_proxy, timeout)
         plan = trust.truststore_plan(chain.certificates, bundle=trust.system_bundle(system_bundle),
                                      now=dt.datetime.now(dt.timezone.utc), host=chain.host, sni=chain.sni, leaf=leaf)
         unique = list(plan.certificates)
@@ -337,10 +293,10 @@ def build_truststore_cmd(cert_paths, store_type, storepass, alias_prefix, compat
             warning = line.startswith("warning: ")
             note(f"Warning: {line[len('warning: '):]}" if warning else f"From {chain.where}: {line}")
     else:
-        found = [c for p in cert_paths for c in read_certificates(p)]
+        found = [c for p in cert_paths for c in inputs.read_certificates(p)]
         unique = list(dict.fromkeys(found))
     entries = keystore.trusted_entries(unique, alias_prefix=alias_prefix)
-    password = secret(storepass, "--storepass", confirm=True, label="new store password")
+    password = inputs.secret(storepass, "--storepass", confirm=True, label="new store password")
     data = keystore.build_store(store_type, entries, storepass=password.value, compat=compat)
-    files.write_all([files.Output(Path(out), data, secret=True)] + secret_outputs(password), force=force)
+    files.write_all([files.Output(Path(out), data, secret=True)] + inputs.secret_outputs(password), force=force)
     note(f"Wrote {out} ({store_type.upper()}): " + ", ".join(e.alias for e in entries))

@@ -17,59 +17,13 @@ from ._common import (
     no_storepass_option,
     note,
     password_option,
-    store_password,
 )
+from .inputs import fetch, open_truststore
+from .options import server_options
 
 VERIFY_TRUST_EXIT_CODES = exit_codes_help({
     ExitCode.OK: "Java would trust the server with this truststore",
     ExitCode.PROBLEMS: "Java would not trust it (the output says why and which certificate to add)"})
-
-
-def server_options(f):
-    """--servername, --proxy, --no-proxy, --timeout and --system-bundle, for every command that
-    fetches a server's chain."""
-    options = [
-        click.option("--servername", metavar="NAME", help="The SNI name to send (default: the host, unless an IP "
-                                                          "address)."),
-        click.option("--proxy", metavar="HOST:PORT", help="HTTP proxy to CONNECT through (default: https_proxy "
-                                                          "from the environment, honouring no_proxy)."),
-        click.option("--no-proxy", is_flag=True, help="Connect directly even when https_proxy is set."),
-        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
-                     help="Seconds the connection and the handshake may take in all."),
-        click.option("--system-bundle", type=click.Path(dir_okay=False), metavar="FILE",
-                     help="The trust bundle to take a root from when the server does not send it "
-                          "(default: $SSL_CERT_FILE, else the system's, /etc/ssl/certs/ca-certificates.crt)."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def fetch(target: str, servername: str | None, proxy: str | None, no_proxy: bool, timeout: float):
-    """The server's chain as sent (server_chain.fetch_chain), the proxy from --proxy or the environment."""
-    from .. import server_chain
-
-    host, port = server_chain.parse_server(target)
-    if proxy and no_proxy:
-        raise click.UsageError("give --proxy or --no-proxy, not both")
-    via = server_chain.parse_proxy(proxy) if proxy else None if no_proxy else server_chain.proxy_for(host)
-    return server_chain.fetch_chain(host, port, servername=servername, proxy=via, timeout=timeout)
-
-
-def open_truststore(path: str, storepass, store_type: str | None, no_storepass: bool, option: str = "--storepass"):
-    """The anchors Java would take from a truststore file (trust.anchors_of)."""
-    from .. import files, keystore, trust
-    from ..errors import KtpyError
-
-    data = files.read(path, what="truststore")
-    if keystore.detect_type(data) is None:
-        raise KtpyError(f"{path} is not a JKS, JCEKS or PKCS12 keystore")
-    password = store_password(storepass, no_storepass, label="truststore password", option=option)
-    store = keystore.load(data, password, decrypt_keys=False, store_type=store_type)
-    anchors = trust.anchors_of(store)
-    if not anchors:
-        raise KtpyError(f"the truststore {path} holds no certificate Java would trust")
-    return anchors
 
 
 def _now():

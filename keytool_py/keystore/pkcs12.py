@@ -40,6 +40,21 @@ SECRET_KEY_OIDS = {
 _SECRET_KEY_NAMES = {v: k for k, v in SECRET_KEY_OIDS.items()}
 
 
+# What the Java 8 compatible form writes and Java 17's does not (DER of the OIDs).
+_PBES2_OID_DER = bytes.fromhex("06092a864886f70d01050d")  # PBES2 (RFC 8018)
+_SHA1_OID_DER = b"\x06\x05\x2b\x0e\x03\x02\x1a"
+
+
+def compat_of(data: bytes) -> Compat:
+    """The compatibility a PKCS12 file was written for, so that a rewrite (an edit, a renewal)
+    keeps it readable by the Java that read it: JAVA8 when it has no PBES2 and a SHA-1 MAC (what
+    --compat java8 writes and Java 8 before 8u301 needs, JDK-8267701), else CURRENT. The MacData
+    is the PFX's last field: its digest AlgorithmIdentifier sits in the last bytes. The one
+    sniffer: edit and renew both ask it."""
+    legacy = _PBES2_OID_DER not in data and _SHA1_OID_DER in data[-80:]
+    return Compat.JAVA8 if legacy else Compat.CURRENT
+
+
 def _encryption(password: str, compat: Compat) -> KeySerializationEncryption:
     builder = PrivateFormat.PKCS12.encryption_builder().kdf_rounds(ITERATIONS)
     if compat is Compat.JAVA8:

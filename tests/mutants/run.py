@@ -155,7 +155,7 @@ def main() -> int:
             print(f"{status:8} {mutant.name} ({time.monotonic() - began:.0f} s): {detail}", flush=True)
 
         with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-            list(pool.map(planted, chosen))
+            list(pool.map(planted, sorted(chosen, key=lambda m: not m.slow)))
     killed = sum(1 for status, _, _ in results.values() if status == "killed")
     print(f"mutants: {killed} of {len(chosen)} killed in {time.monotonic() - start:.0f} s"
           + ("" if killed == len(chosen) else
