@@ -639,6 +639,8 @@ def _acquire(lock: Path, path: Path, wait: float | None) -> int:
             continue
         except OSError as exc:
             os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(lock)  # nobody can hold it on such a file system: leave nothing behind
             if os.environ.get("KTPY_NO_LOCK") == "1":
                 return -1
             raise KtpyError(f"cannot lock {path}: the file system does not support flock ({exc.strerror}); "

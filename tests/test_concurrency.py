@@ -8,6 +8,7 @@ fail with "changed since ktpy read it", three revocations are recorded, and CRL 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -40,8 +41,6 @@ main()
 def racers(commands: list[list[str]], *, module: str, name: str, pause: float = 0.4,
            env: dict[str, str] | None = None) -> list[subprocess.CompletedProcess]:
     """Start every command at once, each as its own Python process, and wait for all of them."""
-    import os
-
     code = SLOW_AFTER.format(module=module, name=name, pause=pause)
     procs = [subprocess.Popen([sys.executable, "-c", code, *map(str, cmd)], stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -166,3 +165,28 @@ def test_lock_waits_then_gives_up_with_one_sentence(tmp_path):
     with files.locked(target), files.locked(target):  # free again; nested in one process: no self-deadlock
         assert (tmp_path / ".store.jks.lock").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store.jks"]  # the lock file goes with the lock
+
+
+def test_a_file_system_without_flock_is_refused_unless_told(tmp_path, monkeypatch):
+    """Some FUSE and SMB mounts answer flock with ENOLCK: the edit stops with a sentence naming the
+    way out; KTPY_NO_LOCK=1 edits without the lock (the changed-since-read check still runs)."""
+    import errno
+    import fcntl
+
+    from keytool_py.errors import KtpyError
+
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    target = tmp_path / "store.jks"
+    target.write_bytes(b"x")
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    with pytest.raises(KtpyError, match=r"^cannot lock .*store\.jks: the file system does not support flock "
+                                        r"\(No locks available\); set KTPY_NO_LOCK=1 to edit without a lock when "
+                                        r"no other ktpy runs$"):
+        with files.locked(target):
+            pass
+    monkeypatch.setenv("KTPY_NO_LOCK", "1")
+    with files.locked(target):
+        ran = True
+    assert ran and sorted(p.name for p in tmp_path.iterdir()) == ["store.jks"]

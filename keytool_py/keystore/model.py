@@ -182,6 +182,9 @@ class Keystore:
             if found is not None:
                 return found
             unreachable = [e.alias for e in self.entries if e.alias.lower() == alias.lower()]
+            if unreachable and self.type.bouncy_castle:
+                raise BadInputError(f"no entry with alias {alias!r} in the {self.type.value.upper()} keystore: its "
+                                    f"aliases are case-sensitive; the entry is {unreachable[0]!r}")
             if unreachable:
                 raise BadInputError(
                     f"the entry {unreachable[0]!r} has a mixed-case alias, which Java cannot look up "
