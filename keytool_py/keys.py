@@ -14,9 +14,11 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
-class KeyType(Choice, label="key type"):
+class KeyType(Choice, label="key type", aliases={"rsa-2048": "rsa2048", "rsa-3072": "rsa3072",
+                                                  "rsa-4096": "rsa4096"}):
     """The key types ktpy generates. RSA is the default for clients because the
-    Salesforce JWT bearer flow signs with RS256 only."""
+    Salesforce JWT bearer flow signs with RS256 only. `rsa-3072` is read as `rsa3072` (the
+    spelling `create-ca --pkcs11 --key-type rsa-3072|ec-p256` is documented with)."""
 
     RSA2048 = "rsa2048"
     RSA3072 = "rsa3072"

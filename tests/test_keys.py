@@ -1,6 +1,7 @@
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+from helpers import ktpy
 
 from keytool_py import BadInputError, KeyType, UnsupportedError, WrongPasswordError
 from keytool_py.keys import (
@@ -17,6 +18,23 @@ from keytool_py.keys import (
 ])
 def test_generate_key_types(key_type, expected):
     assert describe_key(generate_key(key_type)) == expected
+
+
+@pytest.mark.parametrize("spelling,expected", [("rsa-3072", KeyType.RSA3072), ("RSA-2048", KeyType.RSA2048),
+                                               ("rsa4096", KeyType.RSA4096), ("ec-p256", KeyType.EC_P256)])
+def test_key_type_spellings(spelling, expected):
+    assert KeyType.parse(spelling) is expected
+
+
+def test_create_ca_takes_the_hyphenated_rsa_spelling(tmp_path):
+    from cryptography import x509
+
+    ktpy("create-ca", "--dir", tmp_path / "ca", "--subject", "CN=Hyphen CA", "--key-type", "rsa-3072",
+         "--password", "pass:hyphen-ca-pass")
+    cert = x509.load_pem_x509_certificate((tmp_path / "ca" / "ca.pem").read_bytes())
+    assert describe_key(cert.public_key()) == "RSA 3072"
+    ktpy("create-ca", "--dir", tmp_path / "other", "--subject", "CN=X", "--key-type", "rsa-1024",
+         "--password", "pass:hyphen-ca-pass", code=2)
 
 
 def test_unknown_key_type_lists_the_choices():

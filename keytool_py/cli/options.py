@@ -70,7 +70,21 @@ class PasswordSource(click.ParamType):
         return [CompletionItem(form) for form in self.FORMS if form.startswith(incomplete)]
 
 
-KEY_TYPE = click.Choice(KEY_TYPES)
+
+
+class KeyTypeChoice(click.Choice):
+    """KEY_TYPES, also spelled with a hyphen after rsa (`rsa-3072`), as KeyType reads them; help
+    and completion show the one spelling each."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            from ..keys import KeyType
+
+            value = KeyType._aliases().get(value.lower(), value)
+        return super().convert(value, param, ctx)
+
+
+KEY_TYPE = KeyTypeChoice(KEY_TYPES)
 PASSWORD_SOURCE = PasswordSource()
 
 
