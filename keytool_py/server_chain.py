@@ -214,6 +214,20 @@ def find_issuer(cert: x509.Certificate, pool: Sequence[x509.Certificate]) -> x50
     return next((c for c in pool if c.subject == cert.issuer and certs.issued_by(cert, c)), None)
 
 
+def path_from_leaf(presented: Sequence[x509.Certificate]
+                   ) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
+    """(path, rest): from the first certificate sent, each issuer found among the others until a
+    self-issued one or none; rest is what was sent, once each, off that path."""
+    path, pool = [presented[0]], [c for c in dict.fromkeys(presented[1:]) if c != presented[0]]
+    while not certs.is_self_issued(path[-1]):
+        parent = find_issuer(path[-1], pool)
+        if parent is None:
+            break
+        path.append(parent)
+        pool.remove(parent)
+    return path, pool
+
+
 def ca_issuers_urls(cert: x509.Certificate) -> list[str]:
     """Where the certificate says its issuer's certificate is published (AIA caIssuers)."""
     try:
@@ -246,13 +260,7 @@ def chain_notes(presented: Sequence[x509.Certificate], bundle: Sequence[x509.Cer
                          "some clients do not)")
             break
     # walk from the leaf through what was sent
-    path, pool = [presented[0]], [c for c in unique if c != presented[0]]
-    while not certs.is_self_issued(path[-1]):
-        parent = find_issuer(path[-1], pool)
-        if parent is None:
-            break
-        path.append(parent)
-        pool.remove(parent)
+    path, pool = path_from_leaf(presented)
     extra = [c for c in pool if c not in path]
     for cert in extra:
         notes.append(f"{_name(cert)} is sent but is not on the leaf's path")

@@ -48,7 +48,7 @@ from .errors import BadInputError, KtpyError
 from .keys import same_public_key
 from .keystore import EntryKind, Keystore
 from .probe import _is_ip, _name_matches
-from .server_chain import ca_issuers_urls, find_issuer
+from .server_chain import ca_issuers_urls, find_issuer, path_from_leaf
 
 # Environment variable naming the system bundle; OpenSSL and Python's ssl module read it too.
 BUNDLE_ENV = "SSL_CERT_FILE"
@@ -255,13 +255,7 @@ def _no_path(presented: Sequence[x509.Certificate], anchors: Sequence[Anchor], b
              name_problem: str | None, names: tuple[str, ...]) -> Decision:
     """No path to an anchor: say what the chain ends at and which certificate would complete it."""
     bundle = bundle or Bundle(None, ())
-    path, pool = [presented[0]], list(dict.fromkeys(presented[1:]))
-    while not certs.is_self_issued(path[-1]):
-        parent = find_issuer(path[-1], pool)
-        if parent is None:
-            break
-        path.append(parent)
-        pool.remove(parent)
+    path, _ = path_from_leaf(presented)
     top = path[-1]
     reasons = [f"no certificate in the truststore is, or signed, any certificate on the server's path "
                f"({' -> '.join(_name(c) for c in path)})"]
@@ -346,13 +340,7 @@ def truststore_plan(presented: Sequence[x509.Certificate], *, bundle: Bundle, no
     if not presented:
         raise UntrustedChainError("the server sent no certificate")
     first = presented[0]
-    path, pool = [first], list(dict.fromkeys(presented[1:]))
-    while not certs.is_self_issued(path[-1]):
-        parent = find_issuer(path[-1], pool)
-        if parent is None:
-            break
-        path.append(parent)
-        pool.remove(parent)
+    path, _ = path_from_leaf(presented)
     top = path[-1]
     notes = []
     if certs.is_self_issued(top) and certs.issued_by(top, top):
