@@ -13,7 +13,7 @@ What it holds, and where each name comes from:
   suffixes are those of the `sf` CLI's type registry (forcedotcom/source-deploy-retrieve,
   src/registry/metadataRegistry.json); the elements, their order and the enumerations are those
   of the Metadata API WSDL, API 63.0 (as distributed in simple-salesforce/simple-salesforce,
-  simple_salesforce/metadata.wsdl; vendored as fixtures/salesforce-metadata-63.wsdl):
+  simple_salesforce/metadata.wsdl, as its PyPI package ships it; the tests validate against it):
 
   | type                                  | folder                     | suffix        |
   | ExternalClientApplication             | externalClientApps         | .eca          |

@@ -5,8 +5,9 @@
   manifest`); both run once per session, for the two projects (External Client App from a kit,
   legacy Connected App), because the CLI takes seconds to start.
 - Every converted file validates against the Metadata API's XSD, taken from Salesforce's
-  metadata.wsdl, API 63.0 (fixtures/salesforce-metadata-63.wsdl; source in fixtures/README.md):
-  element order, enumerations, required fields.
+  metadata.wsdl as the PyPI package simple-salesforce (Apache-2.0) ships it (API 63.0 in 1.12.10;
+  the test extra installs it, and a test checks the version is 63 or later): element order,
+  enumerations, required fields.
 - The app's certificate is byte-equal to the kit's leaf, and a JWT from `ktpy sign-jwt` verifies
   against it with PyJWT and with the OpenSSL CLI.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib.resources
 import json
 import os
 import subprocess
@@ -40,7 +42,8 @@ from keytool_py.salesforce_app import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-WSDL = ROOT / "fixtures" / "salesforce-metadata-63.wsdl"
+# Salesforce's Metadata API WSDL, read from the simple-salesforce package (not kept in this repository).
+WSDL = Path(str(importlib.resources.files("simple_salesforce") / "metadata.wsdl"))
 SF_HOME = ROOT / ".cache" / "sf-cli" / "node_modules"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 STOREPASS = "kit-storepass-1"
@@ -188,6 +191,17 @@ def metadata_schema():
         if (name == "Package" or (base is not None and base.get("base") == "tns:Metadata")) and name not in declared:
             etree.SubElement(schema, f"{{{XSD_NS}}}element", name=name, type=f"tns:{name}")
     return etree.XMLSchema(schema)
+
+
+def test_the_metadata_wsdl_is_api_63_or_later():
+    """The issue's floor for the schema the projects are judged by: the WSDL's own header names
+    its version ("Salesforce.com Metadata API version 63.0")."""
+    import re
+
+    head = WSDL.read_bytes()[:400].decode("utf-8", "replace")
+    found = re.search(r"Metadata API version (\d+)\.(\d+)", head)
+    assert found, head
+    assert int(found.group(1)) >= 63
 
 
 def schema_errors(metadata_schema, data: bytes) -> list[str]:
