@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
@@ -409,6 +409,9 @@ def _generate(uri: Pkcs11Uri, path: str, pin: Callable[[Pkcs11Uri], str],
     return _open(uri.with_key(id=key_id), path, lambda _: secret)
 
 
+_K = TypeVar("_K", bound="_TokenKey")
+
+
 class _TokenKey:
     """What both token key classes share: where the key is, and refusals to export it."""
 
@@ -435,8 +438,19 @@ class _TokenKey:
         return UnsupportedError(f"the CA key is in token {_token_name(self._conn.uri)} and never leaves it; it cannot "
                                 "be exported or written to a file")
 
-    def _reopen_args(self) -> tuple[str, str, str, bytes]:
-        return (str(self._conn.uri), self._conn.module, self._conn.pin, self._spki)
+    def private_bytes(self, encoding: serialization.Encoding, format: serialization.PrivateFormat,
+                      encryption_algorithm: serialization.KeySerializationEncryption) -> bytes:
+        raise self._refuse_export()
+
+    # A copy is the same key in the same token; a pickle reopens it there (_reopen).
+    def __copy__(self: _K) -> _K:
+        return self
+
+    def __deepcopy__(self: _K, memo: dict[int, object]) -> _K:
+        return self
+
+    def __reduce__(self) -> tuple[Callable[..., PrivateKeyTypes], tuple[str, str, str, bytes]]:
+        return _reopen, (str(self._conn.uri), self._conn.module, self._conn.pin, self._spki)
 
 
 def _reopen(uri: str, module: str, pin: str, public_der: bytes) -> TokenRSAKey | TokenECKey:
@@ -445,7 +459,7 @@ def _reopen(uri: str, module: str, pin: str, public_der: bytes) -> TokenRSAKey |
     conn = _Connection(p11uri.parse(uri), module, pin)
     if isinstance(public, rsa.RSAPublicKey):
         return TokenRSAKey(conn, public)
-    assert isinstance(public, ec.EllipticCurvePublicKey)  # _reopen_args wrote one of ours
+    assert isinstance(public, ec.EllipticCurvePublicKey)  # __reduce__ wrote one of ours
     return TokenECKey(conn, public)
 
 
@@ -504,19 +518,6 @@ class TokenRSAKey(_TokenKey, rsa.RSAPrivateKey):
     def private_numbers(self) -> rsa.RSAPrivateNumbers:
         raise self._refuse_export()
 
-    def private_bytes(self, encoding: serialization.Encoding, format: serialization.PrivateFormat,
-                      encryption_algorithm: serialization.KeySerializationEncryption) -> bytes:
-        raise self._refuse_export()
-
-    def __copy__(self) -> TokenRSAKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> TokenRSAKey:
-        return self
-
-    def __reduce__(self) -> tuple[Callable[..., PrivateKeyTypes], tuple[str, str, str, bytes]]:
-        return _reopen, self._reopen_args()
-
 
 class TokenECKey(_TokenKey, ec.EllipticCurvePrivateKey):
     """An EC private key in a token: ECDSA over the digest (CKM_ECDSA), DER-encoded as X.509 wants."""
@@ -551,19 +552,6 @@ class TokenECKey(_TokenKey, ec.EllipticCurvePrivateKey):
 
     def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
         raise self._refuse_export()
-
-    def private_bytes(self, encoding: serialization.Encoding, format: serialization.PrivateFormat,
-                      encryption_algorithm: serialization.KeySerializationEncryption) -> bytes:
-        raise self._refuse_export()
-
-    def __copy__(self) -> TokenECKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> TokenECKey:
-        return self
-
-    def __reduce__(self) -> tuple[Callable[..., PrivateKeyTypes], tuple[str, str, str, bytes]]:
-        return _reopen, self._reopen_args()
 
 
 def is_token_key(key: object) -> bool:
