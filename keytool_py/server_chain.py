@@ -260,9 +260,8 @@ def chain_notes(presented: Sequence[x509.Certificate], bundle: Sequence[x509.Cer
                          "some clients do not)")
             break
     # walk from the leaf through what was sent
-    path, pool = path_from_leaf(presented)
-    extra = [c for c in pool if c not in path]
-    for cert in extra:
+    path, off_path = path_from_leaf(presented)
+    for cert in off_path:
         notes.append(f"{_name(cert)} is sent but is not on the leaf's path")
     top = path[-1]
     if certs.is_self_issued(top) and certs.issued_by(top, top):

@@ -99,9 +99,7 @@ def anchors_of(store: Keystore) -> tuple[Anchor, ...]:
     of each key entry (TrustStoreUtil.getTrustedCerts)."""
     out = []
     for entry in store.entries:
-        if entry.kind is EntryKind.TRUSTED_CERT and entry.chain:
-            out.append(Anchor(entry.alias, entry.chain[0]))
-        elif entry.kind is not EntryKind.SECRET_KEY and entry.chain:
+        if entry.chain and entry.kind is not EntryKind.SECRET_KEY:
             out.append(Anchor(entry.alias, entry.chain[0]))
     return tuple(out)
 
@@ -223,11 +221,11 @@ def java_trusts(presented: Sequence[x509.Certificate], anchors: Sequence[Anchor]
             return Decision(False, (leaf,), direct, (name_problem,), (_name_advice(leaf, names),), names)
         return Decision(True, (leaf,), direct, (), (), names)
     best: tuple[tuple[x509.Certificate, ...], Anchor, list[str]] | None = None
+    usage = _server_usage(leaf)
     for path, anchor in _paths(presented, anchors):
         below = path[:-1]  # the anchor's own dates and CA flag are not checked
         problems = [p for p in (_dates(c, now) for c in below) if p]
         problems += [f"{_name(c)} signs the certificate below it but is not a CA" for c in below[1:] if not _is_ca(c)]
-        usage = _server_usage(leaf)
         if usage:
             problems.append(usage)
         if best is None or len(problems) < len(best[2]):

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
-from ._common import EXIT_CODES, cli, force_option, note, read_certificates
+from .app import EXIT_CODES, cli, note
+from .inputs import read_certificates
 from .options import DEFAULT_APP_NAME as DEFAULT_NAME
+from .options import force_option
 
 DEFAULT_SCOPES = "api,refresh_token"
 
@@ -72,7 +74,6 @@ def salesforce_app_cmd(cert_path, out_dir, name, label, contact_email, permissio
     project = build_project(leaf, spec)
     folder = Path(out_dir)
     outputs = [files.Output(folder / f.name, f.data) for f in project]
-    files.check_writable(outputs, force=force)
     files.write_all(outputs, force=force)
     _summary(folder, spec, leaf)
 
@@ -92,6 +93,3 @@ def _summary(folder: Path, spec, leaf) -> None:
          f"pre-authorised for permission set {spec.permission_set_name}")
     note(f"  deploy: sf project deploy start --source-dir {folder / 'force-app'} --target-org ORG")
     note(f"  then the manual steps in {folder / 'README.txt'} (mutual TLS certificate, permission, consumer key)")
-
-
-# --- kit --salesforce-app ----------------------------------------------------------------------

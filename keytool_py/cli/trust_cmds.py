@@ -5,21 +5,9 @@ from __future__ import annotations
 
 import click
 
-from ._common import (
-    EXIT_CODES,
-    STORE_TYPES,
-    ExitCode,
-    cli,
-    echo_lines,
-    exit_codes_help,
-    force_option,
-    json_option,
-    no_storepass_option,
-    note,
-    password_option,
-)
+from .app import EXIT_CODES, ExitCode, cli, echo_lines, exit_codes_help, note
 from .inputs import fetch, open_truststore
-from .options import server_options
+from .options import STORE_TYPES, force_option, json_option, no_storepass_option, password_option, server_options
 
 VERIFY_TRUST_EXIT_CODES = exit_codes_help({
     ExitCode.OK: "Java would trust the server with this truststore",

@@ -228,9 +228,9 @@ def _entry(alias: str, item: Any, store_type: StoreType, corrupted: str) -> Entr
     name = _NAMES[store_type]
     when = dt.datetime.fromtimestamp(item.timestamp / 1000, dt.timezone.utc) if abs(item.timestamp) < 2**46 else None
     what = f"the {name} keystore entry {alias!r}"
-    chain = tuple(_cert(c, what, corrupted) for c in item.cert_chain)
+    chain = tuple(_cert(c, what) for c in item.cert_chain)
     if isinstance(item, BksTrustedCertEntry):
-        return Entry(alias=alias, chain=(_cert(item, what, corrupted),), kind=EntryKind.TRUSTED_CERT,
+        return Entry(alias=alias, chain=(_cert(item, what),), kind=EntryKind.TRUSTED_CERT,
                      timestamp=when)
     kind = EntryKind.PRIVATE_KEY if chain else EntryKind.SECRET_KEY
     if isinstance(item, BksSealedKeyEntry):
@@ -242,7 +242,7 @@ def _entry(alias: str, item: Any, store_type: StoreType, corrupted: str) -> Entr
     raise BadInputError(corrupted)
 
 
-def _cert(item: Any, what: str, corrupted: str) -> Any:
+def _cert(item: Any, what: str) -> Any:
     if item.type != "X.509":
         raise UnsupportedError(f"{what} holds a {item.type!r} certificate; ktpy reads X.509 only")
     return certificate.load_der(item.cert, what=what)
