@@ -18,7 +18,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
-from .. import der, pbe
+from .. import der
 from ..errors import BadInputError, WrongPasswordError
 from ..keys import PrivateKey
 from . import java_container, javaser
@@ -116,6 +116,8 @@ def _pbe_parameters(params_der: bytes | None, what: str) -> tuple[bytes, int]:
     from pyasn1.codec.der import decoder
     from pyasn1_modules import rfc8018
 
+    from .. import pbe
+
     try:
         params, rest = decoder.decode(params_der, asn1Spec=rfc8018.PBEParameter())  # PKCS #5
         salt, count = bytes(params["salt"]), int(params["iterationCount"])
@@ -147,7 +149,9 @@ def _decrypt(ciphertext: bytes, params_der: bytes | None, password: str, what: s
 
 def rounds(protected: bytes) -> int:
     """The iteration count a protected private key claims (more than pbe.MAX_ROUNDS when it
-    cannot be read)."""
+    cannot be read). pbe (and pyasn1) load here, not when the module does: writing JCEKS needs neither."""
+    from .. import pbe
+
     try:
         oid, params, _ = der.encrypted_private_key_info(protected)
         return pbe.claimed_rounds(oid, params)[0]

@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import KeySerializationEncryption, PrivateFormat, pkcs12
 
-from .. import certs, pbe
+from .. import certs
 from ..errors import BadInputError, UnsupportedError, WrongPasswordError
 from ..keys import PrivateKey
 from .model import Compat, Entry, EntryKind, Keystore, Sealed, SecretKey, StoreType, load_key, pkcs8_of
@@ -165,6 +165,7 @@ def _secret_der(entry: Entry) -> bytes | None:
 
 def seal(entry: Entry, keypass: str) -> bytes:
     """The entry's key shrouded with keypass, as it goes into a PKCS12 bag."""
+    from .. import pbe
     from . import p12codec
 
     der = _secret_der(entry) if entry.kind is EntryKind.SECRET_KEY else pkcs8_of(entry)
