@@ -48,6 +48,11 @@ class KitShape:
     mule_config: bytes | None
 
 
+def kit_store_types(folder: str | Path) -> tuple[StoreType, ...]:
+    """The keystore types whose file is in the kit (STORE_FILES order), from the names alone."""
+    return tuple(t for t, name in STORE_FILES.items() if (Path(folder) / name).exists())
+
+
 def read_kit_shape(folder: str | Path, storepass: str | None) -> KitShape:
     """The shape of the kit in `folder`. The alias comes from the first store that can be read
     (JKS and JCEKS without a password, as keytool -list does; PKCS12 only with `storepass`)."""
@@ -57,13 +62,9 @@ def read_kit_shape(folder: str | Path, storepass: str | None) -> KitShape:
     from .keystore.pkcs12 import compat_of
 
     folder = Path(folder)
-    types, alias, compat = [], None, Compat.CURRENT
-    for store_type, name in STORE_FILES.items():
-        path = folder / name
-        if not path.exists():
-            continue
-        types.append(store_type)
-        data = files.read(path, what="keystore")
+    types, alias, compat = kit_store_types(folder), None, Compat.CURRENT
+    for store_type in types:
+        data = files.read(folder / STORE_FILES[store_type], what="keystore")
         if store_type is StoreType.PKCS12:
             compat = compat_of(data)
         if alias is None and (store_type is not StoreType.PKCS12 or storepass):
@@ -74,4 +75,4 @@ def read_kit_shape(folder: str | Path, storepass: str | None) -> KitShape:
             alias = next((a for a, n, _ in found[1] if n == 0 and a), None) if found else None
     mule_path = folder / MULE_CONFIG
     mule_config = files.read(mule_path) if mule_path.exists() else None
-    return KitShape(tuple(types), alias, compat, mule_config)
+    return KitShape(types, alias, compat, mule_config)

@@ -320,9 +320,8 @@ def renew_cmd(kit_dir, cert_path, key_path, ca_dir, out_dir, ca_password, storep
     key = inputs.read_key(key_path, None, refuse_encrypted=f"{key_path} is encrypted; --reuse-key reads an unencrypted "
                                                     "key (as kit writes it)") if key_path else None
     if kit_dir:
-        shape = layout.read_kit_shape(kit_dir, None)
         store_pw = (inputs.secret(storepass, "--storepass", confirm=True, label="new store password")
-                    if shape.store_types else None)
+                    if layout.kit_store_types(kit_dir) else None)
         shape = layout.read_kit_shape(kit_dir, store_pw.value if store_pw else None)
         types, compat, mule_config = list(shape.store_types), shape.compat, shape.mule_config
         alias = shape.alias or layout.DEFAULT_ALIAS
